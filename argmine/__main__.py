@@ -1,0 +1,3 @@
+from argmine.cli import main
+
+main()

@@ -1,0 +1,133 @@
+"""The document model: one verbatim text per thread, posts and units as code-point spans into it.
+
+Offsets are the single source of truth (as in spaCy's Doc/Span): every post and unit is a
+``(start, end)`` view of ``Document.text``, and a unit's ``text`` is always ``text[start:end]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from argmine.errors import InputError
+
+POST_KINDS = ("title", "article", "comment")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A title, the article body, or one comment; ``parent`` is the post it replies to."""
+
+    id: str
+    kind: str
+    start: int
+    end: int
+    parent: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An argumentative unit: a span of one post."""
+
+    id: str
+    post: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``source`` supports or attacks ``target`` (unit ids), with the model's probability."""
+
+    source: str
+    target: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class PostText:
+    """A post before it is placed in a document: its own text and reply link."""
+
+    id: str
+    kind: str
+    text: str
+    parent: str | None = None
+    author: str | None = None
+
+
+@dataclass
+class Document:
+    """A thread: verbatim text, its posts (in reading order) and, once segmented, its units."""
+
+    id: str
+    text: str
+    posts: list[Post]
+    units: list[Unit] = field(default_factory=list)
+    source_path: str = "-"
+    sha256: str = ""
+    source_line: int | None = None
+    # True when reply links are unknown (plain text): comments may answer the comment above.
+    flat: bool = False
+
+    def __post_init__(self) -> None:
+        self._validate_posts()
+
+    def _validate_posts(self) -> None:
+        ids: dict[str, Post] = {}
+        for post in self.posts:
+            if post.kind not in POST_KINDS:
+                raise InputError(f"post {post.id!r} has unknown kind {post.kind!r}")
+            if post.id in ids:
+                raise InputError(f"duplicate post id {post.id!r}")
+            if not 0 <= post.start <= post.end <= len(self.text):
+                raise InputError(f"post {post.id!r} span {post.start}:{post.end} is outside the text")
+            ids[post.id] = post
+        for post in self.posts:
+            if post.parent is not None and post.parent not in ids:
+                raise InputError(f"post {post.id!r} replies to missing parent {post.parent!r}")
+        for post in self.posts:
+            seen = {post.id}
+            parent = post.parent
+            while parent is not None:
+                if parent in seen:
+                    raise InputError(f"reply cycle through post {post.id!r}")
+                seen.add(parent)
+                parent = ids[parent].parent
+
+    def post(self, post_id: str) -> Post:
+        for post in self.posts:
+            if post.id == post_id:
+                return post
+        raise KeyError(post_id)
+
+    def span(self, post: Post, start: int, end: int, unit_id: str) -> Unit:
+        """Make a unit from offsets, refusing spans that leave their post (no silent fix-ups)."""
+        if not post.start <= start < end <= post.end:
+            raise ValueError(f"span {start}:{end} is not inside post {post.id} ({post.start}:{post.end})")
+        return Unit(unit_id, post.id, start, end, self.text[start:end])
+
+    def with_units(self, units: list[Unit]) -> Document:
+        for unit in units:
+            if self.text[unit.start : unit.end] != unit.text:
+                raise ValueError(f"unit {unit.id} text does not match the document at {unit.start}:{unit.end}")
+        return replace(self, units=list(units))
+
+    def units_of(self, post_id: str) -> list[Unit]:
+        return [u for u in self.units if u.post == post_id]
+
+
+def join_posts(doc_id: str, parts: list[PostText], sep: str = "\n\n", **kwargs) -> Document:
+    """Build a document whose text is every post's text, verbatim, joined in order by ``sep``."""
+    pieces: list[str] = []
+    posts: list[Post] = []
+    offset = 0
+    for i, part in enumerate(parts):
+        if i:
+            pieces.append(sep)
+            offset += len(sep)
+        posts.append(Post(part.id, part.kind, offset, offset + len(part.text), part.parent, part.author))
+        pieces.append(part.text)
+        offset += len(part.text)
+    return Document(doc_id, "".join(pieces), posts, **kwargs)

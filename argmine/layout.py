@@ -1,0 +1,173 @@
+"""Plain text -> posts: paragraphs, a headline, and where unmarked reader comments begin.
+
+Comment detection scores each paragraph's register (reader comment vs news prose) from
+cues weighted in ``configs/default.yaml`` and picks the split that maximises the summed score
+of the trailing comment block: comments follow the article, so one change point is enough.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from argmine.document import Document, Post
+from argmine.errors import InputError
+
+_TERMINAL = tuple('.!?"”’)…:')
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+_FIRST_PERSON = re.compile(r"\b(I|I[’']m|I[’']ve|I[’']d|I[’']ll|me|my|mine|myself)\b")
+_SECOND_PERSON = re.compile(r"\b(you|your|yours|yourself|you[’'](re|ve|ll|d))\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    start: int
+    end: int
+
+
+def paragraphs(text: str) -> list[Paragraph]:
+    """Paragraph spans (trimmed of surrounding whitespace).
+
+    One paragraph per line when lines end like sentences (comment dumps, one-line paragraphs);
+    blank-line separated blocks when lines are hard-wrapped.
+    """
+    lines = [Paragraph(m.start(), m.end()) for m in re.finditer(r"[^\r\n]*\S[^\r\n]*", text)]
+    lines = [_strip(text, p) for p in lines]
+    if not lines:
+        return []
+    endings = [text[p.end - 1] in _TERMINAL for p in lines[1:-1]]
+    if not endings or sum(endings) >= 0.8 * len(endings):
+        return lines
+    blocks = [Paragraph(m.start(), m.end()) for m in re.finditer(r"\S(?:.|\n(?![ \t\r]*\n))*", text)]
+    return [_strip(text, b) for b in blocks]
+
+
+def _strip(text: str, p: Paragraph) -> Paragraph:
+    start, end = p.start, p.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Paragraph(start, end)
+
+
+def is_title(text: str, paras: list[Paragraph], max_chars: int) -> bool:
+    """A short first line without sentence-final punctuation, followed by more text."""
+    if len(paras) < 2:
+        return False
+    first = text[paras[0].start : paras[0].end]
+    return (
+        "\n" not in first
+        and len(first) <= max_chars
+        and len(first.split()) >= 2
+        and first[-1] not in ".,;:!"
+    )
+
+
+@lru_cache(maxsize=8)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def register_cues(paragraph: str, cfg: dict) -> dict[str, float]:
+    """Counts of reader-comment and news-prose cues in one paragraph (quotations set aside)."""
+    unquoted = _QUOTED.sub(" ", paragraph)
+    sentences = [s for s in _SENTENCE_BREAK.split(unquoted.strip()) if s]
+    clause_starts = [c.strip() for s in sentences for c in re.split(r"[,;:]\s+", s)]
+    imperatives = set(cfg["imperative_verbs"])
+    cues = {
+        "first_person": min(2, len(_FIRST_PERSON.findall(unquoted))),
+        "second_person": min(2, len(_SECOND_PERSON.findall(unquoted))),
+        "question": min(2, unquoted.count("?")),
+        "rhetorical_opener": float(
+            any(p.match(paragraph.strip()) for p in _compiled(tuple(cfg["rhetorical_openers"])))
+        ),
+        "imperative": float(any(_opens_with_verb(c, imperatives) for c in clause_starts)),
+        "shouting": min(2, sum(1 for w in _WORD.findall(unquoted) if _is_shouted(w))),
+        "informal": min(2, sum(len(p.findall(unquoted)) for p in _compiled(tuple(cfg["informal_patterns"])))),
+        "attribution": min(2, sum(len(p.findall(paragraph)) for p in _compiled(tuple(cfg["attribution_patterns"])))),
+        "quotation": min(2, sum(1 for q in _QUOTED.findall(paragraph) if len(q.split()) >= 5)),
+        "long_paragraph": float(len(paragraph) > 450),
+        "short_paragraph": float(len(paragraph) < 160),
+    }
+    return cues
+
+
+def _opens_with_verb(clause: str, verbs: set[str]) -> bool:
+    words = clause.split()
+    return len(words) >= 2 and words[0].lower() in verbs and words[1].lower() not in {"is", "are", "was", "were", "of"}
+
+
+def _is_shouted(word: str) -> bool:
+    """Ordinary words in capitals (ANY, NEVER), not acronyms (ISIS, NATO)."""
+    return len(word) >= 3 and word.isupper() and word.lower() in ENGLISH_STOP_WORDS
+
+
+def register_score(paragraph: str, cfg: dict) -> float:
+    cues = register_cues(paragraph, cfg)
+    return cfg["bias"] + sum(cfg["weights"][name] * value for name, value in cues.items())
+
+
+def detect_comment_start(text: str, paras: list[Paragraph], first: int, cfg: dict) -> int:
+    """Index of the first comment paragraph in ``paras[first:]``' range, or ``len(paras)`` for none."""
+    n = len(paras)
+    if not cfg["enabled"] or n - first < 2:
+        return n
+    scores = [register_score(text[p.start : p.end], cfg) for p in paras]
+    best_k, best_gain = n, 0.0
+    suffix = 0.0
+    # The article keeps at least one paragraph; ties go to the later split (fewer comments).
+    for k in range(n - 1, first, -1):
+        suffix += scores[k]
+        if suffix > best_gain:
+            best_k, best_gain = k, suffix
+    return best_k if best_gain >= cfg["min_block_score"] else n
+
+
+def _marker_index(text: str, paras: list[Paragraph], patterns: list[str]) -> int | None:
+    compiled = [re.compile(rf"(?:{p})", re.IGNORECASE) for p in patterns]
+    for i, p in enumerate(paras):
+        line = text[p.start : p.end]
+        if any(c.fullmatch(line) for c in compiled):
+            return i
+    return None
+
+
+def layout_plain_text(
+    text: str, doc_id: str, cfg: dict, comments_from: int | None = None, **doc_kwargs
+) -> Document:
+    """Split a plain-text thread into title, article and comment posts."""
+    paras = paragraphs(text)
+    if not paras:
+        raise InputError("the text holds no words")
+    marker = _marker_index(text, paras, cfg["comment_markers"])
+    body = paras
+    comments: list[Paragraph] = []
+    if marker is not None:
+        body, comments = paras[:marker], paras[marker + 1 :]
+    title = body[0] if body and is_title(text, body, cfg["title_max_chars"]) else None
+    first = 1 if title else 0
+    if comments_from is not None:
+        if marker is not None:
+            raise InputError("--comments-from cannot be used with a text that has a comment marker line")
+        if not first < comments_from <= len(paras):
+            raise InputError(f"--comments-from {comments_from} is outside paragraphs {first + 1}..{len(paras)}")
+        body, comments = paras[:comments_from], paras[comments_from:]
+    elif marker is None:
+        k = detect_comment_start(text, paras, first, cfg["comment_detection"])
+        body, comments = paras[:k], paras[k:]
+    posts: list[Post] = []
+    if title:
+        posts.append(Post("title", "title", title.start, title.end))
+    article = body[first:]
+    if not article:
+        raise InputError("the text has no article before its comments")
+    posts.append(Post("article", "article", article[0].start, article[-1].end))
+    for i, p in enumerate(comments, start=1):
+        posts.append(Post(f"c{i}", "comment", p.start, p.end, parent="article"))
+    return Document(doc_id, text, posts, flat=True, **doc_kwargs)

@@ -1,0 +1,219 @@
+"""Readers: plain text, JSON threads, JSON Lines of threads and Reddit thread JSON -> Documents.
+
+Every problem with the input is an ``InputError`` with a one-line message; a JSON Lines file
+yields one result per line, so one bad line does not stop the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argmine.document import Document, PostText, join_posts
+from argmine.errors import InputError
+from argmine.layout import layout_plain_text
+
+FORMATS = ("auto", "text", "thread", "jsonl", "reddit")
+
+
+@dataclass
+class ReadResult:
+    """One thread from the input: a document, or the error that stopped it."""
+
+    name: str
+    document: Document | None = None
+    error: InputError | None = None
+    line: int | None = None
+
+
+def read_bytes(path: str, max_bytes: int) -> bytes:
+    """Read a file (``-`` = stdin), refusing anything over ``max_bytes``."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            p = Path(path)
+            if p.is_dir():
+                raise InputError(f"{path} is a directory, not a file")
+            if p.stat().st_size > max_bytes:
+                raise InputError(f"{path} is larger than the limit of {max_bytes} bytes (input.max_bytes)")
+            data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise InputError(f"{path} is larger than the limit of {max_bytes} bytes (input.max_bytes)")
+    return data
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 with or without BOM, verbatim; empty, binary or other encodings are errors."""
+    if b"\x00" in data:
+        raise InputError(f"{name} looks binary (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
+    if not text.strip():
+        raise InputError(f"{name} is empty")
+    return text
+
+
+def sniff(text: str, path: str) -> str:
+    """Guess the input format from the extension, then the content."""
+    suffix = Path(path).suffix.lower() if path != "-" else ""
+    if suffix in (".txt", ".text", ".md"):
+        return "text"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    stripped = text.lstrip()
+    if suffix == ".json" or stripped[:1] in ("{", "["):
+        if stripped.startswith("["):
+            return "reddit"
+        first_line = stripped.split("\n", 1)[0].strip()
+        if suffix != ".json" and first_line.endswith("}") and "\n" in stripped.strip():
+            return "jsonl"
+        return "thread"
+    return "text"
+
+
+def read_input(
+    path: str, config: dict, input_format: str = "auto", comments_from: int | None = None
+) -> list[ReadResult]:
+    """Read one input file into documents (several for JSON Lines)."""
+    if input_format not in FORMATS:
+        raise InputError(f"unknown input format {input_format!r} (choose from {', '.join(FORMATS)})")
+    data = read_bytes(path, config["input"]["max_bytes"])
+    name = "stdin" if path == "-" else path
+    text = decode(data, name)
+    sha = hashlib.sha256(data).hexdigest()
+    fmt = sniff(text, path) if input_format == "auto" else input_format
+    stem = "stdin" if path == "-" else Path(path).stem
+    source = {"source_path": path, "sha256": sha}
+    if fmt != "text" and comments_from is not None:
+        raise InputError("--comments-from applies to plain text input only")
+    if fmt == "text":
+        doc = layout_plain_text(text, stem, config["layout"], comments_from, **source)
+        return [ReadResult(stem, doc)]
+    if fmt == "jsonl":
+        return list(_read_jsonl(text, stem, source))
+    obj = _parse_json(text, name)
+    if fmt == "reddit" or (isinstance(obj, list) and fmt == "auto"):
+        return [ReadResult(stem, reddit_thread(obj, stem, **source))]
+    return [ReadResult(stem, json_thread(obj, stem, **source))]
+
+
+def _parse_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name} is malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def _read_jsonl(text: str, stem: str, source: dict):
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        name = f"{stem}:{number}"
+        try:
+            obj = _parse_json(line, f"line {number}")
+            doc = json_thread(obj, name, source_line=number, **source)
+            yield ReadResult(doc.id, doc, line=number)
+        except InputError as exc:
+            yield ReadResult(name, error=InputError(f"line {number}: {exc}"), line=number)
+
+
+def _text_field(obj: dict, key: str, where: str, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{where} needs a string {key!r}")
+    return value
+
+
+def _id(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise InputError(f"{where} needs an id (string or integer)")
+    return str(value)
+
+
+def json_thread(obj: Any, default_id: str, **doc_kwargs) -> Document:
+    """``{"id"?, "title"?, "article": {"text", "author"?}, "comments": [{"id", "parent"?, "author"?, "text"}]}``."""
+    if not isinstance(obj, dict):
+        raise InputError("a JSON thread must be an object with 'article' and 'comments'")
+    article = obj.get("article")
+    if not isinstance(article, dict):
+        raise InputError("the thread needs an 'article' object with a 'text'")
+    comments = obj.get("comments", [])
+    if not isinstance(comments, list):
+        raise InputError("'comments' must be a list")
+    doc_id = _id(obj["id"], "the thread") if obj.get("id") is not None else default_id
+    parts: list[PostText] = []
+    title = _text_field(obj, "title", "the thread", required=False)
+    if title and title.strip():
+        parts.append(PostText("title", "title", title))
+    article_id = _id(article.get("id", "article"), "the article")
+    parts.append(PostText(article_id, "article", _text_field(article, "text", "the article"), None, _author(article)))
+    for i, comment in enumerate(comments):
+        if not isinstance(comment, dict):
+            raise InputError(f"comment {i} is not an object")
+        cid = _id(comment.get("id"), f"comment {i}")
+        parent = comment.get("parent")
+        parent_id = article_id if parent is None else _id(parent, f"comment {cid!r} parent")
+        parts.append(PostText(cid, "comment", _text_field(comment, "text", f"comment {cid!r}"), parent_id, _author(comment)))
+    if not any(p.text.strip() for p in parts):
+        raise InputError("the thread has no text")
+    return join_posts(doc_id, parts, **doc_kwargs)
+
+
+def _author(obj: dict) -> str | None:
+    author = obj.get("author")
+    return str(author) if author is not None else None
+
+
+def reddit_thread(obj: Any, default_id: str, **doc_kwargs) -> Document:
+    """Reddit's thread JSON: ``[post listing, comment listing]`` with nested ``replies``."""
+    try:
+        post = obj[0]["data"]["children"][0]["data"]
+        top = obj[1]["data"]["children"]
+    except (KeyError, IndexError, TypeError):
+        raise InputError("not a Reddit thread: expected [post listing, comment listing]") from None
+    article_id = str(post.get("name") or f"t3_{post.get('id', 'post')}")
+    parts: list[PostText] = []
+    title = post.get("title")
+    if isinstance(title, str) and title.strip():
+        parts.append(PostText("title", "title", title))
+    body = post.get("selftext") or ""
+    parts.append(PostText(article_id, "article", body, None, post.get("author")))
+
+    def walk(children: Any) -> None:
+        if not isinstance(children, list):
+            raise InputError("Reddit comment listing has no 'children' list")
+        for child in children:
+            if not isinstance(child, dict) or child.get("kind") != "t1":
+                continue  # "more" stubs and other kinds carry no text
+            data = child.get("data") or {}
+            cid = str(data.get("name") or f"t1_{data.get('id')}")
+            parent = data.get("parent_id") or article_id
+            text = data.get("body")
+            if not isinstance(text, str):
+                raise InputError(f"Reddit comment {cid} has no 'body' text")
+            parts.append(PostText(cid, "comment", text, str(parent), data.get("author")))
+            replies = data.get("replies")
+            if isinstance(replies, dict):
+                walk((replies.get("data") or {}).get("children", []))
+
+    walk(top)
+    if not any(p.text.strip() for p in parts):
+        raise InputError("the Reddit thread has no text")
+    doc_id = str(post.get("id") or default_id)
+    return join_posts(doc_id, parts, **doc_kwargs)

@@ -1,0 +1,216 @@
+"""Relation model: any Hugging Face sequence-classification checkpoint as a support/attack/none pair scorer.
+
+One class (like sentence-transformers' ``CrossEncoder``) loads the checkpoint, maps its
+``config.id2label`` by name onto argmine's labels, and scores (premise, hypothesis) pairs in
+length-sorted batches. The source unit is the premise: entailment means "source supports target".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from argmine.document import Document, Relation
+from argmine.errors import ModelError
+
+LABELS = ("support", "attack", "none")
+
+# Checkpoint label names (lower-cased) -> argmine label.
+LABEL_NAMES = {
+    "entailment": "support",
+    "entail": "support",
+    "support": "support",
+    "supports": "support",
+    "contradiction": "attack",
+    "contradict": "attack",
+    "attack": "attack",
+    "attacks": "attack",
+    "neutral": "none",
+    "none": "none",
+    "not_entailment": "none",
+    "non-entailment": "none",
+    "no_relation": "none",
+}
+
+_log = logging.getLogger("argmine")
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Probabilities that ``source`` supports / attacks / is unrelated to ``target``."""
+
+    support: float
+    attack: float
+    none: float
+
+    def best(self) -> str:
+        return max(LABELS, key=lambda label: (getattr(self, label), -LABELS.index(label)))
+
+
+def map_labels(id2label: dict) -> dict[int, str]:
+    """Map a checkpoint's ``id2label`` onto support/attack/none by name, or refuse it."""
+    mapping: dict[int, str] = {}
+    for index, name in id2label.items():
+        label = LABEL_NAMES.get(str(name).strip().lower())
+        if label is not None:
+            mapping[int(index)] = label
+    names = ", ".join(str(id2label[k]) for k in sorted(id2label, key=int))
+    if len(mapping) != len(id2label) or "support" not in mapping.values():
+        raise ModelError(
+            f"model labels [{names}] do not map onto support/attack/none "
+            "(expected entailment/contradiction/neutral, support/attack/none or entailment/not_entailment)"
+        )
+    if len(set(mapping.values())) != len(mapping):
+        raise ModelError(f"model labels [{names}] map two outputs onto one argmine label")
+    return mapping
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ModelError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} requested but no CUDA GPU is available")
+    return resolved
+
+
+class RelationModel:
+    """A pair classifier scoring how one unit relates to another."""
+
+    def __init__(self, model, tokenizer, name: str, device: torch.device, max_length: int = 256):
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = device
+        self.max_length = min(max_length, _model_window(model, tokenizer))
+        self.id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
+        self.label_map = map_labels(self.id2label)
+        self.truncated = 0
+
+    @classmethod
+    def load(cls, name_or_path: str, device: str = "auto", max_length: int = 256, quiet: bool = True) -> RelationModel:
+        """Load a checkpoint (hub id or folder): safetensors only, no remote code."""
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        if quiet:
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+        torch_device = resolve_device(device)
+        local = Path(name_or_path).is_dir()
+        if not local and (Path(name_or_path).exists() or name_or_path.startswith((".", "/", "~"))):
+            raise ModelError(f"model folder {name_or_path} not found")
+        # Check the labels before loading weights: a checkpoint we cannot map is refused fast.
+        config = _load_step(AutoConfig.from_pretrained, name_or_path, local, trust_remote_code=False)
+        map_labels(getattr(config, "id2label", {}) or {})
+        tokenizer = _load_step(AutoTokenizer.from_pretrained, name_or_path, local, trust_remote_code=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = _load_step(
+                AutoModelForSequenceClassification.from_pretrained,
+                name_or_path,
+                local,
+                use_safetensors=True,
+                trust_remote_code=False,
+            )
+        return cls(model, tokenizer, name_or_path, torch_device, max_length)
+
+    def predict(
+        self, pairs: list[tuple[str, str]], batch_size: int = 32, show_progress: bool = False
+    ) -> list[PairScores]:
+        """Score (premise, hypothesis) pairs; order of results matches ``pairs``."""
+        if not pairs:
+            return []
+        order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]) + len(pairs[i][1]), i))
+        probs: list[list[float] | None] = [None] * len(pairs)
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        progress = _progress(len(pairs), show_progress)
+        try:
+            with torch.inference_mode():
+                for batch in batches:
+                    enc = self._encode([pairs[i][0] for i in batch], [pairs[i][1] for i in batch])
+                    logits = self.model(**enc).logits.float()
+                    for i, row in zip(batch, torch.softmax(logits, dim=-1).tolist()):
+                        probs[i] = row
+                    progress.update(len(batch))
+        finally:
+            progress.close()
+        return [self._to_scores(p) for p in probs]
+
+    def _encode(self, premises: list[str], hypotheses: list[str]):
+        """Tokenize one batch with dynamic padding; truncate (and count) only pairs over the window."""
+        enc = self.tokenizer(premises, hypotheses, truncation=False)
+        over = sum(1 for ids in enc["input_ids"] if len(ids) > self.max_length)
+        if over:
+            self.truncated += over
+            enc = self.tokenizer(premises, hypotheses, truncation="longest_first", max_length=self.max_length)
+        return self.tokenizer.pad(enc, return_tensors="pt").to(self.device)
+
+    def _to_scores(self, row: list[float]) -> PairScores:
+        out = {label: 0.0 for label in LABELS}
+        for index, p in enumerate(row):
+            out[self.label_map[index]] += p
+        return PairScores(**out)
+
+    def describe(self) -> dict:
+        """What the graph records about the model."""
+        return {
+            "name": self.name,
+            "labels": {self.id2label[i]: self.label_map[i] for i in sorted(self.id2label)},
+            "max_length": self.max_length,
+        }
+
+
+def _model_window(model, tokenizer) -> int:
+    limits = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limits = [int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
+    # RoBERTa-style models reserve two positions for padding offsets.
+    return min(limits) - (2 if getattr(model.config, "model_type", "") in ("roberta", "xlm-roberta") else 0) if limits else 512
+
+
+def _load_step(loader, name: str, local: bool, **kwargs):
+    """Call a from_pretrained loader: cache first for hub ids, then the hub; one-line errors."""
+    try:
+        if local:
+            return loader(name, **kwargs)
+        try:
+            return loader(name, local_files_only=True, **kwargs)
+        except OSError:
+            if os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise
+            logging.getLogger("huggingface_hub").setLevel(logging.CRITICAL)
+            return loader(name, **kwargs)
+    except ModelError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"cannot load model {name!r} ({first}); download it elsewhere and pass its folder with --model PATH"
+        ) from None
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not enabled, leave=False)
+
+
+def label_pairs(
+    doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], thresholds: dict[str, float]
+) -> list[Relation]:
+    """Keep directed pairs whose support or attack probability reaches its threshold and wins."""
+    relations = []
+    for (a, b), s in zip(pairs, scores):
+        for label, other in (("support", s.attack), ("attack", s.support)):
+            p = getattr(s, label)
+            if p >= thresholds[label] and p > other:
+                relations.append(Relation(doc.units[a].id, doc.units[b].id, label, round(p, 4)))
+    return relations

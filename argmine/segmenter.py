@@ -1,0 +1,178 @@
+"""Segmenter: posts -> argumentative units (sentences from pysbd, then clause-level splits).
+
+Units are trimmed spans of the verbatim text; boilerplate (subscription appeals, bylines,
+photo credits) is dropped by the patterns in ``configs/default.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+from argmine.document import Document, Post, Unit
+
+_TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
+_SUBJECTS = frozenset(
+    "i you he she it we they there this these those one nobody everyone everybody someone somebody "
+    "the a an his her its their our my your some many most no every each all both such what".split()
+)
+_FINITE = frozenset(
+    "is are was were am has have had will would can could should shall may might must do does did "
+    "seems seem seemed remains remain needs wants want means mean makes make says say looks "
+    "isn't aren't wasn't weren't hasn't haven't hadn't won't wouldn't can't couldn't shouldn't "
+    "don't doesn't didn't mustn't".replace("'", "’").split()
+) | frozenset(
+    "isn't aren't wasn't weren't hasn't haven't hadn't won't wouldn't can't couldn't shouldn't "
+    "don't doesn't didn't mustn't".split()
+)
+_CONTRACTED_VERB = re.compile(r"[’'](s|re|ve|ll|d|m)$", re.IGNORECASE)
+_OPEN_QUOTES = "“‘«"
+_CLOSE_QUOTES = "”’»"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _sentence_splitter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def sentences(text: str, start: int, end: int) -> list[Span]:
+    """Sentence spans of ``text[start:end]``; pysbd finds the boundaries, we re-anchor the offsets."""
+    chunk = text[start:end]
+    spans: list[Span] = []
+    cursor = 0
+    for sent in _sentence_splitter().segment(chunk):
+        piece = sent.strip()
+        if not piece:
+            continue
+        at = chunk.find(piece, cursor)
+        if at < 0:  # pysbd changed the text; keep the rest as one sentence rather than guess
+            spans.append(Span(start + cursor, end))
+            cursor = len(chunk)
+            break
+        spans.append(Span(start + at, start + at + len(piece)))
+        cursor = at + len(piece)
+    if cursor < len(chunk) and chunk[cursor:].strip():
+        spans.append(Span(start + cursor, end))
+    return [s for s in (_trim(text, s) for s in spans) if s.end > s.start]
+
+
+def _trim(text: str, span: Span, trailing: str = "") -> Span:
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in trailing):
+        end -= 1
+    return Span(start, end)
+
+
+def _is_full_clause(tokens: list[str], window: int, min_words: int) -> bool:
+    """Opens with a subject and has a finite verb soon after: "they are", "Russia's goal ... is"."""
+    words = [t for t in tokens if t[0].isalnum()]
+    if len(words) < min_words:
+        return False
+    first = words[0]
+    if not (first.lower() in _SUBJECTS or first[0].isupper() or _CONTRACTED_VERB.search(first)):
+        return False
+    if _CONTRACTED_VERB.search(first):
+        return True  # "it's", "they're"; a possessive ("Russia's goal") opens a subject too
+    for tok in words[1 : window + 1]:
+        low = tok.lower()
+        if low in _FINITE or _CONTRACTED_VERB.search(low) or (low.endswith("ed") and len(low) > 4):
+            return True
+    return False
+
+
+def clause_splits(text: str, sent: Span, cfg: dict) -> list[Span]:
+    """Split a sentence where an argumentative connective joins two full clauses."""
+    tokens = [(m.group(), m.start() + sent.start, m.end() + sent.start) for m in _TOKEN.finditer(text[sent.start : sent.end])]
+    connectives = set(cfg["connectives"])
+    coordinators = set(cfg["coordinators"]) if sent.end - sent.start >= cfg["long_sentence_chars"] else set()
+    pieces: list[Span] = []
+    seg_start = sent.start
+    depth = 0
+    for i, (tok, t_start, t_end) in enumerate(tokens):
+        if tok in _OPEN_QUOTES or (tok == '"' and depth == 0):
+            depth += 1
+            continue
+        if depth and (tok in _CLOSE_QUOTES or tok == '"'):
+            depth -= 1
+            continue
+        if depth or i == 0:
+            continue
+        low = tok.lower()
+        after_comma = tokens[i - 1][0] in (",", ";")
+        if tok == ";":
+            cut, resume = t_start, t_end
+        elif low in connectives or (low in coordinators and after_comma):
+            cut, resume = (tokens[i - 1][1] if after_comma else t_start), t_end
+        else:
+            continue
+        left = [t for t, s, _ in tokens if seg_start <= s < cut and t[0].isalnum()]
+        right = [t for t, _, _ in tokens[i + 1 :]]
+        if len(left) < cfg["min_clause_words"]:
+            continue
+        if not _is_full_clause(right, cfg["finite_verb_window"], cfg["min_clause_words"]):
+            continue
+        pieces.append(Span(seg_start, cut))
+        seg_start = resume
+    pieces.append(Span(seg_start, sent.end))
+    return [s for s in (_trim(text, p, ",;:") for p in pieces) if s.end > s.start]
+
+
+@lru_cache(maxsize=8)
+def _patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def is_boilerplate(sentence: str, cfg: dict) -> bool:
+    return any(p.search(sentence) for p in _patterns(tuple(cfg["boilerplate"])))
+
+
+def _paragraph_spans(text: str, post: Post) -> list[Span]:
+    return [
+        Span(post.start + m.start(), post.start + m.end())
+        for m in re.finditer(r"[^\r\n]*\S[^\r\n]*", text[post.start : post.end])
+    ]
+
+
+def segment_post(doc: Document, post: Post, cfg: dict, dateline: re.Pattern | None) -> list[Span]:
+    """Unit spans of one post, in order."""
+    text = doc.text
+    spans: list[Span] = []
+    if post.kind == "title":
+        span = _trim(text, Span(post.start, post.end))
+        return [span] if span.end > span.start else []
+    for para in _paragraph_spans(text, post):
+        start = para.start
+        if dateline is not None and post.kind == "article":
+            m = dateline.match(text, para.start, para.end)
+            if m:
+                start = m.end()
+        for sent in sentences(text, start, para.end):
+            if is_boilerplate(text[sent.start : sent.end], cfg):
+                continue
+            spans.extend(clause_splits(text, sent, cfg))
+    return [
+        s for s in spans
+        if s.end - s.start >= cfg["min_unit_chars"] and any(c.isalpha() for c in text[s.start : s.end])
+    ]
+
+
+def segment(doc: Document, config: dict) -> Document:
+    """Return the document with its units, numbered u1, u2, ... in reading order."""
+    cfg = config["segmenter"]
+    dateline = re.compile(config["layout"]["dateline"], re.MULTILINE) if config["layout"].get("dateline") else None
+    units: list[Unit] = []
+    for post in doc.posts:
+        for span in segment_post(doc, post, cfg, dateline):
+            units.append(doc.span(post, span.start, span.end, f"u{len(units) + 1}"))
+    return doc.with_units(units)

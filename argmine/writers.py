@@ -1,0 +1,62 @@
+"""Writers: atomic file output and the terminal tree view."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+
+def write_text(path: str, text: str) -> None:
+    """Write to ``path`` (``-`` = stdout) via a temp file and rename, so no half-written output remains."""
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_MARKS = {"support": "[green]+ supports[/green]", "attack": "[red]- attacks[/red]"}
+
+
+def render_trees(graph: dict, console: Console | None = None, width: int = 100) -> None:
+    """Print the argument trees: each node shows its unit, post and how it relates to its parent."""
+    console = console or Console()
+    units = {u["id"]: u for u in graph["units"]}
+    kinds = {p["id"]: p["kind"] for p in graph["posts"]}
+
+    def label(node: dict) -> str:
+        unit = units[node["unit"]]
+        text = unit["text"].replace("\n", " ")
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        head = f"[bold]{node['unit']}[/bold] [dim]({kinds[unit['post']]} {unit['post']})[/dim]"
+        if "label" in node:
+            head = f"{_MARKS[node['label']]} [dim]{node['score']:.2f}[/dim] {head}"
+        return f"{head} {escape(text)}"
+
+    def add(branch: Tree, node: dict) -> None:
+        for child in node["children"]:
+            add(branch.add(label(child)), child)
+
+    title = graph.get("id") or graph["source"]["path"]
+    root = Tree(f"[bold]{escape(title)}[/bold]: {len(graph['units'])} units, {len(graph['relations'])} relations")
+    for node in graph["trees"]:
+        add(root.add(label(node)), node)
+    console.print(root)
