@@ -13,12 +13,15 @@ from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from argmine.boilerplate import is_boilerplate_paragraph
 from argmine.document import Document, Post
 from argmine.errors import InputError
 
 _TERMINAL = tuple('.!?"”’)…:')
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
+_LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
+_BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r]*\n))*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 _FIRST_PERSON = re.compile(r"\b(I|I[’']m|I[’']ve|I[’']d|I[’']ll|me|my|mine|myself)\b")
 _SECOND_PERSON = re.compile(r"\b(you|your|yours|yourself|you[’'](re|ve|ll|d))\b", re.IGNORECASE)
@@ -30,21 +33,20 @@ class Paragraph:
     end: int
 
 
-def paragraphs(text: str) -> list[Paragraph]:
-    """Paragraph spans (trimmed of surrounding whitespace).
+def paragraphs(text: str, start: int = 0, end: int | None = None) -> list[Paragraph]:
+    """Paragraph spans of ``text[start:end]`` (trimmed of surrounding whitespace).
 
     One paragraph per line when lines end like sentences (comment dumps, one-line paragraphs);
     blank-line separated blocks when lines are hard-wrapped.
     """
-    lines = [Paragraph(m.start(), m.end()) for m in re.finditer(r"[^\r\n]*\S[^\r\n]*", text)]
-    lines = [_strip(text, p) for p in lines]
+    end = len(text) if end is None else end
+    lines = [_strip(text, Paragraph(m.start(), m.end())) for m in _LINE.finditer(text, start, end)]
     if not lines:
         return []
     endings = [text[p.end - 1] in _TERMINAL for p in lines[1:-1]]
     if not endings or sum(endings) >= 0.8 * len(endings):
         return lines
-    blocks = [Paragraph(m.start(), m.end()) for m in re.finditer(r"\S(?:.|\n(?![ \t\r]*\n))*", text)]
-    return [_strip(text, b) for b in blocks]
+    return [_strip(text, Paragraph(m.start(), m.end())) for m in _BLOCK.finditer(text, start, end)]
 
 
 def _strip(text: str, p: Paragraph) -> Paragraph:
@@ -113,43 +115,68 @@ def register_score(paragraph: str, cfg: dict) -> float:
     return cfg["bias"] + sum(cfg["weights"][name] * value for name, value in cues.items())
 
 
-def detect_comment_start(text: str, paras: list[Paragraph], first: int, cfg: dict) -> int:
-    """Index of the first comment paragraph in ``paras[first:]``' range, or ``len(paras)`` for none."""
+def _blank_before(text: str, paras: list[Paragraph]) -> list[bool]:
+    """Whether each paragraph is preceded by a blank line (the first counts as not)."""
+    return [False] + [bool(re.search(r"\n[ \t\r]*\n", text[a.end : b.start])) for a, b in zip(paras, paras[1:])]
+
+
+def detect_comment_start(
+    text: str, paras: list[Paragraph], first: int, cfg: dict, boilerplate: list[str] = ()
+) -> int:
+    """Index of the first comment paragraph, or ``len(paras)`` when there are none.
+
+    Boilerplate paragraphs (a closing subscription appeal) score nothing and never start the comments.
+    """
     n = len(paras)
     if not cfg["enabled"] or n - first < 2:
         return n
-    scores = [register_score(text[p.start : p.end], cfg) for p in paras]
+    skip = [is_boilerplate_paragraph(text[p.start : p.end], list(boilerplate)) for p in paras]
+    scores = [0.0 if b else register_score(text[p.start : p.end], cfg) for p, b in zip(paras, skip)]
+    blank = _blank_before(text, paras)
     best_k, best_gain = n, 0.0
     suffix = 0.0
     # The article keeps at least one paragraph; ties go to the later split (fewer comments).
     for k in range(n - 1, first, -1):
         suffix += scores[k]
-        if suffix > best_gain:
-            best_k, best_gain = k, suffix
+        gain = suffix
+        # Layout change: blank-line separated article paragraphs, then single-newline comments.
+        article_gaps, comment_gaps = blank[first + 1 : k], blank[k:]
+        if (
+            article_gaps
+            and article_gaps[-1]
+            and sum(article_gaps) > len(article_gaps) / 2
+            and sum(comment_gaps) < len(comment_gaps) / 2
+        ):
+            gain += cfg["weights"]["layout_change"]
+        if gain > best_gain and not skip[k]:
+            best_k, best_gain = k, gain
     return best_k if best_gain >= cfg["min_block_score"] else n
 
 
-def _marker_index(text: str, paras: list[Paragraph], patterns: list[str]) -> int | None:
-    compiled = [re.compile(rf"(?:{p})", re.IGNORECASE) for p in patterns]
-    for i, p in enumerate(paras):
-        line = text[p.start : p.end]
-        if any(c.fullmatch(line) for c in compiled):
-            return i
-    return None
+def _marker_line(text: str, patterns: list[str]) -> re.Match | None:
+    """The first line that announces the comments ("---", "Comments", "Reader comments:")."""
+    alternatives = "|".join(f"(?:{p})" for p in patterns)
+    return re.search(rf"^[ \t]*(?:{alternatives})[ \t]*\r?$", text, re.IGNORECASE | re.MULTILINE)
 
 
 def layout_plain_text(
-    text: str, doc_id: str, cfg: dict, comments_from: int | None = None, **doc_kwargs
+    text: str,
+    doc_id: str,
+    cfg: dict,
+    comments_from: int | None = None,
+    boilerplate: list[str] = (),
+    **doc_kwargs,
 ) -> Document:
     """Split a plain-text thread into title, article and comment posts."""
-    paras = paragraphs(text)
+    marker = _marker_line(text, cfg["comment_markers"])
+    if marker is not None:
+        body, comments = paragraphs(text, 0, marker.start()), paragraphs(text, marker.end())
+        paras = body + comments
+    else:
+        paras = body = paragraphs(text)
+        comments = []
     if not paras:
         raise InputError("the text holds no words")
-    marker = _marker_index(text, paras, cfg["comment_markers"])
-    body = paras
-    comments: list[Paragraph] = []
-    if marker is not None:
-        body, comments = paras[:marker], paras[marker + 1 :]
     title = body[0] if body and is_title(text, body, cfg["title_max_chars"]) else None
     first = 1 if title else 0
     if comments_from is not None:
@@ -159,7 +186,7 @@ def layout_plain_text(
             raise InputError(f"--comments-from {comments_from} is outside paragraphs {first + 1}..{len(paras)}")
         body, comments = paras[:comments_from], paras[comments_from:]
     elif marker is None:
-        k = detect_comment_start(text, paras, first, cfg["comment_detection"])
+        k = detect_comment_start(text, paras, first, cfg["comment_detection"], boilerplate)
         body, comments = paras[:k], paras[k:]
     posts: list[Post] = []
     if title:

@@ -100,7 +100,7 @@ def read_input(
     if fmt != "text" and comments_from is not None:
         raise InputError("--comments-from applies to plain text input only")
     if fmt == "text":
-        doc = layout_plain_text(text, stem, config["layout"], comments_from, **source)
+        doc = layout_plain_text(text, stem, config["layout"], comments_from, config["boilerplate"], **source)
         return [ReadResult(stem, doc)]
     if fmt == "jsonl":
         return list(_read_jsonl(text, stem, source))

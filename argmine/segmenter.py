@@ -12,12 +12,15 @@ from functools import lru_cache
 
 import pysbd
 
+from argmine.boilerplate import is_boilerplate
 from argmine.document import Document, Post, Unit
 
 _TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
-_SUBJECTS = frozenset(
-    "i you he she it we they there this these those one nobody everyone everybody someone somebody "
-    "the a an his her its their our my your some many most no every each all both such what".split()
+# Words that cannot open the subject of a clause ("because of ...", "but only ...", "and that ...").
+_NON_SUBJECTS = frozenset(
+    "of to for in on at by with from into about against over under after before since until "
+    "only also not then when if as than that which who whom whose even still just rather instead "
+    "perhaps maybe too very so more less most least".split()
 )
 _FINITE = frozenset(
     "is are was were am has have had will would can could should shall may might must do does did "
@@ -75,12 +78,12 @@ def _trim(text: str, span: Span, trailing: str = "") -> Span:
 
 
 def _is_full_clause(tokens: list[str], window: int, min_words: int) -> bool:
-    """Opens with a subject and has a finite verb soon after: "they are", "Russia's goal ... is"."""
+    """Opens like a subject and has a finite verb soon after: "they are", "wages did", "Russia's goal ... is"."""
     words = [t for t in tokens if t[0].isalnum()]
     if len(words) < min_words:
         return False
-    first = words[0]
-    if not (first.lower() in _SUBJECTS or first[0].isupper() or _CONTRACTED_VERB.search(first)):
+    first = words[0].lower()
+    if first in _NON_SUBJECTS or first.endswith(("ing", "ly")) or first in _FINITE:
         return False
     if _CONTRACTED_VERB.search(first):
         return True  # "it's", "they're"; a possessive ("Russia's goal") opens a subject too
@@ -128,15 +131,6 @@ def clause_splits(text: str, sent: Span, cfg: dict) -> list[Span]:
     return [s for s in (_trim(text, p, ",;:") for p in pieces) if s.end > s.start]
 
 
-@lru_cache(maxsize=8)
-def _patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
-
-
-def is_boilerplate(sentence: str, cfg: dict) -> bool:
-    return any(p.search(sentence) for p in _patterns(tuple(cfg["boilerplate"])))
-
-
 def _paragraph_spans(text: str, post: Post) -> list[Span]:
     return [
         Span(post.start + m.start(), post.start + m.end())
@@ -144,7 +138,9 @@ def _paragraph_spans(text: str, post: Post) -> list[Span]:
     ]
 
 
-def segment_post(doc: Document, post: Post, cfg: dict, dateline: re.Pattern | None) -> list[Span]:
+def segment_post(
+    doc: Document, post: Post, cfg: dict, dateline: re.Pattern | None, boilerplate: list[str]
+) -> list[Span]:
     """Unit spans of one post, in order."""
     text = doc.text
     spans: list[Span] = []
@@ -158,7 +154,7 @@ def segment_post(doc: Document, post: Post, cfg: dict, dateline: re.Pattern | No
             if m:
                 start = m.end()
         for sent in sentences(text, start, para.end):
-            if is_boilerplate(text[sent.start : sent.end], cfg):
+            if is_boilerplate(text[sent.start : sent.end], boilerplate):
                 continue
             spans.extend(clause_splits(text, sent, cfg))
     return [
@@ -173,6 +169,6 @@ def segment(doc: Document, config: dict) -> Document:
     dateline = re.compile(config["layout"]["dateline"], re.MULTILINE) if config["layout"].get("dateline") else None
     units: list[Unit] = []
     for post in doc.posts:
-        for span in segment_post(doc, post, cfg, dateline):
+        for span in segment_post(doc, post, cfg, dateline, config["boilerplate"]):
             units.append(doc.span(post, span.start, span.end, f"u{len(units) + 1}"))
     return doc.with_units(units)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import tiny_models
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE = ROOT / "examples" / "thread.txt"
+SHARED = ROOT.parent / "shared"
+
+
+def fixture_texts() -> list[str]:
+    return [p.read_text(encoding="utf-8") for p in [EXAMPLE, *sorted(FIXTURES.glob("*"))] if p.is_file()]
+
+
+@pytest.fixture(scope="session")
+def make_model(tmp_path_factory):
+    """Build (and cache) a tiny checkpoint: ``make_model(convention, favour=None)``."""
+    cache: dict = {}
+    words = tiny_models.vocabulary(fixture_texts())
+
+    def factory(convention: str = "argmine", favour: str | None = None, labels: list[str] | None = None) -> Path:
+        labels = labels or tiny_models.CONVENTIONS[convention]
+        key = (tuple(labels), favour)
+        if key not in cache:
+            folder = tmp_path_factory.mktemp(f"model-{convention}")
+            cache[key] = tiny_models.build(folder, labels, favour, words)
+        return cache[key]
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def tiny_model(make_model) -> Path:
+    return make_model("argmine")
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not (SHARED / "seeds").is_dir():
+        pytest.skip("../shared is absent (seed texts and gold are not part of the project)")
+    return SHARED

@@ -1,0 +1,83 @@
+import pytest
+
+from argmine.config import load_config
+from argmine.errors import ModelError
+from argmine.pipeline import analyze
+from argmine.readers import read_input
+from argmine.relations import RelationModel, map_labels
+from tests import tiny_models
+from tests.conftest import FIXTURES
+
+CFG = load_config()
+
+# (convention, checkpoint label the model is made to favour, argmine label expected on every relation)
+CASES = [
+    ("roberta-large-mnli", "ENTAILMENT", "support"),
+    ("roberta-large-mnli", "CONTRADICTION", "attack"),
+    ("cross-encoder-nli-deberta-v3", "entailment", "support"),
+    ("cross-encoder-nli-deberta-v3", "contradiction", "attack"),
+    ("moritzlaurer-deberta", "entailment", "support"),
+    ("moritzlaurer-deberta", "contradiction", "attack"),
+    ("two-class", "entailment", "support"),
+    ("argmine", "support", "support"),
+    ("argmine", "attack", "attack"),
+]
+
+
+@pytest.mark.parametrize("convention, favour, expected", CASES)
+def test_every_label_convention_maps_by_name(make_model, convention, favour, expected):
+    model = RelationModel.load(str(make_model(convention, favour)), device="cpu")
+    graph = analyze(read_input(str(FIXTURES / "thread.json"), CFG)[0].document, model, CFG)
+    assert graph["stats"]["pairs_scored"] > 0
+    assert graph["relations"], "a model that favours one relation label must produce relations"
+    assert {r["label"] for r in graph["relations"]} == {expected}
+    assert all(r["score"] > 0.9 for r in graph["relations"])
+
+
+@pytest.mark.parametrize("convention, favour", [("roberta-large-mnli", "NEUTRAL"), ("two-class", "not_entailment"), ("argmine", "none")])
+def test_models_that_see_no_relation_label_none(make_model, convention, favour):
+    model = RelationModel.load(str(make_model(convention, favour)), device="cpu")
+    graph = analyze(read_input(str(FIXTURES / "thread.json"), CFG)[0].document, model, CFG)
+    assert graph["relations"] == []
+    assert all(tree["children"] == [] for tree in graph["trees"])
+
+
+def test_unmappable_labels_are_refused_with_their_names(make_model):
+    folder = make_model("sentiment", labels=["negative", "neutral", "positive"])
+    with pytest.raises(ModelError, match=r"model labels \[negative, neutral, positive\] do not map"):
+        RelationModel.load(str(folder), device="cpu")
+    with pytest.raises(ModelError, match="LABEL_0, LABEL_1"):
+        map_labels({0: "LABEL_0", 1: "LABEL_1"})
+
+
+def test_label_mapping_is_case_insensitive_and_recorded():
+    assert map_labels({0: "CONTRADICTION", 1: "Neutral", 2: "entailment"}) == {0: "attack", 1: "none", 2: "support"}
+
+
+def test_missing_model_folder_is_one_line_error():
+    with pytest.raises(ModelError, match="not found"):
+        RelationModel.load("./no/such/model")
+
+
+def test_uncached_hub_model_offline_names_model_and_flag(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelError, match=r"cannot load model 'example-org/not-cached-nli'.*--model PATH") as info:
+        RelationModel.load("example-org/not-cached-nli")
+    assert "\n" not in str(info.value)
+
+
+def test_pairs_over_the_window_are_truncated_and_counted(tmp_path):
+    folder = tiny_models.build(tmp_path / "short", tiny_models.CONVENTIONS["argmine"], max_positions=16)
+    model = RelationModel.load(str(folder), device="cpu")
+    scores = model.predict([("the a is " * 20, "not"), ("yes", "no")], batch_size=1)
+    assert model.truncated == 1
+    assert len(scores) == 2 and all(abs(s.support + s.attack + s.none - 1) < 1e-5 for s in scores)
+
+
+def test_predict_order_and_batching_do_not_change_results(tiny_model):
+    model = RelationModel.load(str(tiny_model), device="cpu")
+    pairs = [("the a", "is not"), ("because yes " * 5, "but"), ("no", "the the the")]
+    one = model.predict(pairs, batch_size=1)
+    many = model.predict(pairs, batch_size=8)
+    for a, b in zip(one, many):
+        assert a.support == pytest.approx(b.support, abs=1e-5)
