@@ -1,6 +1,6 @@
 import networkx as nx
 
-from argmine.candidates import candidate_pairs, similar_pairs
+from argmine.candidates import candidate_pairs, similar_pairs, tfidf
 from argmine.config import load_config
 from argmine.decoding import decode_trees, nest
 from argmine.document import Document, Post, Relation, Unit
@@ -42,7 +42,7 @@ def test_candidates_are_windowed_parent_and_similar_pairs_in_both_directions():
 
 def test_similarity_adds_topk_pairs():
     texts = ["cats chase mice", "dogs chase cats", "the stock market fell", "markets fell sharply today"]
-    pairs = similar_pairs(texts, k=1, min_similarity=0.05)
+    pairs = similar_pairs(tfidf(texts), k=1, min_similarity=0.05)
     assert (0, 1) in pairs and (2, 3) in pairs
 
 
@@ -70,3 +70,14 @@ def test_forward_only_forbids_attaching_to_a_later_post():
     rels = [Relation("u1", "u2", "support", 0.9)]  # article unit -> comment unit
     assert decode_trees(doc, rels, forward_only=True) == {}
     assert "u1" in decode_trees(doc, rels, forward_only=False)
+
+
+def test_large_parent_posts_are_capped_so_pairs_grow_linearly():
+    doc = thread(n_article=40, n_comment=2)
+    cfg = {**CFG["candidates"], "top_k_similar": 0, "parent_limit": 5}
+    pairs = candidate_pairs(doc, cfg)
+    for c in (40, 41):
+        partners = {b for a, b in pairs if a == c and b < 40}
+        assert len(partners) == 5 and 0 in partners  # the lead plus the closest
+    # "Reply 0 on topic0" is closest to "Article sentence 0 about topic0"
+    assert (41, 1) in pairs
