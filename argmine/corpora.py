@@ -1,0 +1,323 @@
+"""Corpus readers: annotated documents (units + relations) and labelled pairs for training and evaluation.
+
+Each reader turns one public corpus, in its own format, into argmine's two training shapes:
+``AnnotatedDoc`` (a text with gold unit spans and support/attack relations) and ``Pair``
+(text_a -> text_b with support/attack/none). Formats are described in ``../shared/data/README.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from defusedxml import ElementTree
+
+from argmine.errors import InputError
+
+csv.field_size_limit(10_000_000)
+
+
+@dataclass(frozen=True)
+class GoldUnit:
+    start: int
+    end: int
+    post: str = "p0"
+
+
+@dataclass(frozen=True)
+class GoldRelation:
+    source: int  # unit index
+    target: int
+    label: str  # support | attack
+
+
+@dataclass
+class AnnotatedDoc:
+    """A text with gold units and relations (indices into ``units``); posts for threads."""
+
+    id: str
+    text: str
+    units: list[GoldUnit]
+    relations: list[GoldRelation]
+    posts: list[dict] = field(default_factory=list)  # argmine post dicts; empty = one article post
+
+    def unit_text(self, i: int) -> str:
+        return self.text[self.units[i].start : self.units[i].end]
+
+
+@dataclass(frozen=True)
+class Pair:
+    text_a: str
+    text_b: str
+    label: str  # support | attack | none
+    corpus: str
+    group: str = ""
+
+
+# ---------------------------------------------------------------- annotated documents
+
+
+def read_microtexts(folder: str | Path) -> list[AnnotatedDoc]:
+    """Argumentative microtexts (arggraph XML): sup/exa = support; reb/und = attack; add joins a linked premise.
+
+    An undercut attacks an inference edge; argmine attaches it to that edge's source unit.
+    """
+    docs = []
+    for xml_path in sorted(Path(folder).glob("*.xml")):
+        root = ElementTree.parse(xml_path).getroot()
+        edus = {e.get("id"): (e.text or "").strip() for e in root.findall("edu")}
+        text_path = xml_path.with_suffix(".txt")
+        text = text_path.read_text(encoding="utf-8") if text_path.exists() else " ".join(edus.values())
+        spans, cursor = {}, 0
+        for eid, etext in edus.items():
+            at = text.find(etext, cursor)
+            if at < 0:
+                raise InputError(f"{xml_path.name}: segment {eid} not found in the text")
+            spans[eid] = (at, at + len(etext))
+            cursor = at + len(etext)
+        edges = {e.get("id"): (e.get("src"), e.get("trg"), e.get("type")) for e in root.findall("edge")}
+        adu_spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for src, trg, kind in edges.values():
+            if kind == "seg":
+                adu_spans[trg].append(spans[src])
+        adus = sorted(adu_spans, key=lambda a: min(adu_spans[a]))
+        index = {a: i for i, a in enumerate(adus)}
+        units = [GoldUnit(min(s for s, _ in adu_spans[a]), max(e for _, e in adu_spans[a])) for a in adus]
+
+        def resolve(edge_id: str) -> tuple[str, str]:
+            """(target adu, label) of an edge, following undercuts and linked premises."""
+            src, trg, kind = edges[edge_id]
+            if kind == "add":
+                return resolve(trg)
+            label = "support" if kind in ("sup", "exa") else "attack"
+            if trg in edges:  # undercut: attacks the inference, attach to its source unit
+                return edges[trg][0], "attack"
+            return trg, label
+
+        relations = []
+        for eid, (src, trg, kind) in edges.items():
+            if kind == "seg":
+                continue
+            target, label = resolve(eid)
+            relations.append(GoldRelation(index[src], index[target], label))
+        docs.append(AnnotatedDoc(root.get("id") or xml_path.stem, text, units, relations))
+    return docs
+
+
+def read_cdcp(folder: str | Path) -> list[AnnotatedDoc]:
+    """CDCP user comments: propositions as spans; reasons and evidences ``[[i, j], k]`` support k."""
+    docs = []
+    for ann_path in sorted(Path(folder).glob("*.ann.json")):
+        stem = ann_path.name[: -len(".ann.json")]
+        text = ann_path.with_name(f"{stem}.txt").read_text(encoding="utf-8")
+        ann = json.loads(ann_path.read_text(encoding="utf-8"))
+        units = []
+        for start, end in ann["prop_offsets"]:
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            units.append(GoldUnit(start, end))
+        relations = [
+            GoldRelation(src, target, "support")
+            for key in ("reasons", "evidences")
+            for (lo, hi), target in ann.get(key) or []
+            for src in range(lo, hi + 1)
+        ]
+        docs.append(AnnotatedDoc(f"cdcp-{stem}", text, units, relations))
+    return docs
+
+
+_XMI = "{http://www.omg.org/XMI}id"
+_WD_TYPES = ("Claim", "Premise", "Backing", "Rebuttal", "Refutation")
+
+
+def read_web_discourse(folder: str | Path) -> list[AnnotatedDoc]:
+    """Habernal & Gurevych web discourse (UIMA XMI): Premise/Backing support, Rebuttal attacks, Refutation attacks the rebuttal."""
+    docs = []
+    ns = "{http:///de/tudarmstadt/ukp/dkpro/argumentation/types.ecore}"
+    for path in sorted(Path(folder).glob("*.xmi")):
+        root = ElementTree.parse(path).getroot()
+        sofa = root.find("{http:///uima/cas.ecore}Sofa")
+        text = sofa.get("sofaString") if sofa is not None else ""
+        components = {}
+        for kind in _WD_TYPES:
+            for el in root.findall(ns + kind):
+                components[el.get(_XMI)] = (int(el.get("begin")), int(el.get("end")), kind)
+        ids = sorted(components, key=lambda k: components[k][:2])
+        index = {k: i for i, k in enumerate(ids)}
+        units = [GoldUnit(*_trim(text, components[k][0], components[k][1])) for k in ids]
+        relations = []
+        for el in root.findall(ns + "ArgumentRelation"):
+            src, trg = el.get("source"), el.get("target")
+            if src in index and trg in index:
+                kind = components[src][2]
+                label = "attack" if kind in ("Rebuttal", "Refutation") else "support"
+                relations.append(GoldRelation(index[src], index[trg], label))
+        if units:
+            docs.append(AnnotatedDoc(f"wd-{path.stem}", text, units, relations))
+    return docs
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def read_argmine_graphs(paths: list[str | Path]) -> list[AnnotatedDoc]:
+    """argmine graph JSON (or JSON Lines) used as gold: units and support/attack relations."""
+    docs = []
+    for path in paths:
+        for line in _json_records(Path(path)):
+            units = line["units"]
+            index = {u["id"]: i for i, u in enumerate(units)}
+            relations = []
+            for r in line["relations"]:
+                if r["label"] in ("support", "attack"):
+                    if r["source"] not in index or r["target"] not in index:
+                        raise InputError(f"{path}: relation {r['source']}->{r['target']} names a missing unit")
+                    relations.append(GoldRelation(index[r["source"]], index[r["target"]], r["label"]))
+            docs.append(
+                AnnotatedDoc(
+                    line.get("id") or Path(path).stem,
+                    line["text"],
+                    [GoldUnit(u["start"], u["end"], u.get("post", "p0")) for u in units],
+                    relations,
+                    line.get("posts", []),
+                )
+            )
+    return docs
+
+
+def _json_records(path: Path) -> list[dict]:
+    raw = path.read_text(encoding="utf-8")
+    try:
+        obj = json.loads(raw)
+        return obj if isinstance(obj, list) else [obj]
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in raw.splitlines() if line.strip()]
+
+
+# ---------------------------------------------------------------- pair corpora
+
+
+def read_pair_file(path: str | Path) -> list[Pair]:
+    """argmine's own pair format: JSONL or CSV with ``text_a``, ``text_b``, ``label``."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    else:
+        rows = _json_records(path)
+    pairs = []
+    for n, row in enumerate(rows, start=1):
+        label = str(row.get("label", "")).strip().lower()
+        if label not in ("support", "attack", "none") or not row.get("text_a") or not row.get("text_b"):
+            raise InputError(f"{path}: record {n} needs text_a, text_b and label support|attack|none")
+        pairs.append(Pair(row["text_a"], row["text_b"], label, path.stem))
+    return pairs
+
+
+def read_debatepedia(folder: str | Path, split: str = "train") -> list[Pair]:
+    """Debatepedia argument pairs (Jo et al. 2021): relation 1 support, -1 attack, text_from -> text_to."""
+    pairs = []
+    for path in sorted(Path(folder).glob("debate_*_pairs-bi.csv")):
+        split_path = path.with_name(path.stem + "-split.csv")
+        splits = {}
+        if split_path.exists():
+            with split_path.open(encoding="utf-8", newline="") as handle:
+                splits = {r["pairid"]: r["split"] for r in csv.DictReader(handle)}
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if splits and splits.get(row["pairid"]) != split:
+                    continue
+                label = {"1": "support", "-1": "attack"}.get(row["relation"].strip())
+                if label:
+                    pairs.append(Pair(row["text_from"], row["text_to"], label, "debatepedia", row["argid"]))
+    return pairs
+
+
+def read_political_debates(path: str | Path) -> list[Pair]:
+    """Nixon-Kennedy debate pairs (Menini et al. 2018): support / attack / no_relation, argument1 -> argument2."""
+    labels = {"support": "support", "attack": "attack", "no_relation": "none"}
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        return [
+            Pair(r["argument1"], r["argument2"], labels[r["relation"]], "political-debates", r["topic"])
+            for r in csv.DictReader(handle, delimiter="\t")
+            if r["relation"] in labels
+        ]
+
+
+def read_ibm_claim_stance(path: str | Path, split: str = "train") -> list[Pair]:
+    """IBM claim stance (Bar-Haim et al. 2017): a claim PRO/CON its topic -> support/attack."""
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        return [
+            Pair(r["claims.claimCorrectedText"], r["topicText"], "support" if r["claims.stance"] == "PRO" else "attack",
+                 "ibm-claim-stance", r["topicId"])
+            for r in csv.DictReader(handle)
+            if r["split"] == split and r["claims.stance"] in ("PRO", "CON")
+        ]
+
+
+def read_argkp(folder: str | Path, split: str = "train") -> list[Pair]:
+    """IBM ArgKP 2021 arguments with stance 1/-1 towards their topic -> support/attack."""
+    sub = "test_data" if split == "test" else "kpm_data"
+    path = Path(folder) / sub / f"arguments_{split}.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            Pair(r["argument"], r["topic"], "support" if r["stance"].strip() == "1" else "attack", "ibm-argkp", r["topic"])
+            for r in csv.DictReader(handle)
+        ]
+
+
+# ---------------------------------------------------------------- documents -> pairs
+
+
+def doc_pairs(doc: AnnotatedDoc, corpus: str, none_ratio: float, rng: random.Random, window: int = 6) -> list[Pair]:
+    """Gold relations as pairs, plus ``none`` pairs from the same document: every reversed gold link
+    (a hard negative: direction matters) and ``none_ratio`` x #links unrelated unit pairs nearby."""
+    gold = {(r.source, r.target): r.label for r in doc.relations}
+    pairs = [Pair(doc.unit_text(s), doc.unit_text(t), label, corpus, doc.id) for (s, t), label in sorted(gold.items())]
+    negatives = [(t, s) for s, t in gold if (t, s) not in gold]
+    n = len(doc.units)
+    others = [(a, b) for a in range(n) for b in range(n) if a != b and abs(a - b) <= window and (a, b) not in gold and (b, a) not in gold]
+    rng.shuffle(others)
+    negatives += others[: int(round(none_ratio * max(1, len(gold))))]
+    pairs += [Pair(doc.unit_text(a), doc.unit_text(b), "none", corpus, doc.id) for a, b in negatives]
+    return pairs
+
+
+def group_none_pairs(pairs: list[Pair], ratio: float, rng: random.Random) -> list[Pair]:
+    """``none`` pairs for pair corpora: a text against a target of another pair in the same debate."""
+    by_group: dict[str, list[Pair]] = defaultdict(list)
+    for p in pairs:
+        by_group[p.group].append(p)
+    out = []
+    for group, members in sorted(by_group.items()):
+        targets = sorted({p.text_b for p in members})
+        if len(targets) < 2:
+            continue
+        for p in rng.sample(members, k=min(len(members), int(round(ratio * len(members))))):
+            other = rng.choice([t for t in targets if t != p.text_b])
+            out.append(Pair(p.text_a, other, "none", p.corpus, group))
+    return out
+
+
+def split_docs(docs: list[AnnotatedDoc], fraction: float, seed: int) -> tuple[list[AnnotatedDoc], list[AnnotatedDoc]]:
+    """Deterministic document split: (first ``fraction``, rest)."""
+    order = sorted(docs, key=lambda d: d.id)
+    random.Random(seed).shuffle(order)
+    cut = int(round(fraction * len(order)))
+    return order[:cut], order[cut:]
+
+
+def clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

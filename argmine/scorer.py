@@ -1,0 +1,183 @@
+"""Second stage: combine the pair model's probabilities (both directions) with thread structure.
+
+The pair model sees two texts; it cannot see reply links, distance, position, discourse markers or
+question form. Two logistic regressions over those features give P(link) for a directed pair and
+P(attack | link); they are fitted on documents held out from fine-tuning and stored as plain JSON
+(``argmine_scorer.json``) next to the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from argmine.candidates import tfidf
+from argmine.document import Document
+from argmine.relations import PairScores
+
+SCORER_FILE = "argmine_scorer.json"
+
+ATTACK_OPENERS = re.compile(
+    r"^(no\b|not\b|nope|wrong|but\b|however|yet\b|although|though|nonsense|rubbish|actually|on the contrary|"
+    r"on the other hand|nevertheless|still\b|what\b[^?]*\?|really\?|so what|admittedly|of course)",
+    re.IGNORECASE,
+)
+SUPPORT_OPENERS = re.compile(
+    r"^(because|since|for example|for instance|e\.g\.|indeed|in fact|also\b|moreover|furthermore|"
+    r"besides|after all|that is why|this is why|as\b|given that|first|second|third|finally|plus\b)",
+    re.IGNORECASE,
+)
+GAP_ATTACK = re.compile(r"\b(but|although|though|however|yet|whereas|while)\b", re.IGNORECASE)
+GAP_SUPPORT = re.compile(r"\b(because|since|as|for|so|therefore|thus|hence)\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(not|no|never|nothing|none|nobody|cannot)\b|n[’']t\b", re.IGNORECASE)
+
+FEATURES = [
+    "bias",
+    "p_support", "p_attack", "p_none", "p_support_rev", "p_attack_rev", "p_none_rev",
+    "same_post", "target_in_parent", "target_in_previous", "target_other_post",
+    "dist_prev_1", "dist_prev_2", "dist_prev_far", "dist_next_1", "dist_next_far",
+    "target_first_in_post", "source_first_in_post", "target_is_title", "target_in_article",
+    "source_question", "target_question", "source_attack_opener", "source_support_opener",
+    "gap_attack", "gap_support", "similarity", "negation_mismatch", "target_position", "source_position",
+]
+LABEL_FEATURES = [
+    "bias", "p_support", "p_attack", "p_support_rev", "p_attack_rev", "attack_share",
+    "same_post", "target_in_parent", "target_in_previous", "source_question", "source_attack_opener",
+    "source_support_opener", "gap_attack", "gap_support", "negation_mismatch",
+]
+
+
+def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tuple[int, int], PairScores]) -> list[dict]:
+    """One feature dict per directed candidate pair (source index, target index)."""
+    units = doc.units
+    post_of = {p.id: p for p in doc.posts}
+    rank = {p.id: i for i, p in enumerate(doc.posts)}
+    previous_comment = {}
+    last = None
+    for p in doc.posts:
+        if p.kind == "comment":
+            previous_comment[p.id] = last
+            last = p.id
+    first_in_post = {}
+    position_in_post = {}
+    for i, u in enumerate(units):
+        first_in_post.setdefault(u.post, i)
+        position_in_post[i] = i - first_in_post[u.post]
+    matrix = tfidf([u.text for u in units])
+    n = max(1, len(units) - 1)
+    rows = []
+    for a, b in pairs:
+        ua, ub = units[a], units[b]
+        fwd = scores[(a, b)]
+        rev = scores.get((b, a), PairScores(0.0, 0.0, 1.0))
+        same = ua.post == ub.post
+        d = a - b  # > 0: the target comes before the source
+        gap = doc.text[min(ua.end, ub.end) : max(ua.start, ub.start)] if same and abs(d) == 1 else ""
+        sim = float((matrix[a] @ matrix[b].T).toarray()[0, 0]) if matrix is not None else 0.0
+        neg_a, neg_b = bool(NEGATION.search(ua.text)), bool(NEGATION.search(ub.text))
+        f = {
+            "bias": 1.0,
+            "p_support": fwd.support, "p_attack": fwd.attack, "p_none": fwd.none,
+            "p_support_rev": rev.support, "p_attack_rev": rev.attack, "p_none_rev": rev.none,
+            "same_post": float(same),
+            "target_in_parent": float(post_of[ua.post].parent == ub.post),
+            "target_in_previous": float(doc.flat and previous_comment.get(ua.post) == ub.post),
+            "target_other_post": float(not same and post_of[ua.post].parent != ub.post),
+            "dist_prev_1": float(same and d == 1),
+            "dist_prev_2": float(same and d == 2),
+            "dist_prev_far": float(same and d > 2),
+            "dist_next_1": float(same and d == -1),
+            "dist_next_far": float(same and d < -1),
+            "target_first_in_post": float(position_in_post[b] == 0),
+            "source_first_in_post": float(position_in_post[a] == 0),
+            "target_is_title": float(post_of[ub.post].kind == "title"),
+            "target_in_article": float(post_of[ub.post].kind == "article" and rank[ub.post] < rank[ua.post]),
+            "source_question": float(ua.text.rstrip().endswith("?")),
+            "target_question": float(ub.text.rstrip().endswith("?")),
+            "source_attack_opener": float(bool(ATTACK_OPENERS.match(ua.text.strip("“”\"' ")))),
+            "source_support_opener": float(bool(SUPPORT_OPENERS.match(ua.text.strip("“”\"' ")))),
+            "gap_attack": float(d == 1 and bool(GAP_ATTACK.search(gap))),
+            "gap_support": float(d == 1 and bool(GAP_SUPPORT.search(gap))),
+            "similarity": sim,
+            "negation_mismatch": float(neg_a != neg_b and sim > 0.1),
+            "target_position": b / n,
+            "source_position": a / n,
+        }
+        f["attack_share"] = fwd.attack / max(1e-6, fwd.attack + fwd.support)
+        rows.append(f)
+    return rows
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class Scorer:
+    """P(link) and P(attack | link) from feature dicts; weights are plain JSON."""
+
+    link_weights: dict[str, float]
+    label_weights: dict[str, float]
+    link_threshold: float = 0.5
+    meta: dict | None = None
+
+    def link_probability(self, rows: list[dict]) -> np.ndarray:
+        return self._apply(self.link_weights, rows)
+
+    def attack_probability(self, rows: list[dict]) -> np.ndarray:
+        return self._apply(self.label_weights, rows)
+
+    @staticmethod
+    def _apply(weights: dict[str, float], rows: list[dict]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        names = list(weights)
+        x = np.array([[row[name] for name in names] for row in rows], dtype=float)
+        return _sigmoid(x @ np.array([weights[name] for name in names]))
+
+    def combine(self, rows: list[dict]) -> list[PairScores]:
+        """Final support/attack/none probabilities for each pair."""
+        link = self.link_probability(rows)
+        attack = self.attack_probability(rows)
+        return [PairScores(float(p * (1 - q)), float(p * q), float(1 - p)) for p, q in zip(link, attack)]
+
+    def save(self, folder: Path) -> None:
+        data = {
+            "format": "argmine.scorer",
+            "version": 1,
+            "link_threshold": self.link_threshold,
+            "link_weights": self.link_weights,
+            "label_weights": self.label_weights,
+            "meta": self.meta or {},
+        }
+        (Path(folder) / SCORER_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Scorer | None:
+        path = Path(folder) / SCORER_FILE
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["link_weights"], data["label_weights"], data.get("link_threshold", 0.5), data.get("meta"))
+
+
+def fit_logistic(rows: list[dict], y: list[int], names: list[str], c: float = 1.0, balanced: bool = False) -> dict[str, float]:
+    """Fit an L2 logistic regression (scikit-learn) and return named weights, bias included."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[row[n] for n in names if n != "bias"] for row in rows], dtype=float)
+    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None)
+    model.fit(x, np.array(y))
+    weights = {"bias": float(model.intercept_[0])}
+    weights.update({n: float(w) for n, w in zip([n for n in names if n != "bias"], model.coef_[0])})
+    return {k: round(v, 6) for k, v in weights.items()}
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

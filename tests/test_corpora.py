@@ -1,0 +1,85 @@
+import random
+
+import pytest
+
+from argmine import corpora
+from argmine.errors import InputError
+from tests.conftest import FIXTURES
+
+C = FIXTURES / "corpora"
+
+
+def texts(doc):
+    return [doc.unit_text(i) for i in range(len(doc.units))]
+
+
+def rels(doc):
+    return sorted((r.source, r.target, r.label) for r in doc.relations)
+
+
+def test_microtexts_joins_segments_and_maps_rebuttals_and_undercuts_to_attacks():
+    (doc,) = corpora.read_microtexts(C / "microtexts")
+    assert texts(doc) == [
+        "Schools should require uniforms.",
+        "Uniforms stop children from competing over brands and they save parents money.",
+        "Some say uniforms limit self-expression.",
+        "But children can still express themselves in their hobbies.",
+    ]
+    # a4 undercuts the edge a3 -> a1: it attacks that edge's source, a3
+    assert rels(doc) == [(1, 0, "support"), (2, 0, "attack"), (3, 2, "attack")]
+
+
+def test_cdcp_reasons_and_evidences_support():
+    (doc,) = corpora.read_cdcp(C / "cdcp")
+    assert texts(doc)[1] == "They called me six times in one day."  # trailing space trimmed
+    assert rels(doc) == [(0, 2, "support"), (1, 0, "support")]
+
+
+def test_web_discourse_xmi():
+    (doc,) = corpora.read_web_discourse(C / "web-discourse")
+    assert texts(doc)[0] == "Homework should be banned."
+    assert rels(doc) == [(1, 0, "support"), (2, 0, "attack"), (3, 2, "attack")]
+
+
+def test_pair_corpora():
+    deb = corpora.read_debatepedia(C / "debatepedia")
+    assert [(p.text_a, p.label) for p in deb] == [
+        ("Children need free time to play.", "support"), ("Homework builds discipline.", "attack"),
+        ("Air pollution downtown is dangerous.", "support")]
+    assert [p.label for p in corpora.read_political_debates(C / "political.tsv")] == ["support", "attack", "none"]
+    (ibm,) = corpora.read_ibm_claim_stance(C / "ibm.csv")
+    assert (ibm.text_b, ibm.label) == ("We should ban homework", "support")
+    assert [p.label for p in corpora.read_argkp(C / "argkp")] == ["support", "attack"]
+    assert [p.label for p in corpora.read_pair_file(C / "pairs.jsonl")] == ["support", "attack", "none"]
+    assert corpora.read_pair_file(C / "pairs.csv")[1].text_a == "Homework, they say, builds discipline."
+
+
+def test_bad_pair_file(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text_a": "x", "text_b": "y", "label": "maybe"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="record 1"):
+        corpora.read_pair_file(bad)
+
+
+def test_document_pairs_add_reversed_and_sampled_none_pairs():
+    (doc,) = corpora.read_microtexts(C / "microtexts")
+    pairs = corpora.doc_pairs(doc, "micro", none_ratio=1.0, rng=random.Random(0))
+    labelled = {(p.text_a[:8], p.text_b[:8]): p.label for p in pairs}
+    assert labelled[("Uniforms", "Schools ")] == "support"
+    assert labelled[("Schools ", "Uniforms")] == "none"  # reversed gold link: a hard negative
+    assert sum(p.label == "none" for p in pairs) == 3 + 3  # 3 reversed + ratio x 3 links
+
+
+def test_argmine_graph_as_gold(tmp_path, tiny_model):
+    import json
+
+    from typer.testing import CliRunner
+
+    from argmine.cli import app
+
+    out = tmp_path / "g.json"
+    CliRunner().invoke(app, ["analyze", str(FIXTURES / "thread.json"), "--model", str(tiny_model), "-o", str(out), "-q"])
+    graph = json.loads(out.read_text(encoding="utf-8"))
+    (doc,) = corpora.read_argmine_graphs([out])
+    assert len(doc.units) == len(graph["units"]) and len(doc.relations) == len(graph["relations"])
+    assert [p["kind"] for p in doc.posts][:2] == ["title", "article"]

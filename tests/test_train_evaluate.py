@@ -1,0 +1,95 @@
+import json
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from argmine.cli import app
+from tests import tiny_models
+from tests.conftest import FIXTURES, fixture_texts
+
+C = FIXTURES / "corpora"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """A tiny random encoder to fine-tune (stands in for MiniLM)."""
+    words = tiny_models.vocabulary(fixture_texts() + [p.read_text(encoding="utf-8") for p in C.rglob("*") if p.is_file()])
+    return tiny_models.build(tmp_path_factory.mktemp("base"), ["LABEL_0", "LABEL_1"], words=words)
+
+
+def recipe(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({
+        "base": "minilm", "seed": 3, "max_length": 48, "batch_size": 4, "epochs": 1, "learning_rate": 1e-3,
+        "warmup": 0.1, "none_ratio": 1.0, "group_none_ratio": 0.5, "stage2_fraction": 0.5, "fp16_weights": True,
+        "data": [],
+    }), encoding="utf-8")
+    return path
+
+
+def train(tmp_path, base, out):
+    return runner.invoke(app, [
+        "train", "--config", str(recipe(tmp_path)), "--base", str(base), "--output", str(out), "--device", "cpu",
+        "--data", f"microtexts={C / 'microtexts'}", "--data", f"web-discourse={C / 'web-discourse'}",
+        "--data", f"cdcp={C / 'cdcp'}", "--data", f"debatepedia={C / 'debatepedia'}",
+        "--data", f"political-debates={C / 'political.tsv'}", "--data", f"ibm-claim-stance={C / 'ibm.csv'}",
+        "--data", f"argkp={C / 'argkp'}", "--data", f"pairs={C / 'pairs.jsonl'}",
+    ])
+
+
+def test_train_writes_a_loadable_reproducible_model(tmp_path, base):
+    first, second = tmp_path / "m1", tmp_path / "m2"
+    for out in (first, second):
+        result = train(tmp_path, base, out)
+        assert result.exit_code == 0, result.stderr + result.stdout
+    config = json.loads((first / "config.json").read_text())
+    assert config["id2label"] == {"0": "support", "1": "attack", "2": "none"}
+    weights = load_file(first / "model.safetensors")
+    assert all(t.dtype.is_floating_point is False or str(t.dtype) == "torch.float16" for t in weights.values())
+    again = load_file(second / "model.safetensors")
+    assert all((weights[k] == again[k]).all() for k in weights)
+    assert (first / "argmine_scorer.json").read_text() == (second / "argmine_scorer.json").read_text()
+    card = (first / "README.md").read_text()
+    assert "debatepedia" in card and "CC BY 4.0" in card and "Settings" in card
+    # the trained folder works as --model, second stage included
+    result = runner.invoke(app, ["analyze", str(FIXTURES / "thread.json"), "--model", str(first), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["model"]["second_stage"] == "argmine_scorer.json"
+
+
+def test_train_rejects_unknown_source(tmp_path, base):
+    result = runner.invoke(app, ["train", "--config", str(recipe(tmp_path)), "--base", str(base),
+                                 "--output", str(tmp_path / "m"), "--data", f"nope={C}"])
+    assert result.exit_code == 2 and "unknown training source 'nope'" in result.stderr
+
+
+def test_evaluate_with_a_model_that_finds_nothing(make_model):
+    model = make_model("argmine", "none")
+    result = runner.invoke(app, ["evaluate", str(C / "microtexts"), "--format", "microtexts", "--model", str(model),
+                                 "--mode", "gold", "--json", "-q"])
+    assert result.exit_code == 0, result.stderr
+    (metrics,) = json.loads(result.stdout)["results"]
+    assert metrics["units"]["f1"] == 1.0
+    assert metrics["relations"]["overall"]["recall"] == 0.0 and metrics["link_class_f1"] == 0.0
+    # 4 units -> 12 ordered pairs, 3 gold links: not-linked P = 9/12, R = 1 -> F1 0.857; macro = 42.86
+    assert metrics["macro_link_f1"] == pytest.approx(42.86, abs=0.01)
+    assert metrics["attachment_accuracy"] == 0.0
+
+
+def test_evaluate_end_to_end_and_table(make_model):
+    model = make_model("argmine", "support")
+    result = runner.invoke(app, ["evaluate", str(C / "microtexts"), "--format", "microtexts", "--model", str(model), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert "gold units" in result.stdout and "end to end" in result.stdout and "attachment accuracy" in result.stdout
+    result = runner.invoke(app, ["evaluate", str(C / "cdcp"), "--format", "cdcp", "--model", str(model), "--json", "-q"])
+    gold, e2e = json.loads(result.stdout)["results"]
+    assert gold["relations"]["support"]["recall"] > 0  # a support-only model finds CDCP's support links
+    assert 0 < e2e["units"]["f1"] <= 1
+
+
+def test_evaluate_bad_corpus_is_one_line(tmp_path):
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "missing"), "--format", "cdcp"])
+    assert result.exit_code == 2 and "no such file" in result.stderr
