@@ -94,6 +94,9 @@ def analyze(
     timings: Annotated[
         bool, typer.Option("--timings", help="Record seconds per stage in stats (output then varies run to run).")
     ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="json (the argmine graph) or an export format: xaif, brat, label-studio, doccano, argdown, graphml, dot.")
+    ] = "json",
     quiet: QuietOpt = False,
 ) -> None:
     """Segment a thread into units, label support/attack relations and decode argument trees."""
@@ -127,15 +130,94 @@ def analyze(
                 )
             graphs.append(graph)
             lines.append(dumps(graph, indent=None))
-        text = "\n".join(lines) + "\n" if batch else dumps(graphs[0])
-        if output is not None or not tree:
-            write_text(output or "-", text)
+        if output_format != "json":
+            if graphs:
+                _write_export(graphs, output_format, output)
+        elif output is not None or not tree:
+            write_text(output or "-", "\n".join(lines) + "\n" if batch else dumps(graphs[0]))
         if tree:
             console = Console(highlight=False)
             for graph in graphs:
                 render_trees(graph, console)
         if failures:
             raise fail(f"{failures} of {len(results)} threads failed (recorded in the output)")
+
+
+def _write_export(graphs: list[dict], fmt: str, output: str | None) -> None:
+    from argmine.formats import FOLDER_FORMATS, export
+    from argmine.writers import write_files, write_text
+
+    rendered = export(graphs, fmt)
+    if fmt in FOLDER_FORMATS:
+        if not output or output == "-":
+            raise ArgmineError(f"{fmt} export writes several files: name a folder with --output")
+        write_files(output, rendered)
+    else:
+        write_text(output or "-", rendered)
+
+
+def _read_graphs(path: str) -> list[dict]:
+    """argmine graphs from a JSON file or JSON Lines (error records are skipped)."""
+    import json
+
+    from argmine.readers import decode, read_bytes
+
+    text = decode(read_bytes(path, 1_000_000_000), path)
+    try:
+        items = [json.loads(text)]
+    except json.JSONDecodeError:
+        try:
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise ArgmineError(f"{path} is malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    graphs = [g for g in items if isinstance(g, dict) and g.get("format") == "argmine.graph"]
+    if not graphs:
+        raise ArgmineError(f"{path} holds no argmine graph")
+    return graphs
+
+
+@app.command()
+def export(
+    graph: Annotated[str, typer.Argument(help="argmine graph JSON (or JSON Lines of graphs).")],
+    to: Annotated[str, typer.Option("--to", "-t", help="xaif, brat, label-studio, doccano, argdown, graphml or dot.")],
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="File (- = stdout); a folder for brat and label-studio.")
+    ] = None,
+) -> None:
+    """Export an argmine graph to an annotation tool's format."""
+    with user_errors():
+        _write_export(_read_graphs(graph), to, output)
+
+
+@app.command(name="import")
+def import_(
+    file: Annotated[str, typer.Argument(help="Annotation file: brat .ann, Label Studio JSON, doccano JSONL, xAIF JSON.")],
+    from_format: Annotated[str, typer.Option("--from", "-f", help="brat, label-studio, doccano or xaif.")],
+    text: Annotated[
+        Optional[str], typer.Option("--text", help="The document text file, where the format does not carry it.")
+    ] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Graph JSON (- = stdout).")] = None,
+) -> None:
+    """Turn a tool's annotations back into an argmine graph (gold for evaluate and train)."""
+    from pathlib import Path
+
+    from argmine.formats import IMPORTERS
+    from argmine.graph import dumps, validate
+    from argmine.readers import decode, read_bytes
+    from argmine.writers import write_text
+
+    with user_errors():
+        if from_format not in IMPORTERS:
+            raise ArgmineError(f"unknown import format {from_format!r} (choose from {', '.join(IMPORTERS)})")
+        if not Path(file).is_file():
+            raise ArgmineError(f"{file}: no such file")
+        doc_text = decode(read_bytes(text, 1_000_000_000), text) if text else None
+        loaded = IMPORTERS[from_format](file, doc_text)
+        graphs = loaded if isinstance(loaded, list) else [loaded]
+        for g in graphs:
+            validate(g)
+        body = dumps(graphs[0]) if len(graphs) == 1 else "".join(dumps(g, indent=None) + "\n" for g in graphs)
+        write_text(output or "-", body)
 
 
 EVAL_FORMATS = ("microtexts", "cdcp", "graph", "web-discourse")

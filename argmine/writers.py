@@ -60,3 +60,9 @@ def render_trees(graph: dict, console: Console | None = None, width: int = 100) 
     for node in graph["trees"]:
         add(root.add(label(node)), node)
     console.print(root)
+
+
+def write_files(folder: str, files: dict[str, str]) -> None:
+    """Write several files into ``folder`` (created if needed), each atomically."""
+    for name, content in files.items():
+        write_text(str(Path(folder) / name), content)

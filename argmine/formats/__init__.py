@@ -1,0 +1,49 @@
+"""Annotation-tool formats: one module per format, each with ``dump`` (graph -> files) and, where the
+tool's output can come back, ``load`` (files -> graph). A new format is a new module registered here.
+"""
+
+from __future__ import annotations
+
+from argmine.formats import argdown, brat, doccano, graphml, label_studio, xaif
+
+EXPORTERS = {
+    "xaif": xaif.dump,
+    "brat": brat.dump,
+    "label-studio": label_studio.dump,
+    "doccano": doccano.dump,
+    "argdown": argdown.dump,
+    "graphml": graphml.dump_graphml,
+    "dot": graphml.dump_dot,
+}
+# Formats whose export is a folder of several files; the others are one file (or stdout).
+FOLDER_FORMATS = {"brat", "label-studio"}
+IMPORTERS = {
+    "brat": brat.load,
+    "label-studio": label_studio.load,
+    "doccano": doccano.load,
+    "xaif": xaif.load,
+}
+
+
+def export(graphs: list[dict], fmt: str) -> str | dict[str, str]:
+    """Render graphs in ``fmt``: one text, or a folder's files for brat and Label Studio."""
+    import json
+
+    from argmine.errors import InputError
+
+    if fmt not in EXPORTERS:
+        raise InputError(f"unknown export format {fmt!r} (choose from {', '.join(EXPORTERS)})")
+    if fmt == "brat":
+        files: dict[str, str] = {}
+        for i, graph in enumerate(graphs):
+            name = None if len(graphs) == 1 else f"{brat._safe(graph.get('id') or 'document')}-{i + 1}"
+            files.update(brat.dump(graph, name))
+        return files
+    if fmt == "label-studio":
+        tasks = [label_studio.task(g, i) for i, g in enumerate(graphs, start=1)]
+        return {"tasks.json": json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", "label_config.xml": label_studio.CONFIG}
+    if fmt == "doccano":
+        return "".join(doccano.dump(g) for g in graphs)
+    if len(graphs) != 1:
+        raise InputError(f"{fmt} export takes one graph; the input holds {len(graphs)}")
+    return EXPORTERS[fmt](graphs[0])

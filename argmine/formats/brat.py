@@ -1,0 +1,121 @@
+"""brat standoff: ``DOC.txt``, ``DOC.ann`` (T/R lines, AnnotatorNotes) and an ``annotation.conf``.
+
+Offsets are code points. A unit crossing a line break becomes a discontinuous span of fragments
+(brat annotations must fit on one line). Import also reads AAE-style essays, where a Claim's
+``Stance For|Against`` attribute stands for its relation to the MajorClaim.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from argmine.errors import InputError
+from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, roles
+
+_FRAGMENT = re.compile(r"[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+CONF = """[entities]
+MajorClaim
+Claim
+Premise
+
+[relations]
+supports\tArg1:MajorClaim|Claim|Premise, Arg2:MajorClaim|Claim|Premise
+attacks\tArg1:MajorClaim|Claim|Premise, Arg2:MajorClaim|Claim|Premise
+
+[attributes]
+Stance\tArg:Claim, Value:For|Against
+
+[events]
+"""
+
+
+def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The pieces of ``text[start:end]`` between line breaks."""
+    return [(start + m.start(), start + m.end()) for m in _FRAGMENT.finditer(text[start:end])]
+
+
+def dump(graph: dict, name: str | None = None) -> dict[str, str]:
+    """Files of a brat document (``NAME.txt``, ``NAME.ann``) and the collection's ``annotation.conf``."""
+    name = name or _safe(graph.get("id") or "document")
+    text = graph["text"]
+    role = roles(graph)
+    tids = {}
+    lines = []
+    notes = []
+    for n, unit in enumerate(graph["units"], start=1):
+        tids[unit["id"]] = f"T{n}"
+        pieces = fragments(text, unit["start"], unit["end"])
+        offsets = ";".join(f"{s} {e}" for s, e in pieces)
+        covered = " ".join(text[s:e] for s, e in pieces)
+        lines.append(f"T{n}\t{role.get(unit['id'], 'Premise')} {offsets}\t{covered}")
+        notes.append(("T", n, f"argmine id={unit['id']} post={unit['post']}"))
+    for n, rel in enumerate(graph["relations"], start=1):
+        lines.append(f"R{n}\t{RELATION_TO_LABEL[rel['label']]} Arg1:{tids[rel['source']]} Arg2:{tids[rel['target']]}")
+        notes.append(("R", n, f"score={rel['score']}"))
+    lines += [f"#{i}\tAnnotatorNotes {kind}{n}\t{note}" for i, (kind, n, note) in enumerate(notes, start=1)]
+    return {f"{name}.txt": text, f"{name}.ann": "\n".join(lines) + "\n", "annotation.conf": CONF}
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "document"
+
+
+def load(ann_path: str | Path, text: str | None = None) -> dict:
+    """An argmine graph from a ``.ann`` file and its text (the sibling ``.txt`` unless given)."""
+    ann_path = Path(ann_path)
+    if text is None:
+        txt = ann_path.with_suffix(".txt")
+        if not txt.exists():
+            raise InputError(f"{ann_path}: no text given and {txt.name} not found (use --text)")
+        with txt.open(encoding="utf-8", newline="") as handle:  # keep CRLF: offsets count it
+            text = handle.read()
+    spans: dict[str, tuple[int, int, str]] = {}
+    kinds: dict[str, str] = {}
+    rels: list[tuple[str | None, str, str, str]] = []
+    stance: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    scores: dict[str, float] = {}
+    for number, line in enumerate(ann_path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        key = fields[0]
+        try:
+            if key.startswith("T"):
+                kind, _, offsets = fields[1].partition(" ")
+                pieces = [tuple(int(x) for x in part.split()) for part in offsets.split(";")]
+                covered = " ".join(text[s:e] for s, e in pieces)
+                if len(fields) > 2 and fields[2] != covered:
+                    raise InputError(f"{ann_path.name}: unit {key}: text at {offsets} is {covered[:40]!r}, not {fields[2][:40]!r}")
+                spans[key] = (pieces[0][0], pieces[-1][1], kind)
+                kinds[key] = kind
+            elif key.startswith("R"):
+                kind, arg1, arg2 = fields[1].split()
+                label = LABEL_TO_RELATION.get(kind.lower())
+                if label:
+                    rels.append((key, arg1.split(":", 1)[1], arg2.split(":", 1)[1], label))
+            elif key.startswith("A"):
+                parts = fields[1].split()
+                if parts[0] == "Stance" and len(parts) == 3:
+                    stance[parts[1]] = parts[2]
+            elif key.startswith("#"):
+                target, note = fields[1].split()[1], fields[2] if len(fields) > 2 else ""
+                if m := re.search(r"argmine id=(\S+)", note):
+                    ids[target] = m.group(1)
+                if m := re.search(r"score=([0-9.]+)", note):
+                    scores[target] = float(m.group(1))
+        except (ValueError, IndexError):
+            raise InputError(f"{ann_path.name}: line {number} is not brat standoff: {line[:60]!r}") from None
+    major = [t for t in spans if kinds[t] == "MajorClaim"]
+    for claim, value in stance.items():  # AAE: a Claim's stance is its relation to the MajorClaim
+        if major and claim in spans:
+            rels.append((None, claim, major[0], "support" if value.lower() == "for" else "attack"))
+    units = [(ids.get(t, t), s, e, None) for t, (s, e, _) in spans.items()]
+    relations = []
+    for rid, a, b, label in rels:
+        if a not in spans or b not in spans:
+            raise InputError(f"{ann_path.name}: relation {a} -> {b} names a missing unit")
+        relations.append((ids.get(a, a), ids.get(b, b), label, scores.get(rid)))
+    return graph_from_annotations(text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path))

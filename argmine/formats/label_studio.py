@@ -1,0 +1,107 @@
+"""Label Studio: a task list with ``predictions`` (labelled regions and ``relation`` results) and the
+matching labeling config. Label Studio counts offsets in UTF-16 code units; argmine converts both ways.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from argmine.errors import InputError
+from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, Utf16, graph_from_annotations, roles
+
+CONFIG = """<View>
+  <Relations>
+    <Relation value="supports"/>
+    <Relation value="attacks"/>
+  </Relations>
+  <Labels name="label" toName="text">
+    <Label value="MajorClaim" background="#e6194b"/>
+    <Label value="Claim" background="#4363d8"/>
+    <Label value="Premise" background="#3cb44b"/>
+  </Labels>
+  <Text name="text" value="$text" granularity="symbol"/>
+</View>
+"""
+
+
+def task(graph: dict, task_id: int = 1) -> dict:
+    """One Label Studio task holding the graph as a prediction."""
+    text = graph["text"]
+    utf16 = Utf16(text)
+    role = roles(graph)
+    result = []
+    for unit in graph["units"]:
+        result.append({
+            "id": unit["id"],
+            "from_name": "label",
+            "to_name": "text",
+            "type": "labels",
+            "value": {
+                "start": utf16.to_utf16(unit["start"]),
+                "end": utf16.to_utf16(unit["end"]),
+                "text": unit["text"],
+                "labels": [role.get(unit["id"], "Premise")],
+            },
+        })
+    for rel in graph["relations"]:
+        result.append({
+            "type": "relation", "from_id": rel["source"], "to_id": rel["target"], "direction": "right",
+            "labels": [RELATION_TO_LABEL[rel["label"]]],
+        })
+    scores = [r["score"] for r in graph["relations"]]
+    return {
+        "id": task_id,
+        "data": {"text": text, "argmine_id": graph.get("id", "")},
+        "predictions": [{
+            "model_version": f"argmine {graph['model']['name']}",
+            "score": round(sum(scores) / len(scores), 4) if scores else 0.0,
+            "result": result,
+        }],
+    }
+
+
+def dump(graph: dict) -> dict[str, str]:
+    return {"tasks.json": json.dumps([task(graph)], ensure_ascii=False, indent=1) + "\n", "label_config.xml": CONFIG}
+
+
+def load(path: str | Path, text: str | None = None) -> list[dict]:
+    """Graphs from a Label Studio JSON export (annotations first, predictions otherwise)."""
+    path = Path(path)
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    graphs = []
+    for n, item in enumerate(tasks, start=1):
+        if not isinstance(item, dict) or "data" not in item:
+            raise InputError(f"{path}: task {n} has no 'data'")
+        doc_text = text if text is not None else item["data"].get("text")
+        if not isinstance(doc_text, str):
+            raise InputError(f"{path}: task {n} has no data.text (use --text)")
+        done = [a for a in item.get("annotations") or [] if not a.get("was_cancelled")]
+        chosen = done[-1] if done else (item.get("predictions") or [{}])[0]
+        graphs.append(_from_result(doc_text, chosen.get("result") or [], item, path))
+    return graphs
+
+
+def _from_result(text: str, result: list[dict], item: dict, path: Path) -> dict:
+    utf16 = Utf16(text)
+    units, relations = [], []
+    for r in result:
+        if r.get("type") in ("labels", "hypertextlabels") and "value" in r:
+            v = r["value"]
+            start, end = utf16.from_utf16(int(v["start"])), utf16.from_utf16(int(v["end"]))
+            units.append((str(r["id"]), start, end, v.get("text")))
+        elif r.get("type") == "relation":
+            label = next((LABEL_TO_RELATION[x.lower()] for x in r.get("labels") or [] if x.lower() in LABEL_TO_RELATION), None)
+            if label is None:
+                raise InputError(f"{path}: relation {r.get('from_id')} -> {r.get('to_id')} has no supports/attacks label")
+            source, target = str(r["from_id"]), str(r["to_id"])
+            if r.get("direction") == "left":
+                source, target = target, source
+            relations.append((source, target, label, None))
+    doc_id = str(item["data"].get("argmine_id") or f"task-{item.get('id', 1)}")
+    return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path))
