@@ -171,10 +171,14 @@ def fit_logistic(rows: list[dict], y: list[int], names: list[str], c: float = 1.
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([[row[n] for n in names if n != "bias"] for row in rows], dtype=float)
-    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None)
-    model.fit(x, np.array(y))
+    # A feature constant in the fitting data (reply links in single-post corpora) carries no
+    # evidence: its weight stays 0 so it cannot shift pairs where it takes another value.
+    varying = x.std(axis=0) > 0
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
+    model.fit(x[:, varying], np.array(y))
+    coef = iter(model.coef_[0])
     weights = {"bias": float(model.intercept_[0])}
-    weights.update({n: float(w) for n, w in zip([n for n in names if n != "bias"], model.coef_[0])})
+    weights.update({n: float(next(coef)) if v else 0.0 for n, v in zip([n for n in names if n != "bias"], varying)})
     return {k: round(v, 6) for k, v in weights.items()}
 
 

@@ -235,7 +235,7 @@ def fit_second_stage(model_dir: Path, docs: list[tuple[str, AnnotatedDoc]], conf
     link_w = fit_logistic(rows, y_link, FEATURES)
     label_w = fit_logistic(label_rows, y_attack, LABEL_FEATURES) if 0 < sum(y_attack) < len(y_attack) else {"bias": -3.0}
     # Out-of-fold link probabilities to pick the threshold without scoring on the fitting data.
-    x = np.array([[r[n] for n in FEATURES if n != "bias"] for r in rows])
+    x = np.array([[r[n] for n in FEATURES if n != "bias" and link_w[n] != 0.0] for r in rows])
     folds = min(5, sum(y_link), len(y_link) - sum(y_link))
     scorer = Scorer(link_w, label_w)
     if folds >= 2:
