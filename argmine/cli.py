@@ -301,7 +301,7 @@ def train(
 
     from argmine.config import load_config
     from argmine.relations import resolve_device
-    from argmine.training import fine_tune, fit_second_stage, load_training_data, write_model_card
+    from argmine.training import fine_tune, fit_second_stage, load_training_data, to_fp16, write_model_card
 
     with user_errors():
         try:
@@ -331,11 +331,16 @@ def train(
                 shutil.copytree(pair_model, out, dirs_exist_ok=True)
             info = json.loads((out / "train_info.json").read_text()) if (out / "train_info.json").exists() else {}
             training = info.get("training", {})
+            if recipe.get("fp16_weights"):
+                to_fp16(out)
         else:
             base_path = _base_model(recipe["base"])
             err.print(f"argmine: fine-tuning {recipe['base']} on {len(pairs)} pairs ({torch_device})", markup=False)
             training = fine_tune(pairs, base_path, out, recipe, torch_device)
-        stage2 = fit_second_stage(out, loaded.stage2_docs, settings, str(torch_device), log=lambda m: err.print(m, markup=False))
+        stage2 = fit_second_stage(
+            out, loaded.stage2_docs, settings, str(torch_device), log=lambda m: err.print(m, markup=False),
+            label_docs=loaded.label_docs,
+        )
         card = {"base": recipe["base"], "sources": loaded.sources, "settings": {k: v for k, v in recipe.items() if k != "data"},
                 "training": {**training, "second_stage": stage2}}
         (out / "train_info.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")

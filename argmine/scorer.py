@@ -34,6 +34,14 @@ SUPPORT_OPENERS = re.compile(
 )
 GAP_ATTACK = re.compile(r"\b(but|although|though|however|yet|whereas|while)\b", re.IGNORECASE)
 GAP_SUPPORT = re.compile(r"\b(because|since|as|for|so|therefore|thus|hence)\b", re.IGNORECASE)
+# Concession: the writer voices the other side ("Admittedly ...", "Some say ..."): PDTB-style markers.
+CONCESSION = re.compile(
+    r"^(yes\b|sure\b|admittedly|of course|granted|certainly|it is true|it's true|true,|although|even though|"
+    r"while\b|some (people )?(say|argue|claim|think|believe)|critics|opponents|many (people )?(say|argue|claim|think|believe)|"
+    r"one (might|could|may) (say|argue|object)|it (might|could|may) be (argued|said|objected))",
+    re.IGNORECASE,
+)
+CONTRAST = re.compile(r"^(but|however|yet|still|nevertheless|nonetheless|even so|that said|on the other hand)\b", re.IGNORECASE)
 NEGATION = re.compile(r"\b(not|no|never|nothing|none|nobody|cannot)\b|n[’']t\b", re.IGNORECASE)
 
 FEATURES = [
@@ -44,11 +52,15 @@ FEATURES = [
     "target_first_in_post", "source_first_in_post", "target_is_title", "target_in_article",
     "source_question", "target_question", "source_attack_opener", "source_support_opener",
     "gap_attack", "gap_support", "similarity", "negation_mismatch", "target_position", "source_position",
+    "most_similar", "most_likely",
 ]
+# The label model sees no pair-model output: measured on held-out training documents, the pair
+# model's support/attack split does not transfer, and without it the label model can be fitted on
+# every gold link of the document corpora without leaking the pair model's training data.
 LABEL_FEATURES = [
-    "bias", "p_support", "p_attack", "p_support_rev", "p_attack_rev", "attack_share",
-    "same_post", "target_in_parent", "target_in_previous", "source_question", "source_attack_opener",
-    "source_support_opener", "gap_attack", "gap_support", "negation_mismatch",
+    "bias", "source_question", "source_attack_opener", "source_support_opener", "gap_attack", "gap_support",
+    "negation_mismatch", "source_concession", "target_concession", "source_contrast", "role_flip",
+    "target_before", "similarity",
 ]
 
 
@@ -70,6 +82,13 @@ def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tupl
         position_in_post[i] = i - first_in_post[u.post]
     matrix = tfidf([u.text for u in units])
     n = max(1, len(units) - 1)
+    role = _roles(doc)
+    sims = {(a, b): float((matrix[a] @ matrix[b].T).toarray()[0, 0]) if matrix is not None else 0.0 for a, b in pairs}
+    best_sim: dict[int, float] = {}
+    best_link: dict[int, float] = {}
+    for a, b in pairs:
+        best_sim[a] = max(best_sim.get(a, 0.0), sims[(a, b)])
+        best_link[a] = max(best_link.get(a, 0.0), 1 - scores[(a, b)].none)
     rows = []
     for a, b in pairs:
         ua, ub = units[a], units[b]
@@ -78,7 +97,7 @@ def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tupl
         same = ua.post == ub.post
         d = a - b  # > 0: the target comes before the source
         gap = doc.text[min(ua.end, ub.end) : max(ua.start, ub.start)] if same and abs(d) == 1 else ""
-        sim = float((matrix[a] @ matrix[b].T).toarray()[0, 0]) if matrix is not None else 0.0
+        sim = sims[(a, b)]
         neg_a, neg_b = bool(NEGATION.search(ua.text)), bool(NEGATION.search(ub.text))
         f = {
             "bias": 1.0,
@@ -108,9 +127,40 @@ def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tupl
             "target_position": b / n,
             "source_position": a / n,
         }
-        f["attack_share"] = fwd.attack / max(1e-6, fwd.attack + fwd.support)
+        f["most_similar"] = float(sim > 0 and sim >= best_sim[a])
+        f["most_likely"] = float(1 - fwd.none >= best_link[a])
+        src_text, tgt_text = ua.text.strip("“”\"' "), ub.text.strip("“”\"' ")
+        f["source_concession"] = float(bool(CONCESSION.match(src_text)))
+        f["target_concession"] = float(bool(CONCESSION.match(tgt_text)))
+        f["source_contrast"] = float(bool(CONTRAST.match(src_text)))
+        f["role_flip"] = float(role[a] != role[b])
+        f["target_before"] = float(b < a)
         rows.append(f)
     return rows
+
+
+def _roles(doc: Document) -> list[str]:
+    """Whose voice each unit speaks in: ``opp`` for a concession, back to ``pro`` after a contrast
+    ("Admittedly X. But Y."); a reply opening with a denial or an echo question flips its post."""
+    roles = []
+    post_role: dict[str, str] = {}
+    for i, unit in enumerate(doc.units):
+        text = unit.text.strip("“”\"' ")
+        first = i == 0 or doc.units[i - 1].post != unit.post
+        if first:
+            post = next(p for p in doc.posts if p.id == unit.post)
+            parent_role = post_role.get(post.parent, "pro") if post.parent else "pro"
+            flip = post.kind == "comment" and bool(ATTACK_OPENERS.match(text))
+            post_role[unit.post] = ("opp" if parent_role == "pro" else "pro") if flip else parent_role
+        base = post_role[unit.post]
+        other = "opp" if base == "pro" else "pro"
+        if CONCESSION.match(text):
+            roles.append(other)
+        elif CONTRAST.match(text) or not roles or first:
+            roles.append(base)
+        else:
+            roles.append(roles[-1] if doc.units[i - 1].post == unit.post else base)
+    return roles
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark the relation stage.
 
-1. Throughput: pairs/s of the full relation stage (candidate pairs -> RelationModel.predict with
-   tokenization, length sorting, dynamic padding -> thresholded labels) against the raw forward
+1. Throughput: pairs/s of the full relation stage (RelationModel.predict with tokenization, length
+   sorting, dynamic padding, then the second stage and thresholded labels) against the raw forward
    pass of the same model on the same, pre-tokenized pairs (the ceiling).
 2. Scaling: candidate pairs scored per unit as a synthetic thread grows (100, 1,000, 10,000 units).
 
@@ -21,7 +21,7 @@ import torch
 from argmine.candidates import candidate_pairs
 from argmine.config import load_config
 from argmine.document import Document, Post, Unit
-from argmine.pipeline import load_model
+from argmine.pipeline import load_model, score_pairs
 from argmine.readers import read_input
 from argmine.relations import label_pairs
 from argmine.segmenter import segment
@@ -108,7 +108,7 @@ def main() -> None:
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
     model.predict(texts[:batch_size], batch_size)  # warm-up
     start = time.perf_counter()
-    scores = model.predict(texts, batch_size)
+    scores = score_pairs(doc, pairs, model, config)  # pair model + second stage
     label_pairs(doc, pairs, scores, config["relations"]["thresholds"])
     full = time.perf_counter() - start
     raw = raw_forward(model, texts, batch_size)
