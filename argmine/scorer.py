@@ -83,7 +83,12 @@ def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tupl
     matrix = tfidf([u.text for u in units])
     n = max(1, len(units) - 1)
     role = _roles(doc)
-    sims = {(a, b): float((matrix[a] @ matrix[b].T).toarray()[0, 0]) if matrix is not None else 0.0 for a, b in pairs}
+    if matrix is not None and pairs:
+        src, tgt = [a for a, _ in pairs], [b for _, b in pairs]
+        values = np.asarray(matrix[src].multiply(matrix[tgt]).sum(axis=1)).ravel()
+        sims = {pair: float(v) for pair, v in zip(pairs, values)}
+    else:
+        sims = {pair: 0.0 for pair in pairs}
     best_sim: dict[int, float] = {}
     best_link: dict[int, float] = {}
     for a, b in pairs:

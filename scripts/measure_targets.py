@@ -42,6 +42,7 @@ def main() -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--config", default=None)
     parser.add_argument("--skip", default="")
+    parser.add_argument("--card", default=None, help="model folder whose model card gets these results")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print("../shared is absent: nothing to measure", file=sys.stderr)
@@ -72,6 +73,14 @@ def main() -> int:
         out["cdcp_test_gold"]["relations_f1"] = r["relations"]["overall"]["f1"]
     out["seconds"] = round(time.time() - started, 1)
     print(json.dumps(out, indent=1))
+    if args.card:
+        from argmine.training import write_model_card
+
+        info_path = Path(args.card) / "train_info.json"
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info["results"] = {k: v for k, v in out.items() if k not in ("seconds", "model")}
+        info_path.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+        write_model_card(Path(args.card), info)
     return 0
 
 
