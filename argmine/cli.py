@@ -6,7 +6,6 @@ Exit codes: 0 success, 2 bad input or usage, 1 internal fault. Errors are one li
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import Annotated, Optional
 
 import typer

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,7 +316,3 @@ def split_docs(docs: list[AnnotatedDoc], fraction: float, seed: int) -> tuple[li
     random.Random(seed).shuffle(order)
     cut = int(round(fraction * len(order)))
     return order[:cut], order[cut:]
-
-
-def clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()

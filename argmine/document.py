@@ -114,8 +114,6 @@ class Document:
                 raise ValueError(f"unit {unit.id} text does not match the document at {unit.start}:{unit.end}")
         return replace(self, units=list(units))
 
-    def units_of(self, post_id: str) -> list[Unit]:
-        return [u for u in self.units if u.post == post_id]
 
 
 def join_posts(doc_id: str, parts: list[PostText], sep: str = "\n\n", **kwargs) -> Document:

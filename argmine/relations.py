@@ -48,8 +48,6 @@ class PairScores:
     attack: float
     none: float
 
-    def best(self) -> str:
-        return max(LABELS, key=lambda label: (getattr(self, label), -LABELS.index(label)))
 
 
 def map_labels(id2label: dict) -> dict[int, str]:

@@ -9,7 +9,6 @@ P(attack | link); they are fitted on documents held out from fine-tuning and sto
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,8 +234,3 @@ def fit_logistic(rows: list[dict], y: list[int], names: list[str], c: float = 1.
     weights = {"bias": float(model.intercept_[0])}
     weights.update({n: float(next(coef)) if v else 0.0 for n, v in zip([n for n in names if n != "bias"], varying)})
     return {k: round(v, 6) for k, v in weights.items()}
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))

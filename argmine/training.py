@@ -7,7 +7,6 @@ probabilities with structure the pair model cannot see, fitted on documents held
 from __future__ import annotations
 
 import json
-import math
 import random
 import sys
 import time
@@ -197,10 +196,6 @@ def write_model_card(out_dir: Path, info: dict) -> None:
     for name, result in info.get("results", {}).items():
         lines.append(f"- {name}: {json.dumps(result)}")
     (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def estimate_minutes(n_pairs: int, batch_size: int, seconds_per_batch: float = 2.5) -> float:
-    return math.ceil(n_pairs / batch_size) * seconds_per_batch / 60
 
 
 def fit_second_stage(

@@ -11,7 +11,6 @@ CFG = load_config()
 def thread(n_article=12, n_comment=3):
     text = ""
     units, posts = [], []
-    start = len(text)
     for i in range(n_article):
         text += f"Article sentence {i} about topic{i}. "
     posts.append(Post("article", "article", 0, len(text)))
