@@ -23,7 +23,7 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
 _LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
 _BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r]*\n))*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
-_FIRST_PERSON = re.compile(r"\b(I|I[’']m|I[’']ve|I[’']d|I[’']ll|me|my|mine|myself)\b")
+_FIRST_PERSON = re.compile(r"\b(I|I[’']m|I[’']ve|I[’']d|I[’']ll|(?i:me|my|mine|myself))\b")
 _SECOND_PERSON = re.compile(r"\b(you|your|yours|yourself|you[’'](re|ve|ll|d))\b", re.IGNORECASE)
 
 
@@ -125,7 +125,7 @@ def detect_comment_start(
 ) -> int:
     """Index of the first comment paragraph, or ``len(paras)`` when there are none.
 
-    Boilerplate paragraphs (a closing subscription appeal) score nothing and never start the comments.
+    A one-change-point CUSUM over paragraph register scores. Boilerplate paragraphs (a closing subscription appeal) score nothing and never start the comments.
     """
     n = len(paras)
     if not cfg["enabled"] or n - first < 2:
@@ -133,12 +133,16 @@ def detect_comment_start(
     skip = [is_boilerplate_paragraph(text[p.start : p.end], list(boilerplate)) for p in paras]
     scores = [0.0 if b else register_score(text[p.start : p.end], cfg) for p, b in zip(paras, skip)]
     blank = _blank_before(text, paras)
+    counted = [sc for sc, b in zip(scores[first:], skip[first:]) if not b]
+    baseline = max(0.0, sum(counted) / len(counted)) if counted else 0.0
     best_k, best_gain = n, 0.0
     suffix = 0.0
     # The article keeps at least one paragraph; ties go to the later split (fewer comments).
     for k in range(n - 1, first, -1):
         suffix += scores[k]
-        gain = suffix
+        # CUSUM against the text's own mean: comments must read more like comments than the text
+        # as a whole, so a first-person op-ed raises the bar its tail has to clear.
+        gain = suffix - baseline * sum(1 for i in range(k, n) if not skip[i])
         # Layout change: blank-line separated article paragraphs, then single-newline comments.
         article_gaps, comment_gaps = blank[first + 1 : k], blank[k:]
         if (

@@ -73,3 +73,23 @@ def test_trailing_subscription_appeal_is_not_a_comment():
 def test_hard_wrapped_paragraphs_are_blocks():
     text = "The council met on Monday and agreed a\nbudget for the next year.\n\nThe mayor said the vote\nwas close.\n"
     assert len(paragraphs(text)) == 2
+
+
+OPED = """I have covered the harbour district for twenty years, and I have never seen the council move this fast on anything. The plan to sell the old pier was announced on Monday and voted through on Thursday.
+
+My worry is not the sale itself. Cities sell land all the time, and the pier has cost money for decades. My worry is that nobody asked the fishermen what they would lose.
+
+I asked the mayor's office how many of them had been consulted. The answer was none. I asked whether the buyer had promised to keep the north end open.
+
+You do not have to be against development to find that troubling. I would simply like the council to slow down and hold one public meeting.
+"""
+
+
+def test_first_person_opinion_piece_is_not_split_into_comments():
+    assert [p.kind for p in layout(OPED).posts] == ["article"]
+
+
+def test_comments_under_an_opinion_piece_still_need_a_stronger_register():
+    comments = "lol NO. Who pays for this?? Stop whining!!\nWrong, you clearly never fished there. What fishermen?\n"
+    doc = layout(OPED.replace("\n\n", "\n") + comments)
+    assert [p.kind for p in doc.posts] == ["article", "comment", "comment"]
