@@ -295,18 +295,24 @@ def doc_pairs(doc: AnnotatedDoc, corpus: str, none_ratio: float, rng: random.Ran
 
 
 def group_none_pairs(pairs: list[Pair], ratio: float, rng: random.Random) -> list[Pair]:
-    """``none`` pairs for pair corpora: a text against a target of another pair in the same debate."""
-    by_group: dict[str, list[Pair]] = defaultdict(list)
-    for p in pairs:
-        by_group[p.group].append(p)
+    """Hard ``none`` pairs for pair corpora: a text against the most similar target of *another*
+    debate, so that sharing a topic is not mistaken for supporting or attacking."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    targets = sorted({(p.group, p.text_b) for p in pairs})
+    if len({g for g, _ in targets}) < 2:
+        return []
+    chosen = rng.sample(pairs, k=min(len(pairs), int(round(ratio * len(pairs)))))
+    vectorizer = TfidfVectorizer(stop_words="english").fit([t for _, t in targets] + [p.text_a for p in chosen])
+    target_matrix = vectorizer.transform([t for _, t in targets])
+    sims = (vectorizer.transform([p.text_a for p in chosen]) @ target_matrix.T).toarray()
     out = []
-    for group, members in sorted(by_group.items()):
-        targets = sorted({p.text_b for p in members})
-        if len(targets) < 2:
-            continue
-        for p in rng.sample(members, k=min(len(members), int(round(ratio * len(members))))):
-            other = rng.choice([t for t in targets if t != p.text_b])
-            out.append(Pair(p.text_a, other, "none", p.corpus, group))
+    for row, p in enumerate(chosen):
+        for j in sims[row].argsort()[::-1]:
+            group, text = targets[j]
+            if group != p.group:
+                out.append(Pair(p.text_a, text, "none", p.corpus, p.group))
+                break
     return out
 
 

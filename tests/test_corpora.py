@@ -83,3 +83,13 @@ def test_argmine_graph_as_gold(tmp_path, tiny_model):
     (doc,) = corpora.read_argmine_graphs([out])
     assert len(doc.units) == len(graph["units"]) and len(doc.relations) == len(graph["relations"])
     assert [p["kind"] for p in doc.posts][:2] == ["title", "article"]
+
+
+def test_hard_none_pairs_come_from_another_debate():
+    pairs = corpora.read_debatepedia(C / "debatepedia")  # two debates: homework, cars
+    nones = corpora.group_none_pairs(pairs, ratio=1.0, rng=random.Random(0))
+    assert len(nones) == len(pairs) and {p.label for p in nones} == {"none"}
+    by_text = {p.text_a: p.text_b for p in pairs}
+    for p in nones:
+        assert p.text_b != by_text[p.text_a]  # never the argument's own claim
+        assert p.text_b in set(by_text.values())
