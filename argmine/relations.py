@@ -38,6 +38,7 @@ LABEL_NAMES = {
 }
 
 _log = logging.getLogger("argmine")
+PROGRESS_MIN_PAIRS = 1000
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def _load_step(loader, name: str, local: bool, **kwargs):
 def _progress(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not enabled, leave=False)
+    # Only long runs get a bar: a few hundred pairs finish before it would say anything useful.
+    return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not enabled or total < PROGRESS_MIN_PAIRS, leave=False)
 
 
 def label_pairs(

@@ -46,7 +46,8 @@ def render_trees(graph: dict, console: Console | None = None, width: int = 100) 
         text = unit["text"].replace("\n", " ")
         if len(text) > width:
             text = text[: width - 1] + "…"
-        head = f"[bold]{node['unit']}[/bold] [dim]({kinds[unit['post']]} {unit['post']})[/dim]"
+        post = unit["post"] if unit["post"] == kinds[unit["post"]] else f"{kinds[unit['post']]} {unit['post']}"
+        head = f"[bold]{node['unit']}[/bold] [dim]({escape(post)})[/dim]"
         if "label" in node:
             head = f"{_MARKS[node['label']]} [dim]{node['score']:.2f}[/dim] {head}"
         return f"{head} {escape(text)}"
