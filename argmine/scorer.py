@@ -147,12 +147,13 @@ def _roles(doc: Document) -> list[str]:
     """Whose voice each unit speaks in: ``opp`` for a concession, back to ``pro`` after a contrast
     ("Admittedly X. But Y."); a reply opening with a denial or an echo question flips its post."""
     roles = []
+    posts = {p.id: p for p in doc.posts}
     post_role: dict[str, str] = {}
     for i, unit in enumerate(doc.units):
         text = unit.text.strip("“”\"' ")
         first = i == 0 or doc.units[i - 1].post != unit.post
         if first:
-            post = next(p for p in doc.posts if p.id == unit.post)
+            post = posts[unit.post]
             parent_role = post_role.get(post.parent, "pro") if post.parent else "pro"
             flip = post.kind == "comment" and bool(ATTACK_OPENERS.match(text))
             post_role[unit.post] = ("opp" if parent_role == "pro" else "pro") if flip else parent_role
