@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
 
 
 @lru_cache(maxsize=8)
@@ -20,5 +20,5 @@ def is_boilerplate(sentence: str, patterns: list[str]) -> bool:
 
 def is_boilerplate_paragraph(paragraph: str, patterns: list[str]) -> bool:
     """Every sentence of the paragraph is boilerplate."""
-    sentences = [s for s in _SENTENCE_BREAK.split(paragraph.strip()) if s]
+    sentences = [s for s in SENTENCE_BREAK.split(paragraph.strip()) if s]
     return bool(sentences) and all(is_boilerplate(s, patterns) for s in sentences)

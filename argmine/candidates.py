@@ -13,13 +13,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from argmine.document import Document
 
 
-def candidate_pairs(doc: Document, cfg: dict) -> list[tuple[int, int]]:
-    """Directed (source, target) unit-index pairs, sorted, each unordered pair in both directions."""
+def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, int]]:
+    """Directed (source, target) unit-index pairs, sorted, each unordered pair in both directions.
+
+    ``matrix`` is the units' TF-IDF (``tfidf``) when the caller already has it."""
     units = doc.units
     index_by_post: dict[str, list[int]] = {}
     for i, unit in enumerate(units):
         index_by_post.setdefault(unit.post, []).append(i)
-    matrix = tfidf([u.text for u in units])
+    if matrix is None:
+        matrix = tfidf([u.text for u in units])
     undirected: set[tuple[int, int]] = set()
 
     def add(a: int, b: int) -> None:

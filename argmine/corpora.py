@@ -16,6 +16,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree
 
+from argmine.document import trim_span
 from argmine.errors import InputError
 
 csv.field_size_limit(10_000_000)
@@ -115,13 +116,7 @@ def read_cdcp(folder: str | Path) -> list[AnnotatedDoc]:
         stem = ann_path.name[: -len(".ann.json")]
         text = ann_path.with_name(f"{stem}.txt").read_text(encoding="utf-8")
         ann = json.loads(ann_path.read_text(encoding="utf-8"))
-        units = []
-        for start, end in ann["prop_offsets"]:
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            units.append(GoldUnit(start, end))
+        units = [GoldUnit(*trim_span(text, start, end)) for start, end in ann["prop_offsets"]]
         relations = [
             GoldRelation(src, target, "support")
             for key in ("reasons", "evidences")
@@ -150,7 +145,7 @@ def read_web_discourse(folder: str | Path) -> list[AnnotatedDoc]:
                 components[el.get(_XMI)] = (int(el.get("begin")), int(el.get("end")), kind)
         ids = sorted(components, key=lambda k: components[k][:2])
         index = {k: i for i, k in enumerate(ids)}
-        units = [GoldUnit(*_trim(text, components[k][0], components[k][1])) for k in ids]
+        units = [GoldUnit(*trim_span(text, components[k][0], components[k][1])) for k in ids]
         relations = []
         for el in root.findall(ns + "ArgumentRelation"):
             src, trg = el.get("source"), el.get("target")
@@ -161,14 +156,6 @@ def read_web_discourse(folder: str | Path) -> list[AnnotatedDoc]:
         if units:
             docs.append(AnnotatedDoc(f"wd-{path.stem}", text, units, relations))
     return docs
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def read_argmine_graphs(paths: list[str | Path]) -> list[AnnotatedDoc]:

@@ -116,6 +116,15 @@ class Document:
 
 
 
+def trim_span(text: str, start: int, end: int, trailing: str = "") -> tuple[int, int]:
+    """Shrink ``start:end`` past surrounding whitespace (and any ``trailing`` characters at the end)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in trailing):
+        end -= 1
+    return start, end
+
+
 def join_posts(doc_id: str, parts: list[PostText], sep: str = "\n\n", **kwargs) -> Document:
     """Build a document whose text is every post's text, verbatim, joined in order by ``sep``."""
     pieces: list[str] = []

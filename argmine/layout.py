@@ -13,13 +13,12 @@ from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from argmine.boilerplate import is_boilerplate_paragraph
-from argmine.document import Document, Post
+from argmine.boilerplate import SENTENCE_BREAK, is_boilerplate_paragraph
+from argmine.document import Document, Post, trim_span
 from argmine.errors import InputError
 
 _TERMINAL = tuple('.!?"”’)…:')
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
 _LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
 _BLOCK = re.compile(r"\S(?:.|\n(?![ \t\r]*\n))*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
@@ -50,12 +49,7 @@ def paragraphs(text: str, start: int = 0, end: int | None = None) -> list[Paragr
 
 
 def _strip(text: str, p: Paragraph) -> Paragraph:
-    start, end = p.start, p.end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Paragraph(start, end)
+    return Paragraph(*trim_span(text, p.start, p.end))
 
 
 def is_title(text: str, paras: list[Paragraph], max_chars: int) -> bool:
@@ -79,7 +73,7 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
 def register_cues(paragraph: str, cfg: dict) -> dict[str, float]:
     """Counts of reader-comment and news-prose cues in one paragraph (quotations set aside)."""
     unquoted = _QUOTED.sub(" ", paragraph)
-    sentences = [s for s in _SENTENCE_BREAK.split(unquoted.strip()) if s]
+    sentences = [s for s in SENTENCE_BREAK.split(unquoted.strip()) if s]
     clause_starts = [c.strip() for s in sentences for c in re.split(r"[,;:]\s+", s)]
     imperatives = set(cfg["imperative_verbs"])
     cues = {

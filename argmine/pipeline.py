@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from argmine.candidates import candidate_pairs
+from argmine.candidates import candidate_pairs, tfidf
 from argmine.decoding import decode_trees, nest
 from argmine.document import Document, Relation
 from argmine.errors import ModelError
@@ -34,19 +34,22 @@ def load_model(config: dict, quiet: bool = True) -> RelationModel:
     return model
 
 
-def score_pairs(doc: Document, pairs: list[tuple[int, int]], model: RelationModel, config: dict, show_progress: bool = False) -> list[PairScores]:
+def score_pairs(
+    doc: Document, pairs: list[tuple[int, int]], model: RelationModel, config: dict, show_progress: bool = False, matrix=None
+) -> list[PairScores]:
     """Pair-model probabilities, refined by the model's second stage when it ships one."""
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
     scores = model.predict(texts, batch_size=config["model"]["batch_size"], show_progress=show_progress)
     if model.scorer is not None and pairs:
-        scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores))))
+        scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores)), matrix))
     return scores
 
 
 def relate(doc: Document, model: RelationModel, config: dict, show_progress: bool = False) -> tuple[list[Relation], dict[str, Relation], int]:
     """Units -> (labelled relations, decoded parent of each attached unit, pairs scored)."""
-    pairs = candidate_pairs(doc, config["candidates"])
-    scores = score_pairs(doc, pairs, model, config, show_progress)
+    matrix = tfidf([u.text for u in doc.units])  # shared by candidates and the second stage
+    pairs = candidate_pairs(doc, config["candidates"], matrix)
+    scores = score_pairs(doc, pairs, model, config, show_progress, matrix)
     relations = label_pairs(doc, pairs, scores, config["relations"]["thresholds"])
     decoding = config["decoding"]
     attached = decode_trees(

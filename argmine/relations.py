@@ -37,7 +37,6 @@ LABEL_NAMES = {
     "no_relation": "none",
 }
 
-_log = logging.getLogger("argmine")
 PROGRESS_MIN_PAIRS = 1000
 
 

@@ -63,8 +63,11 @@ LABEL_FEATURES = [
 ]
 
 
-def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tuple[int, int], PairScores]) -> list[dict]:
-    """One feature dict per directed candidate pair (source index, target index)."""
+def pair_features(
+    doc: Document, pairs: list[tuple[int, int]], scores: dict[tuple[int, int], PairScores], matrix=None
+) -> list[dict]:
+    """One feature dict per directed candidate pair (source index, target index); ``matrix`` is the
+    units' TF-IDF when the caller already built it for the candidates."""
     units = doc.units
     post_of = {p.id: p for p in doc.posts}
     rank = {p.id: i for i, p in enumerate(doc.posts)}
@@ -79,7 +82,8 @@ def pair_features(doc: Document, pairs: list[tuple[int, int]], scores: dict[tupl
     for i, u in enumerate(units):
         first_in_post.setdefault(u.post, i)
         position_in_post[i] = i - first_in_post[u.post]
-    matrix = tfidf([u.text for u in units])
+    if matrix is None:
+        matrix = tfidf([u.text for u in units])
     n = max(1, len(units) - 1)
     role = _roles(doc)
     if matrix is not None and pairs:

@@ -13,7 +13,7 @@ from functools import lru_cache
 import pysbd
 
 from argmine.boilerplate import is_boilerplate
-from argmine.document import Document, Post, Unit
+from argmine.document import Document, Post, Unit, trim_span
 
 _TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
 # Words that cannot open the subject of a clause ("because of ...", "but only ...", "and that ...").
@@ -69,12 +69,7 @@ def sentences(text: str, start: int, end: int) -> list[Span]:
 
 
 def _trim(text: str, span: Span, trailing: str = "") -> Span:
-    start, end = span.start, span.end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in trailing):
-        end -= 1
-    return Span(start, end)
+    return Span(*trim_span(text, span.start, span.end, trailing))
 
 
 def _is_full_clause(tokens: list[str], window: int, min_words: int) -> bool:
