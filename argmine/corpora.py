@@ -45,6 +45,7 @@ class AnnotatedDoc:
     units: list[GoldUnit]
     relations: list[GoldRelation]
     posts: list[dict] = field(default_factory=list)  # argmine post dicts; empty = one article post
+    group: str = ""  # what held-out splits keep together (a QT30 episode)
 
     def unit_text(self, i: int) -> str:
         return self.text[self.units[i].start : self.units[i].end]
@@ -57,6 +58,7 @@ class Pair:
     label: str  # support | attack | none
     corpus: str
     group: str = ""
+    context: str = "post"  # "post": both texts in one post; "reply": text_a answers text_b's post
 
 
 # ---------------------------------------------------------------- annotated documents
@@ -192,6 +194,210 @@ def _json_records(path: Path) -> list[dict]:
         return [json.loads(line) for line in raw.splitlines() if line.strip()]
 
 
+# ---------------------------------------------------------------- dialogue and reply corpora
+
+
+QT30_RELATIONS = {"RA": "support", "CA": "attack"}
+
+
+def read_qt30(folder: str | Path) -> list[AnnotatedDoc]:
+    """QT30 AIF nodesets as argmine threads: each speaker turn is a post answering the turn before.
+
+    Units are the propositions (I nodes) located in their locution's words (the L node after
+    ``Speaker :``; the whole locution when the proposition was reworded). RA = support
+    (premise -> conclusion), CA = attack. A cross-turn relation that points from an earlier turn to
+    a later one is turned round: in a thread, a reply points back at what it answers.
+    """
+    docs = []
+    for path in sorted(Path(folder).glob("*.json")):
+        doc = _qt30_thread(path.stem, json.loads(path.read_text(encoding="utf-8")))
+        if doc is not None:
+            docs.append(doc)
+    return docs
+
+
+def _qt30_thread(name: str, data: dict) -> AnnotatedDoc | None:
+    nodes = {n["nodeID"]: n for n in data.get("nodes", [])}
+    into: dict[str, list[str]] = defaultdict(list)
+    out_of: dict[str, list[str]] = defaultdict(list)
+    for e in data.get("edges", []):
+        out_of[e["fromID"]].append(e["toID"])
+        into[e["toID"]].append(e["fromID"])
+    # Annotators' copies of locutions carry no edges: only connected L nodes are the dialogue.
+    locutions = sorted(
+        (n for n in nodes.values() if n["type"] == "L" and (into[n["nodeID"]] or out_of[n["nodeID"]])),
+        key=lambda n: (n.get("timestamp", ""), int(n["nodeID"]) if n["nodeID"].isdigit() else 0),
+    )
+    speakers_words = []
+    for n in locutions:
+        speaker, sep, words = n["text"].partition(" : ")
+        if not sep:
+            speaker, sep, words = n["text"].partition(": ")
+        speakers_words.append((speaker.strip(), (words if sep else n["text"]).strip()))
+    # proposition -> its locution (first one, via YA)
+    loc_of: dict[str, str] = {}
+    for n in nodes.values():
+        if n["type"] == "I":
+            for ya in into[n["nodeID"]]:
+                if nodes.get(ya, {}).get("type") == "YA":
+                    ls = [x for x in into[ya] if nodes.get(x, {}).get("type") == "L"]
+                    if ls:
+                        loc_of[n["nodeID"]] = ls[0]
+                        break
+    # turns: runs of consecutive locutions by one speaker
+    turns: list[tuple[str, list[int]]] = []
+    for i, (speaker, words) in enumerate(speakers_words):
+        if not words:
+            continue
+        if turns and turns[-1][0] == speaker:
+            turns[-1][1].append(i)
+        else:
+            turns.append((speaker, [i]))
+    if len(turns) < 1:
+        return None
+    text_parts: list[str] = []
+    posts: list[dict] = []
+    loc_span: dict[str, tuple[int, int, str]] = {}
+    offset = 0
+    for t, (speaker, members) in enumerate(turns):
+        if t:
+            text_parts.append("\n\n")
+            offset += 2
+        start = offset
+        for k, i in enumerate(members):
+            if k:
+                text_parts.append(" ")
+                offset += 1
+            words = speakers_words[i][1]
+            loc_span[locutions[i]["nodeID"]] = (offset, offset + len(words), f"t{t + 1}")
+            text_parts.append(words)
+            offset += len(words)
+        post_id = f"t{t + 1}"
+        posts.append({"id": post_id, "kind": "article" if t == 0 else "comment", "start": start, "end": offset,
+                      "parent": None if t == 0 else f"t{t}", "author": speaker or None})
+    text = "".join(text_parts)
+    # units: one per locution that carries a proposition, narrowed to the proposition's words when they occur verbatim
+    unit_of_loc: dict[str, int] = {}
+    spans: list[tuple[int, int, str]] = []
+    for i_node, l_node in sorted(loc_of.items(), key=lambda kv: loc_span.get(kv[1], (0,))[0]):
+        if l_node not in loc_span or l_node in unit_of_loc:
+            continue
+        start, end, post = loc_span[l_node]
+        words = nodes[i_node]["text"].strip().rstrip(".")
+        at = text.lower().find(words.lower(), start, end) if words else -1
+        if at >= 0 and len(words) >= 0.6 * (end - start):
+            start, end = at, at + len(words)
+        start, end = trim_span(text, start, end)
+        if end > start:
+            unit_of_loc[l_node] = len(spans)
+            spans.append((start, end, post))
+    order = sorted(range(len(spans)), key=lambda k: spans[k][0])
+    renumber = {old: new for new, old in enumerate(order)}
+    units = [GoldUnit(*spans[k]) for k in order]
+    post_rank = {p["id"]: k for k, p in enumerate(posts)}
+
+    def unit(i_node: str) -> int | None:
+        l_node = loc_of.get(i_node)
+        return renumber.get(unit_of_loc[l_node]) if l_node in unit_of_loc else None
+
+    relations: dict[tuple[int, int], str] = {}
+    for n in nodes.values():
+        label = QT30_RELATIONS.get(n["type"])
+        if label is None:
+            continue
+        sources = [unit(x) for x in into[n["nodeID"]] if nodes.get(x, {}).get("type") == "I"]
+        targets = [unit(x) for x in out_of[n["nodeID"]] if nodes.get(x, {}).get("type") == "I"]
+        for s in sources:
+            for t in targets:
+                if s is None or t is None or s == t:
+                    continue
+                if post_rank[units[s].post] < post_rank[units[t].post]:
+                    s, t = t, s  # a reply points back
+                relations.setdefault((s, t), label)
+    if not units:
+        return None
+    gold = [GoldRelation(s, t, label) for (s, t), label in sorted(relations.items()) if (t, s) not in relations or s > t]
+    episode = (locutions[0].get("timestamp") or "")[:10] if locutions else ""
+    return AnnotatedDoc(f"qt30-{name}", text, units, gold, posts, group=episode)
+
+
+REPLY_LABELS = {"0": "attack", "1": "none", "2": "support"}
+
+
+@dataclass(frozen=True)
+class ReplyPair:
+    """A forum response and the post it answers; ``label`` is the response's stance towards it."""
+
+    quote: str
+    response: str
+    label: str  # support (agree) | attack (disagree) | none (neutral)
+    corpus: str
+    topic: str
+
+
+def read_reply_agreement(folder: str | Path) -> list[ReplyPair]:
+    """The reply-agreement collection (IAC, AWTP, ABCD, r/MaskMandate), through ``datasets``' CSV reader.
+
+    Rows repeat across the original splits: each (quote, response) pair is kept once. Topic is the
+    IAC folder, or the source itself where it has no topics (AWTP, ABCD, MaskMandate).
+    """
+    from datasets import disable_progress_bars, load_dataset
+
+    disable_progress_bars()
+    folder = Path(folder)
+    files = sorted(folder.glob("*/*.csv")) + sorted(folder.glob("IAC/*/*.csv"))
+    if not files:
+        raise InputError(f"{folder}: no reply-agreement CSV files found")
+    seen: set[tuple[str, str]] = set()
+    out: list[ReplyPair] = []
+    for path in files:
+        corpus = path.relative_to(folder).parts[0]
+        topic = path.parent.name if corpus == "IAC" else corpus
+        data = load_dataset(
+            "csv", data_files=str(path), split="train", delimiter="\t" if corpus == "ABCD" else ",",
+            keep_default_na=False, encoding_errors="replace",
+        )
+        for row in data:
+            quote, response = (row.get("quote_text") or "").strip(), (row.get("response_text") or "").strip()
+            label = REPLY_LABELS.get(str(row.get("relation", "")).strip())
+            if not quote or not response or label is None or (quote, response) in seen:
+                continue
+            seen.add((quote, response))
+            out.append(ReplyPair(quote, response, label, corpus, topic))
+    return out
+
+
+def split_replies(pairs: list[ReplyPair], test_topics: list[str], dev_topics: list[str]) -> dict[str, list[ReplyPair]]:
+    """Hold out whole topics: a test and a dev set the model never trains on."""
+    out: dict[str, list[ReplyPair]] = {"train": [], "dev": [], "test": []}
+    for p in pairs:
+        out["test" if p.topic in test_topics else "dev" if p.topic in dev_topics else "train"].append(p)
+    return out
+
+
+def split_by_group(docs: list[AnnotatedDoc], fractions: dict[str, float], seed: int) -> dict[str, list[AnnotatedDoc]]:
+    """Split documents by their ``group`` (a QT30 episode): no group is in two parts."""
+    groups = sorted({d.group for d in docs})
+    random.Random(seed).shuffle(groups)
+    out: dict[str, list[AnnotatedDoc]] = {name: [] for name in fractions}
+    bounds, total = [], 0.0
+    for name, share in fractions.items():
+        total += share
+        bounds.append((name, total))
+    for k, group in enumerate(groups):
+        where = (k + 0.5) / len(groups)
+        name = next((n for n, b in bounds if where <= b), bounds[-1][0])
+        out[name] += [d for d in docs if d.group == group]
+    return out
+
+
+def reply_thread(pair: ReplyPair, doc_id: str) -> "Document":
+    """A reply pair as a two-post argmine thread: the quote as the article, the response answering it."""
+    from argmine.document import PostText, join_posts
+
+    return join_posts(doc_id, [PostText("quote", "article", pair.quote), PostText("response", "comment", pair.response, "quote")])
+
+
 # ---------------------------------------------------------------- pair corpora
 
 
@@ -269,15 +475,28 @@ def read_argkp(folder: str | Path, split: str = "train") -> list[Pair]:
 
 def doc_pairs(doc: AnnotatedDoc, corpus: str, none_ratio: float, rng: random.Random, window: int = 6) -> list[Pair]:
     """Gold relations as pairs, plus ``none`` pairs from the same document: every reversed gold link
-    (a hard negative: direction matters) and ``none_ratio`` x #links unrelated unit pairs nearby."""
+    inside a post (a hard negative: direction matters) and ``none_ratio`` x #links unrelated unit
+    pairs nearby. A pair whose units sit in different posts is a ``reply`` pair and always points
+    from the later post back to the earlier one, as argmine scores them."""
     gold = {(r.source, r.target): r.label for r in doc.relations}
-    pairs = [Pair(doc.unit_text(s), doc.unit_text(t), label, corpus, doc.id) for (s, t), label in sorted(gold.items())]
-    negatives = [(t, s) for s, t in gold if (t, s) not in gold]
+    rank = {p["id"]: k for k, p in enumerate(doc.posts)}
+
+    def context(a: int, b: int) -> str:
+        return "post" if doc.units[a].post == doc.units[b].post else "reply"
+
+    def scored(a: int, b: int) -> bool:  # argmine never scores a unit against a later post
+        return rank.get(doc.units[a].post, 0) >= rank.get(doc.units[b].post, 0)
+
+    pairs = [Pair(doc.unit_text(s), doc.unit_text(t), label, corpus, doc.id, context(s, t)) for (s, t), label in sorted(gold.items())]
+    negatives = [(t, s) for s, t in gold if (t, s) not in gold and scored(t, s)]
     n = len(doc.units)
-    others = [(a, b) for a in range(n) for b in range(n) if a != b and abs(a - b) <= window and (a, b) not in gold and (b, a) not in gold]
+    others = [
+        (a, b) for a in range(n) for b in range(n)
+        if a != b and abs(a - b) <= window and (a, b) not in gold and (b, a) not in gold and scored(a, b)
+    ]
     rng.shuffle(others)
     negatives += others[: int(round(none_ratio * max(1, len(gold))))]
-    pairs += [Pair(doc.unit_text(a), doc.unit_text(b), "none", corpus, doc.id) for a, b in negatives]
+    pairs += [Pair(doc.unit_text(a), doc.unit_text(b), "none", corpus, doc.id, context(a, b)) for a, b in negatives]
     return pairs
 
 

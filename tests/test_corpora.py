@@ -93,3 +93,56 @@ def test_hard_none_pairs_come_from_another_debate():
     for p in nones:
         assert p.text_b != by_text[p.text_a]  # never the argument's own claim
         assert p.text_b in set(by_text.values())
+
+
+def test_qt30_turns_become_posts_and_replies_point_back():
+    (doc,) = corpora.read_qt30(C / "qt30")
+    assert [(p["id"], p["kind"], p["parent"], p["author"]) for p in doc.posts] == [
+        ("t1", "article", None, "Ann Lee"), ("t2", "comment", "t1", "Bob Roy"), ("t3", "comment", "t2", "Ann Lee")]
+    # the annotator's edge-less copy of a locution is not part of the dialogue
+    assert doc.text.count("far too early") == 1
+    # a proposition found verbatim is narrowed to its words; a reworded one keeps its locution
+    assert texts(doc) == ["Schools should reopen in June", "Children are falling behind", "That is far too early.",
+                          "Bob is right about the risk"]
+    assert [doc.units[i].post for i in range(4)] == ["t1", "t1", "t2", "t3"]
+    # RA inside a turn; CA across turns; an RA from an earlier turn to a later one is turned round
+    assert rels(doc) == [(1, 0, "support"), (2, 0, "attack"), (3, 2, "support")]
+    assert doc.group == "2021-03-04"
+
+
+def test_reply_agreement_dedupes_and_splits_by_topic():
+    pairs = corpora.read_reply_agreement(C / "reply-agreement")
+    assert len(pairs) == 7  # 8 rows, one repeated across files; "NA" is text, not a missing value
+    by = {(p.quote[:10], p.response[:12]): (p.label, p.topic) for p in pairs}
+    assert by[("Cats make ", "No way, dogs")] == ("attack", "pets")
+    assert by[("Taxes shou", "Agreed, they")] == ("support", "ABCD")
+    assert by[("Dogs need ", "Which park d")] == ("none", "pets")
+    parts = corpora.split_replies(pairs, test_topics=["ABCD"], dev_topics=[])
+    assert {p.topic for p in parts["test"]} == {"ABCD"} and len(parts["train"]) == 5
+
+
+def test_reply_pairs_become_two_post_threads():
+    pair = corpora.ReplyPair("Cats are best.", "No, dogs are.", "attack", "IAC", "pets")
+    doc = corpora.reply_thread(pair, "r1")
+    assert [(p.id, p.kind, p.parent) for p in doc.posts] == [("quote", "article", None), ("response", "comment", "quote")]
+    assert doc.text[doc.posts[1].start : doc.posts[1].end] == "No, dogs are."
+
+
+def test_qt30_splits_keep_episodes_together():
+    docs = [corpora.AnnotatedDoc(f"d{i}", "x", [], [], group=f"ep{i % 7}") for i in range(40)]
+    parts = corpora.split_by_group(docs, {"train": 0.7, "dev": 0.15, "test": 0.15}, seed=1)
+    assert sum(len(v) for v in parts.values()) == 40
+    groups = [{d.group for d in v} for v in parts.values()]
+    assert all(not (a & b) for i, a in enumerate(groups) for b in groups[i + 1 :])
+    assert all(parts.values())
+
+
+def test_doc_pairs_mark_reply_pairs_and_never_point_forward():
+    (doc,) = corpora.read_qt30(C / "qt30")
+    pairs = corpora.doc_pairs(doc, "qt30", none_ratio=5, rng=random.Random(0))
+    post = {doc.unit_text(i): doc.units[i].post for i in range(len(doc.units))}
+    for p in pairs:
+        assert p.context == ("post" if post[p.text_a] == post[p.text_b] else "reply")
+        assert post[p.text_a] >= post[p.text_b]  # t1 < t2 < t3
+    assert ("That is far too early.", "Schools should reopen in June", "attack", "reply") in {
+        (p.text_a, p.text_b, p.label, p.context) for p in pairs}
