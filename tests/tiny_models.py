@@ -31,7 +31,7 @@ def build(folder: Path, labels: list[str], favour: str | None = None, words: lis
     folder.mkdir(parents=True, exist_ok=True)
     vocab = words or _SPECIAL + "the a is not no yes because but".split()
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
+    tokenizer = BertTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True,
                                   model_max_length=max_positions)
     torch.manual_seed(seed)
     config = BertConfig(
