@@ -1,8 +1,10 @@
-"""Candidate pairs: which unit pairs the relation model scores (not all n^2).
+"""Candidate pairs: which directed unit pairs the relation model scores (not all n^2).
 
-Units near each other in one post, a comment's units against its parent post (and, in flat
-plain-text threads, the comment above), plus each unit's top-k most similar units by TF-IDF.
-Every unordered candidate is scored in both directions.
+Inside a post: units near each other, in both directions. Across posts, replies point back: a unit
+of a comment is paired with the units of the post it answers (and, in flat plain-text threads, the
+comment just above, whose reply link is unknown), an article unit with the title, and each unit with
+its top-k most similar units of the posts it may answer (TF-IDF). No unit is ever paired with a
+unit of a post that comes after its own.
 """
 
 from __future__ import annotations
@@ -13,42 +15,95 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from argmine.document import Document
 
 
-def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, int]]:
-    """Directed (source, target) unit-index pairs, sorted, each unordered pair in both directions.
+def answerable_posts(doc: Document) -> dict[str, set[str]]:
+    """For each post, the posts its units may relate to: itself, what it answers (its ancestors; every
+    earlier post in a flat thread) and, for the article, the title."""
+    by_id = {p.id: p for p in doc.posts}
+    out: dict[str, set[str]] = {}
+    earlier: list[str] = []
+    titles = [p.id for p in doc.posts if p.kind == "title"]
+    for post in doc.posts:
+        allowed = {post.id}
+        if doc.flat and post.kind == "comment":
+            allowed.update(e for e in earlier if by_id[e].kind != "title")
+        parent = post.parent
+        while parent is not None:
+            allowed.add(parent)
+            parent = by_id[parent].parent
+        if post.kind in ("article",) or (post.kind == "comment" and post.parent is None):
+            allowed.update(titles)
+        out[post.id] = allowed
+        earlier.append(post.id)
+    return out
 
-    ``matrix`` is the units' TF-IDF (``tfidf``) when the caller already has it."""
+
+def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, int]]:
+    """Directed (source, target) unit-index pairs, sorted: within a post both ways, across posts only
+    from the later post back to the one it answers. ``matrix`` is the units' TF-IDF when the caller has it."""
     units = doc.units
     index_by_post: dict[str, list[int]] = {}
     for i, unit in enumerate(units):
         index_by_post.setdefault(unit.post, []).append(i)
     if matrix is None:
         matrix = tfidf([u.text for u in units])
-    undirected: set[tuple[int, int]] = set()
+    allowed = answerable_posts(doc)
+    directed: set[tuple[int, int]] = set()
 
     def add(a: int, b: int) -> None:
-        if a != b:
-            undirected.add((min(a, b), max(a, b)))
+        if a == b:
+            return
+        if units[a].post == units[b].post:
+            directed.update(((a, b), (b, a)))
+        elif units[b].post in allowed[units[a].post]:
+            directed.add((a, b))
+        elif units[a].post in allowed[units[b].post]:
+            directed.add((b, a))
 
     for members in index_by_post.values():
         for pos, a in enumerate(members):
             for b in members[pos + 1 : pos + 1 + cfg["window"]]:
                 add(a, b)
     previous: str | None = None
+    titles = [p.id for p in doc.posts if p.kind == "title"]
+    by_id = {p.id: p for p in doc.posts}
     for post in doc.posts:
         mine = index_by_post.get(post.id, [])
         partners: list[str] = []
         if cfg["parent"] and post.parent is not None:
-            partners.append(post.parent)
-        if cfg["previous_post"] and doc.flat and post.kind == "comment" and previous is not None:
+            partners.append(_nearest_with_units(by_id, post.parent, index_by_post))
+        if cfg["previous_post"] and doc.flat and post.kind == "comment" and previous is not None and previous != post.parent:
             partners.append(previous)
+        if post.kind == "article":
+            partners += titles
         for other in partners:
             for a, b in _closest(matrix, mine, index_by_post.get(other, []), cfg["parent_limit"]):
                 add(a, b)
-        if post.kind == "comment":
+        if post.kind == "comment" and mine:
             previous = post.id
     for a, b in similar_pairs(matrix, cfg["top_k_similar"], cfg["min_similarity"]):
         add(a, b)
-    return sorted(d for a, b in undirected for d in ((a, b), (b, a)))
+    return sorted(directed)
+
+
+def answered_posts(doc: Document) -> dict[str, str | None]:
+    """For each post, the post with units it answers (see ``_nearest_with_units``); None for none."""
+    has_units = {u.post: [1] for u in doc.units}
+    by_id = {p.id: p for p in doc.posts}
+    return {p.id: (_nearest_with_units(by_id, p.parent, has_units) if p.parent else None) for p in doc.posts}
+
+
+def _nearest_with_units(by_id: dict, post_id: str, index_by_post: dict) -> str:
+    """The post itself, or its nearest ancestor with units (a reply to a post without units, such as a
+    bare question or a deleted comment, answers what that post answered)."""
+    current = post_id
+    while current is not None and not index_by_post.get(current):
+        current = by_id[current].parent
+    return current if current is not None else post_id
+
+
+def pair_contexts(doc: Document, pairs: list[tuple[int, int]]) -> list[str]:
+    """``post`` when both units sit in one post, ``reply`` when the source's post answers the target's."""
+    return ["post" if doc.units[a].post == doc.units[b].post else "reply" for a, b in pairs]
 
 
 def tfidf(texts: list[str]):

@@ -219,31 +219,38 @@ def import_(
         write_text(output or "-", body)
 
 
-EVAL_FORMATS = ("microtexts", "cdcp", "graph", "web-discourse")
+EVAL_FORMATS = ("microtexts", "cdcp", "graph", "web-discourse", "qt30", "reply-agreement")
 
 
 @app.command()
 def evaluate(
-    corpus: Annotated[str, typer.Argument(help="Annotated corpus: a folder (microtexts, CDCP, web discourse) or graph JSON/JSONL.")],
+    corpus: Annotated[str, typer.Argument(help="Annotated corpus: a folder (microtexts, CDCP, web discourse, QT30 nodesets, reply-agreement) or graph JSON/JSONL.")],
     corpus_format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(EVAL_FORMATS)}.")] = "graph",
     mode: Annotated[str, typer.Option("--mode", help="gold (gold units: relations alone), e2e, or both.")] = "both",
+    split: Annotated[
+        Optional[str], typer.Option("--split", help="qt30 / reply-agreement: the held-out part to score: test (default), dev, or all.")
+    ] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Score the structural baselines on the same units.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N documents.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N documents (pairs for reply-agreement).")] = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
     batch_size: BatchOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Run the pipeline on an annotated corpus and report unit, relation, link and attachment scores."""
+    """Run the pipeline on an annotated corpus and report unit, relation, link and attachment scores,
+    beside the structural baselines on the same units."""
     import json
+    from pathlib import Path
 
     from tqdm.auto import tqdm
 
     from argmine import corpora
     from argmine.config import load_config
-    from argmine.evaluate import evaluate_docs, format_table
+    from argmine.evaluate import BASELINES, evaluate_docs, evaluate_replies, format_table, model_relater, stance_scores
     from argmine.pipeline import load_model
+    from argmine.training import QT30_SPLIT, qt30_parts, reply_parts
 
     with user_errors():
         readers = {
@@ -251,24 +258,52 @@ def evaluate(
             "cdcp": corpora.read_cdcp,
             "web-discourse": corpora.read_web_discourse,
             "graph": lambda p: corpora.read_argmine_graphs([p]),
+            "qt30": lambda p: corpora.read_qt30(p) if split == "all" else qt30_parts(corpora.read_qt30(p), {"qt30_split": QT30_SPLIT})[split or "test"],
         }
-        if corpus_format not in readers:
+        if corpus_format not in EVAL_FORMATS:
             raise fail(f"unknown corpus format {corpus_format!r} (choose from {', '.join(EVAL_FORMATS)})")
         if mode not in ("gold", "e2e", "both"):
             raise fail(f"unknown mode {mode!r} (choose gold, e2e or both)")
-        from pathlib import Path
-
+        if split is not None and split not in ("test", "dev", "all"):
+            raise fail(f"unknown split {split!r} (choose test, dev or all)")
         if not Path(corpus).exists():
             raise fail(f"{corpus}: no such file or folder")
+        settings = load_config(config, _overrides(model, device, batch_size))
+        if corpus_format == "reply-agreement":
+            replies = corpora.read_reply_agreement(corpus)
+            pairs = (replies if split == "all" else reply_parts(replies, {})[split or "test"])[:limit]
+            if not pairs:
+                raise fail(f"{corpus}: no reply pairs in the {split or 'test'} topics")
+            relation_model = load_model(settings)
+            runs = {"model": model_relater(relation_model, settings)}
+            if baselines:
+                runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
+            results = {}
+            for name, relater in runs.items():
+                with tqdm(total=len(pairs), desc=f"reply pairs ({name})", unit="pair", disable=quiet, leave=False) as bar:
+                    results[name] = evaluate_replies(pairs, relater, settings, bar)
+            if baselines:
+                results["baseline: majority label (attack)"] = stance_scores([p.label for p in pairs], ["attack"] * len(pairs))
+            if as_json:
+                typer.echo(json.dumps({"corpus": corpus, "format": corpus_format, "model": relation_model.name, "results": results}, indent=1))
+            else:
+                typer.echo(f"reply-agreement ({split or 'test'} topics, {len(pairs)} pairs as two-post threads, end to end)")
+                typer.echo(f"  {'':<34}{'macro F1':>9}{'support':>9}{'attack':>9}{'none':>9}{'acc.':>8}")
+                for name, r in results.items():
+                    typer.echo(f"  {name:<34}{r['macro_f1']:>9.3f}{r['support']['f1']:>9.3f}{r['attack']['f1']:>9.3f}{r['none']['f1']:>9.3f}{r['accuracy']:>8.3f}")
+            return
         docs = readers[corpus_format](corpus)[:limit]
         if not docs:
             raise fail(f"{corpus}: no annotated documents found")
-        settings = load_config(config, _overrides(model, device, batch_size))
         relation_model = load_model(settings)
         results = []
         for m in (["gold", "e2e"] if mode == "both" else [mode]):
-            with tqdm(total=len(docs), desc=f"evaluating ({m})", unit="doc", disable=quiet, leave=False) as bar:
-                results.append(evaluate_docs(docs, relation_model, settings, m, bar))
+            runs = {"model": None}
+            if baselines:
+                runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
+            for name, relater in runs.items():
+                with tqdm(total=len(docs), desc=f"evaluating ({m}, {name})", unit="doc", disable=quiet, leave=False) as bar:
+                    results.append({"system": name, **evaluate_docs(docs, relation_model, settings, m, bar, relater=relater)})
         if as_json:
             typer.echo(json.dumps({"corpus": corpus, "format": corpus_format, "model": relation_model.name, "results": results}, indent=1))
         else:
@@ -335,10 +370,10 @@ def train(
         else:
             base_path = _base_model(recipe["base"])
             err.print(f"argmine: fine-tuning {recipe['base']} on {len(pairs)} pairs ({torch_device})", markup=False)
-            training = fine_tune(pairs, base_path, out, recipe, torch_device)
+            training = fine_tune(pairs, base_path, out, recipe, torch_device, log=lambda m: err.print(m, markup=False))
         stage2 = fit_second_stage(
             out, loaded.stage2_docs, settings, str(torch_device), log=lambda m: err.print(m, markup=False),
-            label_docs=loaded.label_docs,
+            seed=recipe["seed"], label_balanced=recipe.get("label_balanced", True), replies=loaded.stage2_replies,
         )
         card = {"base": recipe["base"], "sources": loaded.sources, "settings": {k: v for k, v in recipe.items() if k != "data"},
                 "training": {**training, "second_stage": stage2}}

@@ -1,9 +1,15 @@
-"""Tree decoding: scored pairs -> a forest where each unit has at most one parent.
+"""Tree decoding: scored pairs -> one argument tree per post, joined along reply links.
 
-networkx's maximum branching (Edmonds' algorithm) over parent -> child edges weighted by link
-probability. Edges above the relation thresholds may join any two posts; with ``post_trees`` every
-within-post candidate edge competes too, so each post's units form one tree whose root is the unit
-least likely to have a parent (its central claim), as in Peldszus & Stede's MST decoding.
+Each post's units form a tree (a maximum spanning arborescence, Edmonds' algorithm via networkx,
+as in Peldszus & Stede's MST decoding) whose root is the post's central claim; that root attaches
+to one unit of a post it answers (its parent, the comment above in a flat thread, or the title for
+the article). Root and target are chosen jointly: the root is the unit whose outside link plus the
+best tree under it scores highest. Decoding works post by post, so memory stays bounded by the
+largest post, not the thread.
+
+The graph keeps only the decoded links the model is confident of (score at or above the
+threshold), plus any other reply link at or above ``extra_threshold`` (a unit may answer more than
+one unit of the post above).
 """
 
 from __future__ import annotations
@@ -13,42 +19,115 @@ import networkx as nx
 from argmine.document import Document, Relation
 from argmine.relations import PairScores
 
+# Above this many units a post's root is chosen greedily (one arborescence, not one per candidate root).
+EXACT_ROOT_LIMIT = 40
+
+
+def _label(s: PairScores) -> tuple[str, float]:
+    return ("attack", s.attack) if s.attack > s.support else ("support", s.support)
+
 
 def decode_trees(
     doc: Document,
     pairs: list[tuple[int, int]],
     scores: list[PairScores],
-    relations: list[Relation],
-    forward_only: bool = True,
-    post_trees: bool = False,
-    min_link: float = 0.05,
-) -> dict[str, Relation]:
-    """Map each attached unit id to the relation linking it to its parent."""
-    post_rank = {post.id: i for i, post in enumerate(doc.posts)}
-    unit_post = {u.id: u.post for u in doc.units}
+    threshold: float,
+    extra_threshold: float = 1.01,
+) -> tuple[list[Relation], dict[str, Relation]]:
+    """(relations, attached): the confident labelled relations, and each attached unit's link to its parent."""
+    units = doc.units
+    link: dict[tuple[int, int], float] = {}
+    by_pair: dict[tuple[int, int], PairScores] = {}
+    for pair, s in zip(pairs, scores):
+        link[pair] = s.support + s.attack
+        by_pair[pair] = s
+    members: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        members.setdefault(u.post, []).append(i)
+    inside: dict[str, list[tuple[int, int]]] = {}
+    outside: dict[int, tuple[float, int]] = {}  # unit -> (best link out of its post, target)
+    for (a, b), w in sorted(link.items()):
+        if units[a].post == units[b].post:
+            inside.setdefault(units[a].post, []).append((a, b))
+        elif w > outside.get(a, (-1.0, -1))[0]:
+            outside[a] = (w, b)
+    parent_of: dict[int, int] = {}
+    for post_id, idx in members.items():
+        edges = inside.get(post_id, [])
+        root, tree = _post_tree(idx, edges, link, outside)
+        parent_of.update(tree)
+        if root in outside:
+            parent_of[root] = outside[root][1]
+    attached: dict[str, Relation] = {}
+    kept: set[tuple[int, int]] = set()
+    for child, parent in parent_of.items():
+        label, score = _label(by_pair[(child, parent)])
+        if score >= threshold:
+            attached[units[child].id] = Relation(units[child].id, units[parent].id, label, round(score, 4))
+            kept.add((child, parent))
+    relations = list(attached.values())
+    for (a, b), s in zip(pairs, scores):
+        if (a, b) in kept or units[a].post == units[b].post:
+            continue
+        label, score = _label(s)
+        if score >= max(threshold, extra_threshold):
+            relations.append(Relation(units[a].id, units[b].id, label, round(score, 4)))
+    order = {u.id: i for i, u in enumerate(units)}
+    relations.sort(key=lambda r: (order[r.source], order[r.target]))
+    return relations, attached
+
+
+def _post_tree(
+    idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]]
+) -> tuple[int, dict[int, int]]:
+    """(root, child -> parent) for one post: the arborescence plus root link with the highest total."""
+    if len(idx) == 1:
+        return idx[0], {}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(idx)
+    for a, b in edges:
+        graph.add_edge(b, a, weight=link[(a, b)])  # parent -> child
+
+    def tree(root: int | None) -> tuple[float, dict[int, int]]:
+        g = graph if root is None else graph.copy()
+        if root is not None:
+            g.remove_edges_from(list(g.in_edges(root)))
+        branching = nx.maximum_branching(g, attr="weight", preserve_attrs=True)
+        total = sum(d["weight"] for _, _, d in branching.edges(data=True))
+        return total, {child: parent for parent, child in branching.edges()}
+
+    candidates = [i for i in idx if i in outside]
+    if not candidates:
+        total, parents = tree(None)
+        roots = [i for i in idx if i not in parents]
+        return roots[0], parents
+    if len(idx) > EXACT_ROOT_LIMIT:
+        best_in = {i: max((link[(i, j)] for j in idx if (i, j) in link), default=0.0) for i in idx}
+        root = max(candidates, key=lambda i: (outside[i][0] - best_in[i], -i))
+        return root, tree(root)[1]
+    best: tuple[float, int, dict[int, int]] | None = None
+    for root in candidates:
+        total, parents = tree(root)
+        # a second root inside the post would leave a unit unattached: count what the tree covers
+        score = outside[root][0] + total
+        if best is None or score > best[0] + 1e-12:
+            best = (score, root, parents)
+    return best[1], best[2]
+
+
+def forest(doc: Document, relations: list[Relation]) -> dict[str, Relation]:
+    """Trees over given relations (imported gold): each unit keeps its strongest parent, no cycles."""
     best: dict[tuple[str, str], Relation] = {}
-
-    def offer(rel: Relation, weight: float) -> None:
-        if forward_only and post_rank[unit_post[rel.target]] > post_rank[unit_post[rel.source]]:
-            return  # a unit answers its own post or an earlier one, never a later reply
-        key = (rel.target, rel.source)
-        if key not in best or weight > best[key][1]:
-            best[key] = (rel, weight)
-
     for rel in relations:
-        offer(rel, rel.score)
-    if post_trees:
-        for (a, b), s in zip(pairs, scores):
-            ua, ub = doc.units[a], doc.units[b]
-            if ua.post == ub.post and s.support + s.attack >= min_link:
-                label = "attack" if s.attack > s.support else "support"
-                offer(Relation(ua.id, ub.id, label, round(max(s.support, s.attack), 4)), s.support + s.attack)
+        key = (rel.target, rel.source)
+        if key not in best or rel.score > best[key].score:
+            best[key] = rel
     graph = nx.DiGraph()
     graph.add_nodes_from(u.id for u in doc.units)
-    for (parent, child), (_, weight) in sorted(best.items()):
-        graph.add_edge(parent, child, weight=weight)
+    for (parent, child), rel in sorted(best.items()):
+        graph.add_edge(parent, child, weight=rel.score)
     branching = nx.maximum_branching(graph, attr="weight")
-    return {child: best[(parent, child)][0] for parent, child in branching.edges()}
+    return {child: best[(parent, child)] for parent, child in branching.edges()}
 
 
 def nest(doc: Document, attached: dict[str, Relation]) -> list[dict]:

@@ -10,15 +10,66 @@ accuracy on correctly attached pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from argmine.corpora import AnnotatedDoc
-from argmine.document import Document, Post, Unit
+from argmine.candidates import answered_posts
+from argmine.corpora import AnnotatedDoc, ReplyPair, reply_thread
+from argmine.document import Document, Post, Relation, Unit
 from argmine.pipeline import relate
 from argmine.relations import RelationModel
 from argmine.segmenter import segment
 
 LABELS = ("support", "attack")
+
+# A relater maps a document with units to (relations, decoded parent of each attached unit).
+Relater = Callable[[Document], tuple[list[Relation], dict[str, Relation]]]
+
+
+def _structural(doc: Document, first_target: str, first_label: str) -> tuple[list[Relation], dict[str, Relation]]:
+    """Inside a post each unit supports the one before it; a post's first unit links to the post it
+    answers (``first_target``: that post's ``first`` or ``last`` unit; the unit just before for
+    ``previous``) with ``first_label``."""
+    units = doc.units
+    by_post: dict[str, list[Unit]] = {}
+    for u in units:
+        by_post.setdefault(u.post, []).append(u)
+    posts = {p.id: p for p in doc.posts}
+    answered = answered_posts(doc)
+    earlier: dict[str, str | None] = {}
+    last = None
+    for p in doc.posts:
+        if p.id in by_post:
+            earlier[p.id] = last
+            last = p.id
+    attached: dict[str, Relation] = {}
+    for i, u in enumerate(units):
+        mine = by_post[u.post]
+        if u is not mine[0]:
+            prev = mine[mine.index(u) - 1]
+            attached[u.id] = Relation(u.id, prev.id, "support", 1.0)
+            continue
+        if first_target == "previous":
+            if i:
+                attached[u.id] = Relation(u.id, units[i - 1].id, first_label if units[i - 1].post != u.post else "support", 1.0)
+            continue
+        parent = answered[u.post]
+        if posts[u.post].kind == "comment" and doc.flat:
+            parent = earlier.get(u.post)
+        if parent in by_post and posts[u.post].kind == "comment":
+            target = by_post[parent][0] if first_target == "first" else by_post[parent][-1]
+            attached[u.id] = Relation(u.id, target.id, first_label, 1.0)
+    return list(attached.values()), attached
+
+
+BASELINES: dict[str, Relater] = {
+    # each unit supports the unit just before it in the text
+    "previous unit": lambda doc: _structural(doc, "previous", "support"),
+    # a comment's first unit supports its parent post's first unit; the rest support the unit before
+    "parent's first unit": lambda doc: _structural(doc, "first", "support"),
+    # the same, but a comment's first unit attacks the last unit of the post it answers
+    "positional (reply attacks)": lambda doc: _structural(doc, "last", "attack"),
+}
 
 
 def to_document(doc: AnnotatedDoc, with_units: bool) -> Document:
@@ -56,17 +107,32 @@ class Counts:
                 "predicted": self.predicted, "gold": self.gold}
 
 
-def evaluate_docs(docs: list[AnnotatedDoc], model: RelationModel, config: dict, mode: str = "gold", progress=None) -> dict:
-    """Metrics over ``docs``; ``mode`` is ``gold`` (gold units) or ``e2e``."""
+def model_relater(model: RelationModel, config: dict) -> Relater:
+    def run(doc: Document):
+        relations, attached, _ = relate(doc, model, config)
+        return relations, attached
+
+    return run
+
+
+def evaluate_docs(
+    docs: list[AnnotatedDoc], model: RelationModel | None, config: dict, mode: str = "gold", progress=None,
+    relater: Relater | None = None,
+) -> dict:
+    """Metrics over ``docs``; ``mode`` is ``gold`` (gold units) or ``e2e``; ``relater`` replaces the
+    model (a baseline) when given."""
+    relater = relater or model_relater(model, config)
     units = Counts()
     rel = {label: Counts() for label in LABELS}
     linked, unlinked = Counts(), Counts()
     attached_gold = attached_right = label_right = 0
+    within_gold = within_right = 0
+    cross = Counts()
     for doc in docs:
         document = to_document(doc, with_units=mode == "gold")
         if mode != "gold":
             document = segment(document, config)
-        relations, parents, _ = relate(document, model, config)
+        relations, parents = relater(document)
         pred_spans = [(u.start, u.end) for u in document.units]
         gold_spans = [(g.start, g.end) for g in doc.units]
         # predicted unit index -> gold unit index (best overlap, 50% rule)
@@ -89,6 +155,12 @@ def evaluate_docs(docs: list[AnnotatedDoc], model: RelationModel, config: dict, 
             rel[label].predicted += sum(1 for lab in pred_rel.values() if lab == label)
             rel[label].gold += sum(1 for lab in gold_rel.values() if lab == label)
             rel[label].tp += sum(1 for k, lab in pred_rel.items() if lab == label and gold_rel.get(k) == label)
+        gold_post = [g.post if doc.posts else "article" for g in doc.units]
+        for k, lab in pred_rel.items():
+            if isinstance(k[0], int) and gold_post[k[0]] != gold_post[k[1]]:
+                cross.predicted += 1
+                cross.tp += gold_rel.get(k) == lab
+        cross.gold += sum(1 for (s_, t_) in gold_rel if gold_post[s_] != gold_post[t_])
         n = len(gold_spans)
         all_pairs = n * (n - 1)
         linked.predicted += len(pred_rel)
@@ -107,9 +179,13 @@ def evaluate_docs(docs: list[AnnotatedDoc], model: RelationModel, config: dict, 
         for (s, t), label in gold_rel.items():
             attached_gold += 1
             got = parent_of.get(s)
-            if got is not None and got[0] == t:
+            hit = got is not None and got[0] == t
+            if hit:
                 attached_right += 1
                 label_right += got[1] == label
+            if gold_post[s] == gold_post[t]:
+                within_gold += 1
+                within_right += hit
         if progress:
             progress.update(1)
     result = {
@@ -125,20 +201,63 @@ def evaluate_docs(docs: list[AnnotatedDoc], model: RelationModel, config: dict, 
     result["macro_link_f1"] = round(100 * (link_f1 + unlinked.prf()["f1"]) / 2, 2)
     result["attachment_accuracy"] = round(attached_right / attached_gold, 4) if attached_gold else 0.0
     result["label_accuracy_on_attached"] = round(label_right / attached_right, 4) if attached_right else 0.0
+    if cross.gold:
+        result["cross_post_relations"] = cross.prf()
+        result["within_post_attachment"] = round(within_right / within_gold, 4) if within_gold else 0.0
     return result
 
 
-def format_table(results: list[dict], corpus: str) -> str:
-    """A plain-text table of evaluation results, one block per mode."""
-    lines = []
-    for r in results:
-        lines.append(f"{corpus} ({r['documents']} documents), {'gold units' if r['mode'] == 'gold' else 'end to end'}")
-        lines.append(f"  {'':<22}{'P':>8}{'R':>8}{'F1':>8}{'pred':>7}{'gold':>7}")
-        rows = [("units", r["units"])] + [(f"relations: {k}", v) for k, v in r["relations"].items()]
-        for name, m in rows:
-            lines.append(f"  {name:<22}{m['precision']:>8.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['predicted']:>7}{m['gold']:>7}")
-        lines.append(f"  link-class F1 {r['link_class_f1']:.2f}   macro link F1 {r['macro_link_f1']:.2f}")
-        lines.append(
-            f"  attachment accuracy {r['attachment_accuracy']:.3f}   support/attack accuracy on attached {r['label_accuracy_on_attached']:.3f}"
+def evaluate_replies(pairs: list[ReplyPair], relater: Relater, config: dict, progress=None) -> dict:
+    """Reply stance end to end: each pair becomes a two-post thread (quote, response answering it),
+    is segmented and related; its label is that of the strongest relation from the response to the
+    quote, ``none`` when there is none. Macro F1 over support/attack/none."""
+    gold, pred = [], []
+    for k, pair in enumerate(pairs):
+        doc = segment(reply_thread(pair, f"reply-{k}"), config)
+        relations, _ = relater(doc)
+        post = {u.id: u.post for u in doc.units}
+        cross = [r for r in relations if post[r.source] == "response" and post[r.target] == "quote"]
+        gold.append(pair.label)
+        pred.append(max(cross, key=lambda r: r.score).label if cross else "none")
+        if progress:
+            progress.update(1)
+    return stance_scores(gold, pred)
+
+
+def stance_scores(gold: list[str], pred: list[str]) -> dict:
+    """Per-label P/R/F1, macro F1 and accuracy over support/attack/none."""
+    out: dict = {"pairs": len(gold), "accuracy": round(sum(g == p for g, p in zip(gold, pred)) / max(1, len(gold)), 4)}
+    f1s = []
+    for label in ("support", "attack", "none"):
+        c = Counts(
+            sum(1 for g, p in zip(gold, pred) if g == p == label),
+            sum(1 for p in pred if p == label),
+            sum(1 for g in gold if g == label),
         )
+        out[label] = c.prf()
+        f1s.append(out[label]["f1"])
+    out["macro_f1"] = round(sum(f1s) / 3, 4)
+    return out
+
+
+def format_table(results: list[dict], corpus: str) -> str:
+    """A plain-text table of evaluation results: per mode, the model and each baseline on one line."""
+    lines = []
+    for mode in dict.fromkeys(r["mode"] for r in results):
+        rows = [r for r in results if r["mode"] == mode]
+        first = rows[0]
+        lines.append(f"{corpus} ({first['documents']} documents), {'gold units' if mode == 'gold' else 'end to end'}")
+        if mode != "gold":
+            u = first["units"]
+            lines.append(f"  units P {u['precision']:.3f}  R {u['recall']:.3f}  F1 {u['f1']:.3f}  ({u['predicted']} predicted, {u['gold']} gold)")
+        cross = any("cross_post_relations" in r for r in rows)
+        head = f"  {'':<34}{'rel. F1':>8}{'support':>8}{'attack':>8}{'link F1':>8}{'attach':>8}{'s/a acc':>8}"
+        lines.append(head + (f"{'cross F1':>9}{'within':>8}" if cross else ""))
+        for r in rows:
+            rel = r["relations"]
+            line = (f"  {r.get('system', 'model'):<34}{rel['overall']['f1']:>8.3f}{rel['support']['f1']:>8.3f}{rel['attack']['f1']:>8.3f}"
+                    f"{r['link_class_f1']:>8.2f}{r['attachment_accuracy']:>8.3f}{r['label_accuracy_on_attached']:>8.3f}")
+            if cross:
+                line += f"{r.get('cross_post_relations', {}).get('f1', 0.0):>9.3f}{r.get('within_post_attachment', 0.0):>8.3f}"
+            lines.append(line)
     return "\n".join(lines)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from argmine.candidates import candidate_pairs, tfidf
+from argmine.candidates import candidate_pairs, pair_contexts, tfidf
 from argmine.decoding import decode_trees, nest
 from argmine.document import Document, Relation
 from argmine.errors import ModelError
 from argmine.graph import build_graph
-from argmine.relations import PairScores, RelationModel, label_pairs
+from argmine.relations import PairScores, RelationModel
 from argmine.scorer import pair_features
 from argmine.segmenter import segment
 
@@ -34,15 +34,35 @@ def load_model(config: dict, quiet: bool = True) -> RelationModel:
     return model
 
 
+def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, str]]:
+    """The (source post, target post) pairs behind the candidate reply pairs."""
+    units = doc.units
+    return sorted({(units[a].post, units[b].post) for a, b in pairs if units[a].post != units[b].post})
+
+
 def score_pairs(
     doc: Document, pairs: list[tuple[int, int]], model: RelationModel, config: dict, show_progress: bool = False, matrix=None
 ) -> list[PairScores]:
     """Pair-model probabilities, refined by the model's second stage when it ships one."""
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
-    scores = model.predict(texts, batch_size=config["model"]["batch_size"], show_progress=show_progress)
+    contexts = pair_contexts(doc, pairs)
+    post_keys = post_pairs(doc, pairs) if model.scorer is not None else []
+    spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
+    texts += [(spans[a], spans[b]) for a, b in post_keys]
+    contexts += ["reply"] * len(post_keys)
+    scores = model.predict(texts, batch_size=config["model"]["batch_size"], show_progress=show_progress, contexts=contexts)
+    scores, post_scores = scores[: len(pairs)], dict(zip(post_keys, scores[len(pairs) :]))
     if model.scorer is not None and pairs:
-        scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores)), matrix))
+        scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores)), matrix, post_scores))
     return scores
+
+
+def relation_threshold(model: RelationModel, config: dict) -> float:
+    """The config's threshold when set, else the one stored with the model, else 0.5."""
+    value = config["relations"]["threshold"]
+    if value is None:
+        value = model.threshold if model.threshold is not None else 0.5
+    return float(value)
 
 
 def relate(doc: Document, model: RelationModel, config: dict, show_progress: bool = False) -> tuple[list[Relation], dict[str, Relation], int]:
@@ -50,15 +70,9 @@ def relate(doc: Document, model: RelationModel, config: dict, show_progress: boo
     matrix = tfidf([u.text for u in doc.units])  # shared by candidates and the second stage
     pairs = candidate_pairs(doc, config["candidates"], matrix)
     scores = score_pairs(doc, pairs, model, config, show_progress, matrix)
-    relations = label_pairs(doc, pairs, scores, config["relations"]["thresholds"])
-    decoding = config["decoding"]
-    attached = decode_trees(
-        doc, pairs, scores, relations, decoding["forward_only"], decoding["post_trees"], decoding["post_tree_min_link"]
+    relations, attached = decode_trees(
+        doc, pairs, scores, relation_threshold(model, config), config["decoding"]["extra_threshold"]
     )
-    known = {(r.source, r.target) for r in relations}
-    relations += [r for r in attached.values() if (r.source, r.target) not in known]
-    order = {u.id: i for i, u in enumerate(doc.units)}
-    relations.sort(key=lambda r: (order[r.source], order[r.target]))
     return relations, attached, len(pairs)
 
 
@@ -87,5 +101,5 @@ def analyze(
         "truncated_pairs": model.truncated,
         "seconds": seconds,
     }
-    model_info = {**model.describe(), "thresholds": dict(config["relations"]["thresholds"])}
+    model_info = {**model.describe(), "threshold": relation_threshold(model, config)}
     return build_graph(doc, relations, trees, model_info, stats)

@@ -7,6 +7,7 @@ length-sorted batches. The source unit is the premise: entailment means "source 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from argmine.document import Document, Relation
 from argmine.errors import ModelError
 
 LABELS = ("support", "attack", "none")
@@ -38,6 +38,38 @@ LABEL_NAMES = {
 }
 
 PROGRESS_MIN_PAIRS = 1000
+
+# argmine's own models see where the two units sit: the first text opens with a marker word.
+CONTEXT_MARKERS = {"post": "post:", "reply": "reply:"}
+SETTINGS_FILE = "argmine_relation.json"
+
+
+def mark(markers: dict | None, context: str | None, text: str) -> str:
+    """Prefix the source text with its context marker (no-op for checkpoints without markers)."""
+    if not markers or context not in markers:
+        return text
+    return f"{markers[context]} {text}"
+
+
+def read_relation_settings(folder: str | Path) -> dict:
+    """The model folder's own decision settings (context markers, threshold), or {} for plain checkpoints."""
+    path = Path(folder) / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} must hold a JSON object")
+    return data
+
+
+def write_relation_settings(folder: str | Path, updates: dict) -> None:
+    """Merge ``updates`` into the model folder's ``argmine_relation.json``."""
+    data = read_relation_settings(folder)
+    data.update(updates)
+    (Path(folder) / SETTINGS_FILE).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -93,6 +125,7 @@ class RelationModel:
         self.label_map = map_labels(self.id2label)
         self.truncated = 0
         self.scorer = None  # second stage (argmine's own models): see scorer.py
+        self.settings: dict = {}  # the folder's argmine_relation.json: context markers, threshold
 
     @classmethod
     def load(cls, name_or_path: str, device: str = "auto", max_length: int = 256, quiet: bool = True) -> RelationModel:
@@ -126,14 +159,33 @@ class RelationModel:
             from argmine.scorer import Scorer
 
             instance.scorer = Scorer.load(name_or_path)
+            instance.settings = read_relation_settings(name_or_path)
         return instance
 
+    @property
+    def markers(self) -> dict | None:
+        return self.settings.get("context_markers")
+
+    @property
+    def threshold(self) -> float | None:
+        """The relation threshold chosen at training time on held-out data (None: use the config's)."""
+        value = self.settings.get("threshold")
+        return float(value) if value is not None else None
+
     def predict(
-        self, pairs: list[tuple[str, str]], batch_size: int = 32, show_progress: bool = False
+        self,
+        pairs: list[tuple[str, str]],
+        batch_size: int = 32,
+        show_progress: bool = False,
+        contexts: list[str] | None = None,
     ) -> list[PairScores]:
-        """Score (premise, hypothesis) pairs; order of results matches ``pairs``."""
+        """Score (premise, hypothesis) pairs; order of results matches ``pairs``.
+
+        ``contexts`` ("post" or "reply" per pair) marks where the premise sits, for models trained with markers."""
         if not pairs:
             return []
+        if contexts is not None and self.markers:
+            pairs = [(mark(self.markers, c, a), b) for (a, b), c in zip(pairs, contexts)]
         order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]) + len(pairs[i][1]), i))
         probs: list[list[float] | None] = [None] * len(pairs)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -210,16 +262,3 @@ def _progress(total: int, enabled: bool):
 
     # Only long runs get a bar: a few hundred pairs finish before it would say anything useful.
     return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not enabled or total < PROGRESS_MIN_PAIRS, leave=False)
-
-
-def label_pairs(
-    doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], thresholds: dict[str, float]
-) -> list[Relation]:
-    """Keep directed pairs whose support or attack probability reaches its threshold and wins."""
-    relations = []
-    for (a, b), s in zip(pairs, scores):
-        for label, other in (("support", s.attack), ("attack", s.support)):
-            p = getattr(s, label)
-            if p >= thresholds[label] and p > other:
-                relations.append(Relation(doc.units[a].id, doc.units[b].id, label, round(p, 4)))
-    return relations

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from argmine.candidates import tfidf
+from argmine.candidates import answered_posts, tfidf
 from argmine.document import Document
 from argmine.relations import PairScores
 
@@ -45,43 +45,49 @@ NEGATION = re.compile(r"\b(not|no|never|nothing|none|nobody|cannot)\b|n[’']t\b
 
 FEATURES = [
     "bias",
-    "p_support", "p_attack", "p_none", "p_support_rev", "p_attack_rev", "p_none_rev",
-    "same_post", "target_in_parent", "target_in_previous", "target_other_post",
+    # the pair model, read separately inside a post and across a reply
+    "post_support", "post_attack", "post_support_rev", "post_attack_rev", "reply_support", "reply_attack",
+    # the whole source post against the whole target post (a reply's stance towards what it answers)
+    "thread_link",
+    "same_post", "target_in_parent", "target_in_previous", "target_other_post", "target_is_title",
     "dist_prev_1", "dist_prev_2", "dist_prev_far", "dist_next_1", "dist_next_far",
-    "target_first_in_post", "source_first_in_post", "target_is_title", "target_in_article",
+    "target_first_in_post", "target_last_in_post", "source_first_in_post", "target_position", "source_position",
     "source_question", "target_question", "source_attack_opener", "source_support_opener",
-    "gap_attack", "gap_support", "similarity", "negation_mismatch", "target_position", "source_position",
-    "most_similar", "most_likely",
+    "gap_attack", "gap_support", "similarity", "most_similar", "most_likely", "link_share",
 ]
-# The label model sees no pair-model output: measured on held-out training documents, the pair
-# model's support/attack split does not transfer, and without it the label model can be fitted on
-# every gold link of the document corpora without leaking the pair model's training data.
 LABEL_FEATURES = [
-    "bias", "source_question", "source_attack_opener", "source_support_opener", "gap_attack", "gap_support",
+    "bias", "post_attack_share", "reply_attack_share", "thread_attack_share", "same_post",
+    "source_question", "source_attack_opener", "source_support_opener", "gap_attack", "gap_support",
     "negation_mismatch", "source_concession", "target_concession", "source_contrast", "role_flip",
     "target_before", "similarity",
 ]
 
 
 def pair_features(
-    doc: Document, pairs: list[tuple[int, int]], scores: dict[tuple[int, int], PairScores], matrix=None
+    doc: Document,
+    pairs: list[tuple[int, int]],
+    scores: dict[tuple[int, int], PairScores],
+    matrix=None,
+    post_scores: dict[tuple[str, str], PairScores] | None = None,
 ) -> list[dict]:
-    """One feature dict per directed candidate pair (source index, target index); ``matrix`` is the
-    units' TF-IDF when the caller already built it for the candidates."""
+    """One feature dict per directed candidate pair (source index, target index).
+
+    ``matrix`` is the units' TF-IDF when the caller already built it; ``post_scores`` holds the pair
+    model's scores of whole posts (source post, target post) for reply pairs."""
     units = doc.units
     post_of = {p.id: p for p in doc.posts}
-    rank = {p.id: i for i, p in enumerate(doc.posts)}
+    answered = answered_posts(doc)
     previous_comment = {}
     last = None
     for p in doc.posts:
         if p.kind == "comment":
             previous_comment[p.id] = last
             last = p.id
-    first_in_post = {}
-    position_in_post = {}
+    first_in_post: dict[str, int] = {}
+    count_in_post: dict[str, int] = {}
     for i, u in enumerate(units):
         first_in_post.setdefault(u.post, i)
-        position_in_post[i] = i - first_in_post[u.post]
+        count_in_post[u.post] = count_in_post.get(u.post, 0) + 1
     if matrix is None:
         matrix = tfidf([u.text for u in units])
     n = max(1, len(units) - 1)
@@ -97,54 +103,72 @@ def pair_features(
     for a, b in pairs:
         best_sim[a] = max(best_sim.get(a, 0.0), sims[(a, b)])
         best_link[a] = max(best_link.get(a, 0.0), 1 - scores[(a, b)].none)
+    post_scores = post_scores or {}
     rows = []
     for a, b in pairs:
         ua, ub = units[a], units[b]
         fwd = scores[(a, b)]
         rev = scores.get((b, a), PairScores(0.0, 0.0, 1.0))
         same = ua.post == ub.post
+        cross = 0.0 if same else 1.0
+        thread = post_scores.get((ua.post, ub.post))
         d = a - b  # > 0: the target comes before the source
         gap = doc.text[min(ua.end, ub.end) : max(ua.start, ub.start)] if same and abs(d) == 1 else ""
         sim = sims[(a, b)]
         neg_a, neg_b = bool(NEGATION.search(ua.text)), bool(NEGATION.search(ub.text))
+        pos_a, pos_b = a - first_in_post[ua.post], b - first_in_post[ub.post]
+        src_text, tgt_text = ua.text.strip("“”\"' "), ub.text.strip("“”\"' ")
         f = {
             "bias": 1.0,
-            "p_support": fwd.support, "p_attack": fwd.attack, "p_none": fwd.none,
-            "p_support_rev": rev.support, "p_attack_rev": rev.attack, "p_none_rev": rev.none,
-            "same_post": float(same),
-            "target_in_parent": float(post_of[ua.post].parent == ub.post),
+            "post_support": fwd.support * (1 - cross), "post_attack": fwd.attack * (1 - cross),
+            "post_support_rev": rev.support * (1 - cross), "post_attack_rev": rev.attack * (1 - cross),
+            "reply_support": fwd.support * cross, "reply_attack": fwd.attack * cross,
+            "thread_link": (1 - thread.none) * cross if thread else 0.0,
+            "same_post": 1 - cross,
+            "target_in_parent": float(answered[ua.post] == ub.post),
             "target_in_previous": float(doc.flat and previous_comment.get(ua.post) == ub.post),
-            "target_other_post": float(not same and post_of[ua.post].parent != ub.post),
+            "target_other_post": float(not same and answered[ua.post] != ub.post),
+            "target_is_title": float(post_of[ub.post].kind == "title"),
             "dist_prev_1": float(same and d == 1),
             "dist_prev_2": float(same and d == 2),
             "dist_prev_far": float(same and d > 2),
             "dist_next_1": float(same and d == -1),
             "dist_next_far": float(same and d < -1),
-            "target_first_in_post": float(position_in_post[b] == 0),
-            "source_first_in_post": float(position_in_post[a] == 0),
-            "target_is_title": float(post_of[ub.post].kind == "title"),
-            "target_in_article": float(post_of[ub.post].kind == "article" and rank[ub.post] < rank[ua.post]),
+            "target_first_in_post": float(pos_b == 0),
+            "target_last_in_post": float(pos_b == count_in_post[ub.post] - 1),
+            "source_first_in_post": float(pos_a == 0),
+            "target_position": b / n,
+            "source_position": a / n,
             "source_question": float(ua.text.rstrip().endswith("?")),
             "target_question": float(ub.text.rstrip().endswith("?")),
-            "source_attack_opener": float(bool(ATTACK_OPENERS.match(ua.text.strip("“”\"' ")))),
-            "source_support_opener": float(bool(SUPPORT_OPENERS.match(ua.text.strip("“”\"' ")))),
+            "source_attack_opener": float(bool(ATTACK_OPENERS.match(src_text))),
+            "source_support_opener": float(bool(SUPPORT_OPENERS.match(src_text))),
             "gap_attack": float(d == 1 and bool(GAP_ATTACK.search(gap))),
             "gap_support": float(d == 1 and bool(GAP_SUPPORT.search(gap))),
             "similarity": sim,
+            "most_similar": float(sim > 0 and sim >= best_sim[a]),
+            "most_likely": float(1 - fwd.none >= best_link[a]),
+            "link_share": (1 - fwd.none) / best_link[a] if best_link[a] > 0 else 0.0,
+            # label cues
+            "post_attack_share": _share(fwd) * (1 - cross),
+            "reply_attack_share": _share(fwd) * cross,
+            "thread_attack_share": _share(thread) * cross if thread else 0.0,
             "negation_mismatch": float(neg_a != neg_b and sim > 0.1),
-            "target_position": b / n,
-            "source_position": a / n,
+            "source_concession": float(bool(CONCESSION.match(src_text))),
+            "target_concession": float(bool(CONCESSION.match(tgt_text))),
+            "source_contrast": float(bool(CONTRAST.match(src_text))),
+            "role_flip": float(role[a] != role[b]),
+            "target_before": float(b < a),
         }
-        f["most_similar"] = float(sim > 0 and sim >= best_sim[a])
-        f["most_likely"] = float(1 - fwd.none >= best_link[a])
-        src_text, tgt_text = ua.text.strip("“”\"' "), ub.text.strip("“”\"' ")
-        f["source_concession"] = float(bool(CONCESSION.match(src_text)))
-        f["target_concession"] = float(bool(CONCESSION.match(tgt_text)))
-        f["source_contrast"] = float(bool(CONTRAST.match(src_text)))
-        f["role_flip"] = float(role[a] != role[b])
-        f["target_before"] = float(b < a)
         rows.append(f)
     return rows
+
+
+def _share(s: PairScores | None) -> float:
+    """P(attack) among the relation labels, centred on 0: > 0 leans attack."""
+    if s is None or s.support + s.attack <= 0:
+        return 0.0
+    return s.attack / (s.support + s.attack) - 0.5
 
 
 def _roles(doc: Document) -> list[str]:
@@ -225,7 +249,9 @@ class Scorer:
         return cls(data["link_weights"], data["label_weights"], data.get("link_threshold", 0.5), data.get("meta"))
 
 
-def fit_logistic(rows: list[dict], y: list[int], names: list[str], c: float = 1.0, balanced: bool = False) -> dict[str, float]:
+def fit_logistic(
+    rows: list[dict], y: list[int], names: list[str], c: float = 1.0, balanced: bool = False, weights: list[float] | None = None
+) -> dict[str, float]:
     """Fit an L2 logistic regression (scikit-learn) and return named weights, bias included."""
     from sklearn.linear_model import LogisticRegression
 
@@ -234,8 +260,8 @@ def fit_logistic(rows: list[dict], y: list[int], names: list[str], c: float = 1.
     # evidence: its weight stays 0 so it cannot shift pairs where it takes another value.
     varying = x.std(axis=0) > 0
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
-    model.fit(x[:, varying], np.array(y))
+    model.fit(x[:, varying], np.array(y), sample_weight=None if weights is None else np.array(weights))
     coef = iter(model.coef_[0])
-    weights = {"bias": float(model.intercept_[0])}
-    weights.update({n: float(next(coef)) if v else 0.0 for n, v in zip([n for n in names if n != "bias"], varying)})
-    return {k: round(v, 6) for k, v in weights.items()}
+    out = {"bias": float(model.intercept_[0])}
+    out.update({n: float(next(coef)) if v else 0.0 for n, v in zip([n for n in names if n != "bias"], varying)})
+    return {k: round(v, 6) for k, v in out.items()}

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Measure the relation model against the project's targets (reads ../shared; never trains on it).
+"""Measure the relation model against the project's targets, each beside the structural baselines on
+the same units (reads ../shared; never trains on it).
 
-- seed 002 scored by ../shared/tools/score.py (core and core+extra relations found),
-- argumentative microtexts part 1 (evaluation only): attachment and support/attack accuracy,
-  gold units and end to end,
-- CDCP test (gold units): link-class F1 and macro link F1.
+- seed 002 scored by ../shared/tools/score.py, and the hook's positional rule on the same units;
+- reply stance: reply-agreement pairs of held-out topics as two-post threads through the whole
+  pipeline (segmenter included): macro F1 over support/attack/none, attack F1;
+- QT30 held-out episodes, gold units: cross-turn relation F1, within-turn attachment;
+- argumentative microtexts part 1 (never trained on), gold units and end to end;
+- CDCP test, gold units: link-class F1.
 
-usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip cdcp,...]
+usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip seed,reply,qt30,micro,cdcp]
+                                         [--reply-sample N] [--split test|dev] [--card MODEL_DIR]
 """
 
 from __future__ import annotations
@@ -14,27 +18,86 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from argmine import corpora
 from argmine.config import load_config
-from argmine.evaluate import evaluate_docs
+from argmine.evaluate import BASELINES, evaluate_docs, evaluate_replies, model_relater, stance_scores
 from argmine.pipeline import analyze, load_model
 from argmine.readers import read_input
+from argmine.training import QT30_SPLIT, qt30_parts, reply_parts
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DATA = SHARED / "data"
 
 
-def score_seed(model, config) -> dict:
+def _score_module():
     spec = importlib.util.spec_from_file_location("score", SHARED / "tools" / "score.py")
-    score = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(score)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def seed_002(model, config) -> dict:
+    score = _score_module()
     seed = next((SHARED / "seeds").glob("002_*.txt"))
     graph = analyze(read_input(str(seed), config)[0].document, model, config)
     gold = json.loads((SHARED / "gold" / "002.gold.json").read_text(encoding="utf-8"))
-    return score.score(gold, graph)
+
+    def summary(g: dict) -> dict:
+        s = score.score(gold, g)["relations"]
+        return {"core": f"{s['core']['found']}/{s['core']['gold']}", "core+extra": f"{s['core+extra']['found']}/{s['core+extra']['gold']}",
+                "precision": s["precision"], "f1": s["f1"], "relations": s["predicted"], "missed_core": s["core"]["missed"]}
+
+    out = {"model": summary(graph)}
+    # the before-stop hook's rule on the same units: inside a post each unit supports the one before;
+    # a comment's first unit attacks the last unit of the post just above it
+    by_post: dict[str, list[dict]] = {}
+    for u in graph["units"]:
+        by_post.setdefault(u["post"], []).append(u)
+    order = [p for p in graph["posts"] if p["kind"] in ("article", "comment")]
+    rels = [{"source": b["id"], "target": a["id"], "label": "support"} for us in by_post.values() for a, b in zip(us, us[1:])]
+    for i, p in enumerate(order):
+        if p["kind"] == "comment" and i and by_post.get(p["id"]) and by_post.get(order[i - 1]["id"]):
+            rels.append({"source": by_post[p["id"]][0]["id"], "target": by_post[order[i - 1]["id"]][-1]["id"], "label": "attack"})
+    out["baseline: positional (hook)"] = summary(dict(graph, relations=rels))
+    return out
+
+
+def docs_block(docs, model, config, modes=("gold",), keys=None) -> dict:
+    keys = keys or ("attachment_accuracy", "label_accuracy_on_attached", "link_class_f1")
+    out = {}
+    for mode in modes:
+        runs = {"model": None, **{f"baseline: {name}": fn for name, fn in BASELINES.items()}}
+        for name, relater in runs.items():
+            r = evaluate_docs(docs, model, config, mode, relater=relater)
+            row = {k: r[k] for k in keys if k in r}
+            row["relation_f1"] = r["relations"]["overall"]["f1"]
+            row["attack_f1"] = r["relations"]["attack"]["f1"]
+            if "cross_post_relations" in r:
+                row["cross_post_f1"] = r["cross_post_relations"]["f1"]
+                row["within_post_attachment"] = r["within_post_attachment"]
+            out[f"{mode}: {name}"] = row
+    return out
+
+
+def replies_block(model, config, split: str, sample: int, seed: int) -> dict:
+    pairs = reply_parts(corpora.read_reply_agreement(DATA / "reply-agreement"), {})[split]
+    if sample and len(pairs) > sample:
+        pairs = random.Random(seed).sample(pairs, sample)
+    out = {"pairs": len(pairs), "labels": dict(Counter(p.label for p in pairs))}
+    r = evaluate_replies(pairs, model_relater(model, config), config)
+    out["model"] = {k: r[k] for k in ("macro_f1", "accuracy")} | {f"{lab}_f1": r[lab]["f1"] for lab in ("support", "attack", "none")}
+    for name, fn in BASELINES.items():
+        b = evaluate_replies(pairs, fn, config)
+        out[f"baseline: {name}"] = {"macro_f1": b["macro_f1"], "attack_f1": b["attack"]["f1"]}
+    majority = stance_scores([p.label for p in pairs], ["attack"] * len(pairs))  # attack is the training side's majority
+    out["baseline: majority label (attack)"] = {"macro_f1": majority["macro_f1"], "attack_f1": majority["attack"]["f1"]}
+    return out
 
 
 def main() -> int:
@@ -42,6 +105,8 @@ def main() -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--config", default=None)
     parser.add_argument("--skip", default="")
+    parser.add_argument("--split", default="test", choices=["test", "dev"], help="held-out part of QT30 and reply-agreement")
+    parser.add_argument("--reply-sample", type=int, default=600, help="reply pairs sampled from the held-out topics (0 = all)")
     parser.add_argument("--card", default=None, help="model folder whose model card gets these results")
     args = parser.parse_args()
     if not SHARED.is_dir():
@@ -50,27 +115,24 @@ def main() -> int:
     config = load_config(args.config, {"model": {"name": args.model}} if args.model else None)
     model = load_model(config)
     skip = set(args.skip.split(","))
-    out = {"model": model.name}
+    out: dict = {"model": model.name}
     started = time.time()
     if "seed" not in skip:
-        s = score_seed(model, config)
-        out["seed_002"] = {"units_f1": s["units"]["f1"], "core": f"{s['relations']['core']['found']}/{s['relations']['core']['gold']}",
-                           "core+extra": f"{s['relations']['core+extra']['found']}/{s['relations']['core+extra']['gold']}",
-                           "linked_any_label": s["relations"]["core+extra"]["linked_any_label"],
-                           "relation_precision": s["relations"]["precision"], "missed": s["relations"]["core+extra"]["missed"]}
+        out["seed_002"] = seed_002(model, config)
+        print(json.dumps({"seed_002": out["seed_002"]}), file=sys.stderr)
+    if "reply" not in skip:
+        out[f"reply_agreement_{args.split}"] = replies_block(model, config, args.split, args.reply_sample, 13)
+        print(json.dumps({"reply": out[f"reply_agreement_{args.split}"]}), file=sys.stderr)
+    if "qt30" not in skip:
+        docs = qt30_parts(corpora.read_qt30(DATA / "qt30" / "nodesets"), {"qt30_split": QT30_SPLIT})[args.split]
+        out[f"qt30_{args.split}_gold"] = {"threads": len(docs), **docs_block(docs, model, config)}
+        print(json.dumps({"qt30": out[f"qt30_{args.split}_gold"]}), file=sys.stderr)
     if "micro" not in skip:
-        docs = corpora.read_microtexts(SHARED / "data" / "arg-microtexts" / "corpus" / "en")
-        for mode in ("gold", "e2e"):
-            r = evaluate_docs(docs, model, config, mode)
-            out[f"microtexts_{mode}"] = {k: r[k] for k in ("attachment_accuracy", "label_accuracy_on_attached", "link_class_f1", "macro_link_f1")}
-            out[f"microtexts_{mode}"]["relations_f1"] = r["relations"]["overall"]["f1"]
-            out[f"microtexts_{mode}"]["attack_f1"] = r["relations"]["attack"]["f1"]
-            if mode == "e2e":
-                out[f"microtexts_{mode}"]["units_f1"] = r["units"]["f1"]
+        docs = corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")
+        out["microtexts"] = docs_block(docs, model, config, modes=("gold", "e2e"))
+        print(json.dumps({"micro": out["microtexts"]}), file=sys.stderr)
     if "cdcp" not in skip:
-        r = evaluate_docs(corpora.read_cdcp(SHARED / "data" / "cdcp" / "test"), model, config, "gold")
-        out["cdcp_test_gold"] = {k: r[k] for k in ("link_class_f1", "macro_link_f1", "attachment_accuracy")}
-        out["cdcp_test_gold"]["relations_f1"] = r["relations"]["overall"]["f1"]
+        out["cdcp_test"] = docs_block(corpora.read_cdcp(DATA / "cdcp" / "test"), model, config, keys=("link_class_f1", "macro_link_f1", "attachment_accuracy"))
     out["seconds"] = round(time.time() - started, 1)
     print(json.dumps(out, indent=1))
     if args.card:

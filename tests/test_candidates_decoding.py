@@ -2,8 +2,9 @@ import networkx as nx
 
 from argmine.candidates import candidate_pairs, similar_pairs, tfidf
 from argmine.config import load_config
-from argmine.decoding import decode_trees, nest
+from argmine.decoding import decode_trees, forest, nest
 from argmine.document import Document, Post, Relation, Unit
+from argmine.relations import PairScores
 
 CFG = load_config()
 
@@ -27,16 +28,32 @@ def thread(n_article=12, n_comment=3):
     return doc.with_units(units)
 
 
-def test_candidates_are_windowed_parent_and_similar_pairs_in_both_directions():
+def test_candidates_are_windowed_inside_posts_and_point_back_across_posts():
     doc = thread()
     pairs = candidate_pairs(doc, {**CFG["candidates"], "top_k_similar": 0, "window": 3})
     n = len(doc.units)
     assert len(pairs) < n * (n - 1)
-    assert all((b, a) in pairs for a, b in pairs)
-    # window: article units 0 and 3 are paired, 0 and 4 are not (without similarity)
-    assert (0, 3) in pairs and (0, 4) not in pairs
-    # every comment unit meets every article unit (its parent post)
+    # window: article units 0 and 3 are paired both ways, 0 and 4 are not (without similarity)
+    assert (0, 3) in pairs and (3, 0) in pairs and (0, 4) not in pairs
+    # every comment unit meets every article unit (its parent post), never the other way round
     assert all((c, a) in pairs for c in range(12, 15) for a in range(12))
+    assert not any(a < 12 <= b for a, b in pairs)
+
+
+def test_similar_units_of_a_later_post_are_never_targets():
+    doc = thread(3, 3)
+    pairs = candidate_pairs(doc, {**CFG["candidates"], "parent": False, "window": 0, "top_k_similar": 3, "min_similarity": 0.0})
+    assert any(a >= 3 > b for a, b in pairs)  # comment -> article
+    assert not any(a < 3 <= b for a, b in pairs)  # never article -> comment
+
+
+def test_article_units_may_answer_the_title():
+    text = "Ban cars downtown\n\nThe council wants to ban cars. Shops fear the loss."
+    posts = [Post("title", "title", 0, 17), Post("article", "article", 19, len(text))]
+    doc = Document("t", text, posts)
+    units = [Unit("u1", "title", 0, 17, text[:17]), Unit("u2", "article", 19, 49, text[19:49]), Unit("u3", "article", 50, len(text), text[50:])]
+    pairs = candidate_pairs(doc.with_units(units), CFG["candidates"])
+    assert (1, 0) in pairs and (2, 0) in pairs and (0, 1) not in pairs
 
 
 def test_similarity_adds_topk_pairs():
@@ -45,7 +62,55 @@ def test_similarity_adds_topk_pairs():
     assert (0, 1) in pairs and (2, 3) in pairs
 
 
-def test_decoding_gives_a_forest_with_the_strongest_parents():
+def scored(doc, table, default=PairScores(0.02, 0.01, 0.97)):
+    """Candidate pairs with scores from ``table`` ((source, target) index -> PairScores)."""
+    pairs = candidate_pairs(doc, {**CFG["candidates"], "top_k_similar": 0})
+    return pairs, [table.get(p, default) for p in pairs]
+
+
+def test_each_post_is_one_tree_whose_root_answers_the_parent_post():
+    doc = thread(4, 2)  # u1..u4 article, u5..u6 comment
+    table = {(0, 2): PairScores(0.6, 0.1, 0.3), (1, 2): PairScores(0.7, 0.1, 0.2), (3, 2): PairScores(0.5, 0.1, 0.4),
+             (4, 5): PairScores(0.8, 0.1, 0.1),
+             # the comment's second unit attacks article unit 3 strongly; its first unit is weakly linked
+             (5, 1): PairScores(0.05, 0.9, 0.05), (4, 1): PairScores(0.1, 0.2, 0.7)}
+    pairs, scores = scored(doc, table)
+    relations, attached = decode_trees(doc, pairs, scores, threshold=0.3)
+    got = {c: (r.target, r.label) for c, r in attached.items()}
+    assert got["u1"] == ("u3", "support") and got["u2"] == ("u3", "support") and got["u4"] == ("u3", "support")
+    # root and target chosen jointly: u6 answers the article and u5 hangs under u6
+    assert got["u6"] == ("u2", "attack") and got["u5"] == ("u6", "support")
+    assert "u3" not in attached
+    g = nx.DiGraph([(r.target, c) for c, r in attached.items()])
+    assert nx.is_forest(g.to_undirected()) and nx.is_directed_acyclic_graph(g)
+    trees = nest(doc, attached)
+    assert [t["unit"] for t in trees] == ["u3"]
+    assert {r.source for r in relations} == set(attached)
+
+
+def test_links_below_the_threshold_are_left_out_and_units_become_roots():
+    doc = thread(3, 1)
+    table = {(1, 0): PairScores(0.6, 0.1, 0.3), (2, 0): PairScores(0.2, 0.05, 0.75), (3, 0): PairScores(0.1, 0.15, 0.75)}
+    pairs, scores = scored(doc, table)
+    relations, attached = decode_trees(doc, pairs, scores, threshold=0.5)
+    assert [(r.source, r.target, r.label) for r in relations] == [("u2", "u1", "support")]
+    assert set(attached) == {"u2"}
+    assert [t["unit"] for t in nest(doc, attached)] == ["u1", "u3", "u4"]
+
+
+def test_confident_extra_reply_links_join_the_tree():
+    doc = thread(3, 1)
+    table = {(1, 0): PairScores(0.6, 0.1, 0.3), (2, 1): PairScores(0.6, 0.1, 0.3),
+             (3, 0): PairScores(0.05, 0.9, 0.05), (3, 2): PairScores(0.05, 0.7, 0.25)}
+    pairs, scores = scored(doc, table)
+    relations, attached = decode_trees(doc, pairs, scores, threshold=0.3, extra_threshold=0.6)
+    assert attached["u4"].target == "u1"
+    assert ("u4", "u3", "attack") in {(r.source, r.target, r.label) for r in relations}
+    relations, _ = decode_trees(doc, pairs, scores, threshold=0.3, extra_threshold=0.8)
+    assert ("u4", "u3", "attack") not in {(r.source, r.target, r.label) for r in relations}
+
+
+def test_forest_over_given_relations_keeps_the_strongest_parent():
     doc = thread(4, 0)
     rels = [
         Relation("u2", "u1", "support", 0.9),
@@ -54,35 +119,9 @@ def test_decoding_gives_a_forest_with_the_strongest_parents():
         Relation("u3", "u2", "support", 0.7),  # weaker alternative parent
         Relation("u4", "u3", "support", 0.55),
     ]
-    attached = decode_trees(doc, [], [], rels)
+    attached = forest(doc, rels)
     assert {c: (r.target, r.label) for c, r in attached.items()} == {
         "u2": ("u1", "support"), "u3": ("u1", "attack"), "u4": ("u3", "support")}
-    g = nx.DiGraph([(r.target, c) for c, r in attached.items()])
-    assert nx.is_forest(g.to_undirected()) and nx.is_directed_acyclic_graph(g)
-    trees = nest(doc, attached)
-    assert [t["unit"] for t in trees] == ["u1"]
-    assert [(c["unit"], c["label"]) for c in trees[0]["children"]] == [("u2", "support"), ("u3", "attack")]
-
-
-def test_forward_only_forbids_attaching_to_a_later_post():
-    doc = thread(1, 1)
-    rels = [Relation("u1", "u2", "support", 0.9)]  # article unit -> comment unit
-    assert decode_trees(doc, [], [], rels, forward_only=True) == {}
-    assert "u1" in decode_trees(doc, [], [], rels, forward_only=False)
-
-
-def test_post_trees_attach_every_unit_of_a_post_but_its_root():
-    from argmine.relations import PairScores
-
-    doc = thread(4, 2)  # u1..u4 article, u5..u6 comment
-    pairs = [(a, b) for a in range(6) for b in range(6) if a != b and (a < 4) == (b < 4)]
-    # u3 (index 2) looks like the article's claim: everything points at it, it points nowhere.
-    scores = [PairScores(0.3, 0.05, 0.65) if b == 2 else PairScores(0.05, 0.02, 0.93) for a, b in pairs]
-    attached = decode_trees(doc, pairs, scores, [], post_trees=True)
-    assert set(attached) == {"u1", "u2", "u4", "u6"} or set(attached) == {"u1", "u2", "u4", "u5"}
-    assert all(attached[u].target == "u3" for u in ("u1", "u2", "u4"))
-    # without post trees and with no relation above threshold nothing is attached
-    assert decode_trees(doc, pairs, scores, [], post_trees=False) == {}
 
 
 def test_large_parent_posts_are_capped_so_pairs_grow_linearly():

@@ -81,3 +81,48 @@ def test_predict_order_and_batching_do_not_change_results(tiny_model):
     many = model.predict(pairs, batch_size=8)
     for a, b in zip(one, many):
         assert a.support == pytest.approx(b.support, abs=1e-5)
+
+
+def test_the_threshold_stored_with_the_model_decides_unless_the_config_overrides_it(tmp_path, make_model):
+    import shutil
+
+    from argmine.config import load_config
+    from argmine.relations import write_relation_settings
+
+    folder = tmp_path / "m"
+    shutil.copytree(make_model("argmine", "support"), folder)
+    doc = read_input(str(FIXTURES / "thread.json"), CFG)[0].document
+    write_relation_settings(folder, {"threshold": 1.0})  # no probability reaches it
+    model = RelationModel.load(str(folder), device="cpu")
+    assert model.threshold == 1.0
+    graph = analyze(doc, model, CFG)
+    assert graph["relations"] == [] and graph["model"]["threshold"] == 1.0
+    config = load_config(overrides={"relations": {"threshold": 0.5}})
+    graph = analyze(doc, model, config)
+    assert graph["relations"] and graph["model"]["threshold"] == 0.5
+
+
+def test_context_markers_from_the_model_folder_reach_the_pair_input(tmp_path):
+    from argmine.relations import read_relation_settings, write_relation_settings
+
+    words = tiny_models.vocabulary(["post: reply: cats are good. dogs are bad."])
+    folder = tiny_models.build(tmp_path / "m", tiny_models.CONVENTIONS["argmine"], words=words, seed=3)
+    plain = RelationModel.load(str(folder), device="cpu")
+    assert plain.tokenizer.unk_token_id not in plain.tokenizer("post: cats", "reply: dogs")["input_ids"]
+    pairs = [("cats are good.", "dogs are bad.")]
+    write_relation_settings(folder, {"context_markers": {"post": "post:", "reply": "reply:"}})
+    assert read_relation_settings(folder)["context_markers"]["reply"] == "reply:"
+    marked = RelationModel.load(str(folder), device="cpu")
+    # without markers the context is ignored; with them "post:" and "reply:" inputs score differently
+    assert plain.predict(pairs, contexts=["post"]) == plain.predict(pairs, contexts=["reply"]) == plain.predict(pairs)
+    assert marked.predict(pairs, contexts=["post"]) != marked.predict(pairs, contexts=["reply"])
+
+
+def test_unreadable_relation_settings_are_one_line_errors(tmp_path, make_model):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(make_model("argmine"), folder)
+    (folder / "argmine_relation.json").write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(ModelError, match="argmine_relation.json"):
+        RelationModel.load(str(folder), device="cpu")

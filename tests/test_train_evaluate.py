@@ -71,20 +71,29 @@ def test_evaluate_with_a_model_that_finds_nothing(make_model):
     result = runner.invoke(app, ["evaluate", str(C / "microtexts"), "--format", "microtexts", "--model", str(model),
                                  "--mode", "gold", "--json", "-q"])
     assert result.exit_code == 0, result.stderr
-    (metrics,) = json.loads(result.stdout)["results"]
+    results = json.loads(result.stdout)["results"]
+    (metrics,) = [r for r in results if r["system"] == "model"]
     assert metrics["units"]["f1"] == 1.0
     assert metrics["relations"]["overall"]["recall"] == 0.0 and metrics["link_class_f1"] == 0.0
     # 4 units -> 12 ordered pairs, 3 gold links: not-linked P = 9/12, R = 1 -> F1 0.857; macro = 42.86
     assert metrics["macro_link_f1"] == pytest.approx(42.86, abs=0.01)
     assert metrics["attachment_accuracy"] == 0.0
+    # the baselines run on the same units: "previous unit" attaches u2->u1, u3->u2, u4->u3 (support);
+    # gold is u2->u1 support, u3->u1 attack, u4->u3 attack: 2 of 3 attached, 1 of those 2 labelled right
+    (previous,) = [r for r in results if r["system"] == "baseline: previous unit"]
+    assert previous["attachment_accuracy"] == pytest.approx(0.6667, abs=1e-4)
+    assert previous["label_accuracy_on_attached"] == 0.5
+    (positional,) = [r for r in results if r["system"] == "baseline: positional (reply attacks)"]
+    assert positional["relations"]["attack"]["predicted"] == 0  # one post: no reply to attack
 
 
 def test_evaluate_end_to_end_and_table(make_model):
     model = make_model("argmine", "support")
     result = runner.invoke(app, ["evaluate", str(C / "microtexts"), "--format", "microtexts", "--model", str(model), "-q"])
     assert result.exit_code == 0, result.stderr
-    assert "gold units" in result.stdout and "end to end" in result.stdout and "attachment accuracy" in result.stdout
-    result = runner.invoke(app, ["evaluate", str(C / "cdcp"), "--format", "cdcp", "--model", str(model), "--json", "-q"])
+    assert "gold units" in result.stdout and "end to end" in result.stdout and "baseline: previous unit" in result.stdout
+    result = runner.invoke(app, ["evaluate", str(C / "cdcp"), "--format", "cdcp", "--model", str(model), "--json", "-q",
+                                 "--no-baselines"])
     gold, e2e = json.loads(result.stdout)["results"]
     assert gold["relations"]["support"]["recall"] > 0  # a support-only model finds CDCP's support links
     assert 0 < e2e["units"]["f1"] <= 1
@@ -93,3 +102,24 @@ def test_evaluate_end_to_end_and_table(make_model):
 def test_evaluate_bad_corpus_is_one_line(tmp_path):
     result = runner.invoke(app, ["evaluate", str(tmp_path / "missing"), "--format", "cdcp"])
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_evaluate_reply_pairs_as_two_post_threads(make_model):
+    model = make_model("argmine", "attack")
+    args = ["evaluate", str(C / "reply-agreement"), "--format", "reply-agreement", "--model", str(model), "-q"]
+    result = runner.invoke(app, [*args, "--split", "all", "--json"])
+    assert result.exit_code == 0, result.stderr
+    results = json.loads(result.stdout)["results"]
+    # a model that attacks everything: 7 pairs, 2 of them disagreements; the response "NA" is too short
+    # for a unit, so that pair has no relation and is labelled none (rightly): attack P 2/6 R 1 -> 0.5,
+    # none P 1 R 1/2 -> 0.667, support 0 -> macro 0.3889; always saying attack gives macro 0.1481
+    model_row = results["model"]
+    assert model_row["pairs"] == 7 and model_row["attack"]["f1"] == 0.5
+    assert model_row["support"]["recall"] == 0.0 and model_row["macro_f1"] == pytest.approx(0.3889, abs=1e-4)
+    assert results["baseline: majority label (attack)"]["macro_f1"] == pytest.approx(0.1481, abs=1e-4)
+    # every baseline links the response's first unit to the quote: support, or attack for the positional one
+    assert results["baseline: previous unit"]["support"]["recall"] == 1.0
+    assert results["baseline: positional (reply attacks)"]["attack"]["recall"] == 1.0
+    # the fixture's topics ("pets", ABCD) are training topics: the held-out test split is empty
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "no reply pairs in the test topics" in result.stderr

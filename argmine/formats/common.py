@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_right
 
-from argmine.decoding import decode_trees, nest
+from argmine.decoding import forest, nest
 from argmine.document import Document, Post, Relation, Unit
 from argmine.errors import InputError
 from argmine.graph import build_graph
@@ -91,8 +91,8 @@ def graph_from_annotations(
         rels.append(Relation(source, target, label, 1.0 if score is None else float(score)))
     order = {u.id: i for i, u in enumerate(doc_units)}
     rels.sort(key=lambda r: (order[r.source], order[r.target]))
-    attached = decode_trees(document, [], [], rels, forward_only=False)
-    model_info = model or {"name": "gold", "labels": {}, "thresholds": {}}
+    attached = forest(document, rels)
+    model_info = model or {"name": "gold", "labels": {}}
     stats = {"units": len(doc_units), "pairs_scored": 0, "relations": len(rels), "truncated_pairs": 0, "seconds": None}
     return build_graph(document, rels, nest(document, attached), model_info, stats)
 
