@@ -7,12 +7,15 @@ the article). Root and target are chosen jointly: the root is the unit whose out
 best tree under it scores highest. Decoding works post by post, so memory stays bounded by the
 largest post, not the thread.
 
-The graph keeps only the decoded links the model is confident of (score at or above the
-threshold), plus any other reply link at or above ``extra_threshold`` (a unit may answer more than
-one unit of the post above).
+The graph keeps only the decoded links the model is confident of (score at or above the threshold;
+links across posts have their own, since replies link far more often than two random units of one
+post). A unit below its post's root may also answer the post above: its single best reply link is
+kept when it reaches ``extra_threshold``.
 """
 
 from __future__ import annotations
+
+import math
 
 import networkx as nx
 
@@ -33,8 +36,14 @@ def decode_trees(
     scores: list[PairScores],
     threshold: float,
     extra_threshold: float = 1.01,
+    reply_threshold: float | None = None,
 ) -> tuple[list[Relation], dict[str, Relation]]:
-    """(relations, attached): the confident labelled relations, and each attached unit's link to its parent."""
+    """(relations, tree): the confident labelled relations, and the decoded tree (each unit's link to its
+    parent, confident or not: what attachment accuracy measures).
+
+    ``threshold`` applies to links inside a post, ``reply_threshold`` (default: the same) to links across posts."""
+    if reply_threshold is None:
+        reply_threshold = threshold
     units = doc.units
     link: dict[tuple[int, int], float] = {}
     by_pair: dict[tuple[int, int], PairScores] = {}
@@ -58,23 +67,30 @@ def decode_trees(
         parent_of.update(tree)
         if root in outside:
             parent_of[root] = outside[root][1]
-    attached: dict[str, Relation] = {}
-    kept: set[tuple[int, int]] = set()
+    tree: dict[str, Relation] = {}
+    relations: list[Relation] = []
     for child, parent in parent_of.items():
         label, score = _label(by_pair[(child, parent)])
-        if score >= threshold:
-            attached[units[child].id] = Relation(units[child].id, units[parent].id, label, round(score, 4))
-            kept.add((child, parent))
-    relations = list(attached.values())
-    for (a, b), s in zip(pairs, scores):
-        if (a, b) in kept or units[a].post == units[b].post:
-            continue
-        label, score = _label(s)
-        if score >= max(threshold, extra_threshold):
+        link = Relation(units[child].id, units[parent].id, label, round(score, 4))
+        tree[link.source] = link
+        if score >= (threshold if units[child].post == units[parent].post else reply_threshold):
+            relations.append(link)
+    # A unit under its post's root may also answer the post above: its best reply link, when confident.
+    for a, (_, b) in sorted(outside.items()):
+        if parent_of.get(a) == b or units[parent_of.get(a, a)].post != units[a].post:
+            continue  # the root's own reply link, or a root: already decided by the tree
+        label, score = _label(by_pair[(a, b)])
+        if score >= max(reply_threshold, extra_threshold):
             relations.append(Relation(units[a].id, units[b].id, label, round(score, 4)))
     order = {u.id: i for i, u in enumerate(units)}
     relations.sort(key=lambda r: (order[r.source], order[r.target]))
-    return relations, attached
+    return relations, tree
+
+
+def _weight(p: float) -> float:
+    """An edge's weight: its log-probability, shifted positive (every tree of a post has as many edges,
+    so the shift changes no choice): the tree with the most probable links, not the largest sum."""
+    return math.log(max(p, 1e-9)) + 25.0
 
 
 def _post_tree(
@@ -86,7 +102,7 @@ def _post_tree(
     graph = nx.DiGraph()
     graph.add_nodes_from(idx)
     for a, b in edges:
-        graph.add_edge(b, a, weight=link[(a, b)])  # parent -> child
+        graph.add_edge(b, a, weight=_weight(link[(a, b)]))  # parent -> child
 
     def tree(root: int | None) -> tuple[float, dict[int, int]]:
         g = graph if root is None else graph.copy()
@@ -103,13 +119,13 @@ def _post_tree(
         return roots[0], parents
     if len(idx) > EXACT_ROOT_LIMIT:
         best_in = {i: max((link[(i, j)] for j in idx if (i, j) in link), default=0.0) for i in idx}
-        root = max(candidates, key=lambda i: (outside[i][0] - best_in[i], -i))
+        root = max(candidates, key=lambda i: (_weight(outside[i][0]) - _weight(best_in[i]), -i))
         return root, tree(root)[1]
     best: tuple[float, int, dict[int, int]] | None = None
     for root in candidates:
         total, parents = tree(root)
         # a second root inside the post would leave a unit unattached: count what the tree covers
-        score = outside[root][0] + total
+        score = _weight(outside[root][0]) + total
         if best is None or score > best[0] + 1e-12:
             best = (score, root, parents)
     return best[1], best[2]
@@ -128,6 +144,12 @@ def forest(doc: Document, relations: list[Relation]) -> dict[str, Relation]:
         graph.add_edge(parent, child, weight=rel.score)
     branching = nx.maximum_branching(graph, attr="weight")
     return {child: best[(parent, child)] for parent, child in branching.edges()}
+
+
+def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict[str, Relation]:
+    """The decoded tree's links that made it into the relations (the output's trees)."""
+    kept = {(r.source, r.target) for r in relations}
+    return {child: r for child, r in tree.items() if (r.source, r.target) in kept}
 
 
 def nest(doc: Document, attached: dict[str, Relation]) -> list[dict]:

@@ -22,7 +22,8 @@ from argmine.segmenter import segment
 
 LABELS = ("support", "attack")
 
-# A relater maps a document with units to (relations, decoded parent of each attached unit).
+# A relater maps a document with units to (relations, decoded tree: each attached unit's link to its
+# parent). Attachment accuracy reads the tree; relation scores read the relations.
 Relater = Callable[[Document], tuple[list[Relation], dict[str, Relation]]]
 
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from argmine.candidates import candidate_pairs, pair_contexts, tfidf
-from argmine.decoding import decode_trees, nest
+from argmine.decoding import confident_tree, decode_trees, nest
 from argmine.document import Document, Relation
 from argmine.errors import ModelError
 from argmine.graph import build_graph
@@ -40,40 +40,56 @@ def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, s
     return sorted({(units[a].post, units[b].post) for a, b in pairs if units[a].post != units[b].post})
 
 
+def pair_model_scores(
+    doc: Document, pairs: list[tuple[int, int]], model: RelationModel, batch_size: int, show_progress: bool = False,
+    whole_posts: bool = True,
+) -> tuple[list[PairScores], dict[tuple[str, str], PairScores]]:
+    """The pair model alone: each candidate unit pair (with its post/reply context) and, for reply
+    pairs, the whole source post against the whole target post."""
+    texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
+    scores = model.predict(texts, batch_size=batch_size, show_progress=show_progress, contexts=pair_contexts(doc, pairs))
+    post_scores: dict[tuple[str, str], PairScores] = {}
+    if whole_posts:
+        keys = post_pairs(doc, pairs)
+        spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
+        counted = model.truncated  # whole posts are read from their start by design: not counted as truncated
+        post_scores = dict(zip(keys, model.predict([(spans[a], spans[b]) for a, b in keys], batch_size, contexts=["reply"] * len(keys))))
+        model.truncated = counted
+    return scores, post_scores
+
+
 def score_pairs(
     doc: Document, pairs: list[tuple[int, int]], model: RelationModel, config: dict, show_progress: bool = False, matrix=None
 ) -> list[PairScores]:
     """Pair-model probabilities, refined by the model's second stage when it ships one."""
-    texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
-    contexts = pair_contexts(doc, pairs)
-    post_keys = post_pairs(doc, pairs) if model.scorer is not None else []
-    spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
-    texts += [(spans[a], spans[b]) for a, b in post_keys]
-    contexts += ["reply"] * len(post_keys)
-    scores = model.predict(texts, batch_size=config["model"]["batch_size"], show_progress=show_progress, contexts=contexts)
-    scores, post_scores = scores[: len(pairs)], dict(zip(post_keys, scores[len(pairs) :]))
-    if model.scorer is not None and pairs:
+    staged = model.scorer is not None
+    scores, post_scores = pair_model_scores(doc, pairs, model, config["model"]["batch_size"], show_progress, staged)
+    if staged and pairs:
         scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores)), matrix, post_scores))
     return scores
 
 
-def relation_threshold(model: RelationModel, config: dict) -> float:
-    """The config's threshold when set, else the one stored with the model, else 0.5."""
-    value = config["relations"]["threshold"]
+def relation_threshold(model: RelationModel, config: dict, key: str = "threshold") -> float:
+    """``threshold`` (links inside a post) or ``reply_threshold`` (across posts): the config's when set,
+    else the one stored with the model, else the inside-post one, else 0.5."""
+    value = config["relations"][key]
     if value is None:
-        value = model.threshold if model.threshold is not None else 0.5
-    return float(value)
+        value = model.settings.get(key)
+    if value is None and key != "threshold":
+        return relation_threshold(model, config)
+    return 0.5 if value is None else float(value)
 
 
 def relate(doc: Document, model: RelationModel, config: dict, show_progress: bool = False) -> tuple[list[Relation], dict[str, Relation], int]:
-    """Units -> (labelled relations, decoded parent of each attached unit, pairs scored)."""
+    """Units -> (confident labelled relations, the decoded tree: every unit's link to its parent, pairs scored)."""
     matrix = tfidf([u.text for u in doc.units])  # shared by candidates and the second stage
     pairs = candidate_pairs(doc, config["candidates"], matrix)
     scores = score_pairs(doc, pairs, model, config, show_progress, matrix)
-    relations, attached = decode_trees(
-        doc, pairs, scores, relation_threshold(model, config), config["decoding"]["extra_threshold"]
+    relations, tree = decode_trees(
+        doc, pairs, scores, relation_threshold(model, config), config["decoding"]["extra_threshold"],
+        relation_threshold(model, config, "reply_threshold"),
     )
-    return relations, attached, len(pairs)
+    return relations, tree, len(pairs)
 
 
 def analyze(
@@ -84,9 +100,9 @@ def analyze(
     doc = segment(doc, config)
     clock["segment"] = time.perf_counter()
     model.truncated = 0
-    relations, attached, n_pairs = relate(doc, model, config, show_progress)
+    relations, tree, n_pairs = relate(doc, model, config, show_progress)
     clock["relations"] = time.perf_counter()
-    trees = nest(doc, attached)
+    trees = nest(doc, confident_tree(tree, relations))
     clock["decode"] = time.perf_counter()
     seconds = None
     if timings:
@@ -101,5 +117,9 @@ def analyze(
         "truncated_pairs": model.truncated,
         "seconds": seconds,
     }
-    model_info = {**model.describe(), "threshold": relation_threshold(model, config)}
+    model_info = {
+        **model.describe(),
+        "threshold": relation_threshold(model, config),
+        "reply_threshold": relation_threshold(model, config, "reply_threshold"),
+    }
     return build_graph(doc, relations, trees, model_info, stats)

@@ -160,6 +160,8 @@ class RelationModel:
 
             instance.scorer = Scorer.load(name_or_path)
             instance.settings = read_relation_settings(name_or_path)
+            # pairs are cut where the model was trained to read them
+            instance.max_length = min(instance.max_length, int(instance.settings.get("max_length", instance.max_length)))
         return instance
 
     @property
@@ -168,7 +170,7 @@ class RelationModel:
 
     @property
     def threshold(self) -> float | None:
-        """The relation threshold chosen at training time on held-out data (None: use the config's)."""
+        """The relation threshold (inside a post) chosen at training time on held-out data, if stored."""
         value = self.settings.get("threshold")
         return float(value) if value is not None else None
 

@@ -125,7 +125,8 @@ def pair_features(
             "reply_support": fwd.support * cross, "reply_attack": fwd.attack * cross,
             "thread_link": (1 - thread.none) * cross if thread else 0.0,
             "same_post": 1 - cross,
-            "target_in_parent": float(answered[ua.post] == ub.post),
+            # in a flat thread (plain text) the comment above is as likely an answered post as the article
+            "target_in_parent": float(answered[ua.post] == ub.post or (doc.flat and previous_comment.get(ua.post) == ub.post)),
             "target_in_previous": float(doc.flat and previous_comment.get(ua.post) == ub.post),
             "target_other_post": float(not same and answered[ua.post] != ub.post),
             "target_is_title": float(post_of[ub.post].kind == "title"),
@@ -206,14 +207,23 @@ class Scorer:
 
     link_weights: dict[str, float]
     label_weights: dict[str, float]
-    link_threshold: float = 0.5
     meta: dict | None = None
+    reply_link_weights: dict[str, float] | None = None  # P(link) across posts; None: link_weights
+    reply_label_weights: dict[str, float] | None = None  # P(attack | link) across posts; None: label_weights
 
     def link_probability(self, rows: list[dict]) -> np.ndarray:
-        return self._apply(self.link_weights, rows)
+        """P(link): inside a post and across a reply by separate models (replies link far more often)."""
+        return self._by_context(self.link_weights, self.reply_link_weights, rows)
 
     def attack_probability(self, rows: list[dict]) -> np.ndarray:
-        return self._apply(self.label_weights, rows)
+        """P(attack | link): replies are read by their own model (stance towards another writer)."""
+        return self._by_context(self.label_weights, self.reply_label_weights, rows)
+
+    def _by_context(self, inside: dict[str, float], across: dict[str, float] | None, rows: list[dict]) -> np.ndarray:
+        if across is None or not rows:
+            return self._apply(inside, rows)
+        same = np.array([row["same_post"] for row in rows]) > 0
+        return np.where(same, self._apply(inside, rows), self._apply(across, rows))
 
     @staticmethod
     def _apply(weights: dict[str, float], rows: list[dict]) -> np.ndarray:
@@ -233,9 +243,10 @@ class Scorer:
         data = {
             "format": "argmine.scorer",
             "version": 1,
-            "link_threshold": self.link_threshold,
             "link_weights": self.link_weights,
             "label_weights": self.label_weights,
+            "reply_link_weights": self.reply_link_weights,
+            "reply_label_weights": self.reply_label_weights,
             "meta": self.meta or {},
         }
         (Path(folder) / SCORER_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -246,7 +257,9 @@ class Scorer:
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["link_weights"], data["label_weights"], data.get("link_threshold", 0.5), data.get("meta"))
+        return cls(
+            data["link_weights"], data["label_weights"], data.get("meta"), data.get("reply_link_weights"), data.get("reply_label_weights")
+        )
 
 
 def fit_logistic(

@@ -322,11 +322,10 @@ def stage2_inputs(model, docs: list[tuple[str, AnnotatedDoc]], config: dict, rep
     ``replies`` (reply-agreement dev pairs) become segmented two-post threads with a post-level label."""
     from tqdm.auto import tqdm
 
-    from argmine.candidates import candidate_pairs, pair_contexts
+    from argmine.candidates import candidate_pairs
     from argmine.evaluate import to_document
-    from argmine.pipeline import post_pairs
+    from argmine.pipeline import pair_model_scores
     from argmine.scorer import pair_features
-
     from argmine.segmenter import segment
 
     prepared = []
@@ -336,12 +335,8 @@ def stage2_inputs(model, docs: list[tuple[str, AnnotatedDoc]], config: dict, rep
         pairs = candidate_pairs(document, config["candidates"])
         if not pairs:
             continue
-        spans = {p.id: document.text[p.start : p.end] for p in document.posts}
-        keys = post_pairs(document, pairs)
-        texts = [(document.units[a].text, document.units[b].text) for a, b in pairs] + [(spans[a], spans[b]) for a, b in keys]
-        contexts = pair_contexts(document, pairs) + ["reply"] * len(keys)
-        scores = model.predict(texts, batch_size=config["model"]["batch_size"], contexts=contexts)
-        rows = pair_features(document, pairs, dict(zip(pairs, scores)), None, dict(zip(keys, scores[len(pairs) :])))
+        scores, post_scores = pair_model_scores(document, pairs, model, config["model"]["batch_size"])
+        rows = pair_features(document, pairs, dict(zip(pairs, scores)), None, post_scores)
         gold = {(r.source, r.target): r.label for r in doc.relations} if doc is not None else {}
         prepared.append(Stage2Doc(document, pairs, rows, gold, stance))
     return prepared
@@ -362,90 +357,174 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     stances = [k for k, d in enumerate(prepared) if d.stance in ("support", "attack")]
 
     def fit(part: list[int]) -> Scorer:
-        rows = [r for k in part for r in prepared[k].rows]
-        y = [int(p in prepared[k].gold) for k in part for p in prepared[k].pairs]
+        chosen = set(part)
+        rows = [r for k in part for r in prepared[k].rows if prepared[k].stance is None]
+        y = [int(p in prepared[k].gold) for k in part for p in prepared[k].pairs if prepared[k].stance is None]
+        link_weights = [1.0] * len(rows)
         label_rows = [r for k in part for r, p in zip(prepared[k].rows, prepared[k].pairs) if p in prepared[k].gold]
         y_attack = [int(prepared[k].gold[p] == "attack") for k in part for p in prepared[k].pairs if p in prepared[k].gold]
         weights = [1.0] * len(label_rows)
-        # A reply pair's stance labels the links from the response's first unit to the quote (weighing one link in all).
+        # A reply pair's stance labels the links from the response's first unit to the quote (weighing one
+        # link in all): linked unless neutral, and attack or support.
         for k in stances:
             d = prepared[k]
+            if k not in chosen:
+                continue
             first = min((a for a, _ in d.pairs if d.document.units[a].post == "response"), default=None)
             cross = [r for r, (a, b) in zip(d.rows, d.pairs) if a == first and d.document.units[b].post == "quote"]
             if not cross:
                 continue
-            label_rows += cross
-            y_attack += [int(d.stance == "attack")] * len(cross)
-            weights += [1.0 / len(cross)] * len(cross)
-        link_w = fit_logistic(rows, y, FEATURES)
-        label_w = (
-            fit_logistic(label_rows, y_attack, LABEL_FEATURES, balanced=label_balanced, weights=weights)
-            if 0 < sum(y_attack) < len(y_attack) else {"bias": -3.0}
-        )
-        return Scorer(link_w, label_w)
+            rows += cross
+            y += [int(d.stance != "none")] * len(cross)
+            link_weights += [1.0 / len(cross)] * len(cross)
+            if d.stance != "none":
+                label_rows += cross
+                y_attack += [int(d.stance == "attack")] * len(cross)
+                weights += [1.0 / len(cross)] * len(cross)
+        links, labels = {}, {}
+        for name, inside in (("post", True), ("reply", False)):
+            keep = [j for j, r in enumerate(rows) if (r["same_post"] > 0) == inside]
+            ys = [y[j] for j in keep]
+            links[name] = (
+                fit_logistic([rows[j] for j in keep], ys, FEATURES, weights=[link_weights[j] for j in keep])
+                if 0 < sum(ys) < len(ys) else {"bias": -5.0}
+            )
+            keep = [j for j, r in enumerate(label_rows) if (r["same_post"] > 0) == inside]
+            ys = [y_attack[j] for j in keep]
+            labels[name] = (
+                fit_logistic([label_rows[j] for j in keep], ys, LABEL_FEATURES, balanced=label_balanced, weights=[weights[j] for j in keep])
+                if 0 < sum(ys) < len(ys) else {"bias": -3.0}
+            )
+        return Scorer(links["post"], labels["post"], reply_link_weights=links["reply"], reply_label_weights=labels["reply"])
 
     order = list(annotated)
     random.Random(seed).shuffle(order)
+    everything = order + stances
     k = max(2, min(folds, len(order)))
     link: dict[int, np.ndarray] = {}
     attack: dict[int, np.ndarray] = {}
     for f in range(k):
-        held = set(order[f::k])
-        scorer = fit([i for i in order if i not in held])
+        held = set(everything[f::k])
+        scorer = fit([i for i in everything if i not in held])
         for i in held:
             link[i] = scorer.link_probability(prepared[i].rows)
             attack[i] = scorer.attack_probability(prepared[i].rows)
-    # The trees depend on P(link) alone: decode once, then try label biases (inside a post and across
-    # a reply, whose attack rates differ) and thresholds on the decoded links and extra reply links.
-    edges = []  # (P(link), P(attack | link) logit, same post, gold label or None)
-    for i in order:
+    # The trees depend on P(link) alone: decode once, then try label biases and thresholds, separately
+    # inside a post and across a reply (their attack and link rates differ).
+    edges = []  # (P(link), P(attack | link) logit, same post, gold label or "")
+    replies = []  # reply pairs: (P(link), logit) of the response's link to the quote, and the gold stance
+    within_gold = within_right = previous_right = 0
+    by_corpus: dict[str, list[int]] = {}
+    for i in everything:
         d = prepared[i]
         scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
         relations, attached = decode_trees(d.document, d.pairs, scores, 0.0, extra_threshold)
         index = {u.id: j for j, u in enumerate(d.document.units)}
+        units = d.document.units
+        corpus = d.document.id.split("-")[0]
+        for (a, b) in d.gold:
+            if units[a].post == units[b].post:
+                right = units[a].id in attached and index[attached[units[a].id].target] == b
+                within_gold += 1
+                within_right += right
+                previous_right += b == a - 1
+                tally = by_corpus.setdefault(corpus, [0, 0, 0])
+                tally[0] += 1
+                tally[1] += right
+                tally[2] += b == a - 1
         where = {pair: j for j, pair in enumerate(d.pairs)}
+        found = []
         for r in relations:
             a, b = index[r.source], index[r.target]
             j = where[(a, b)]
             q = float(np.clip(attack[i][j], 1e-9, 1 - 1e-9))
             same = d.document.units[a].post == d.document.units[b].post
-            edges.append((float(link[i][j]), float(np.log(q / (1 - q))), same, d.gold.get((a, b))))
-    p = np.array([e[0] for e in edges])
-    logit = np.array([e[1] for e in edges])
-    same = np.array([e[2] for e in edges])
-    gold_label = np.array([e[3] or "" for e in edges])
-    gold_n = sum(len(prepared[i].gold) for i in order)
-    gold_by_label = {label: sum(1 for i in order for v in prepared[i].gold.values() if v == label) for label in ("support", "attack")}
+            found.append((float(link[i][j]), float(np.log(q / (1 - q))), same, d.gold.get((a, b)) or ""))
+        if d.stance is None:
+            edges += found
+        else:
+            cross = [e for e in found if not e[2]]
+            replies.append((max(cross) if cross else (0.0, 0.0, False, ""), d.stance))
     shifts = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
-    best = (-1.0, 0.0, 0.0, 0.0)
-    for within in shifts:
-        for across in shifts:
-            q = 1 / (1 + np.exp(-(logit + np.where(same, within, across))))
-            is_attack = q > 0.5
-            score = np.where(is_attack, p * q, p * (1 - q))
-            hit = gold_label == np.where(is_attack, "attack", "support")
-            for t in np.arange(0.01, 0.95, 0.01):
-                kept = score >= t
+    grid = [round(float(t), 3) for t in np.arange(0.01, 0.95, 0.01)]
+
+    def macro_f1(p, logit, gold, shift, gold_counts):
+        """Macro F1 over support/attack relations for each threshold in ``grid``."""
+        q = 1 / (1 + np.exp(-(logit + shift)))
+        is_attack = q > 0.5
+        score = np.where(is_attack, p * q, p * (1 - q))
+        predicted = np.where(is_attack, "attack", "support")
+        out = []
+        for t in grid:
+            kept = score >= t
+            f1s = []
+            for label in ("support", "attack"):
+                mine = kept & (predicted == label)
+                tp = float((mine & (gold == label)).sum())
+                f1s.append(2 * tp / (float(mine.sum()) + gold_counts[label]) if gold_counts[label] else 0.0)
+            out.append(sum(f1s) / 2)
+        return np.array(out), score, predicted
+
+    def part(flag):
+        chosen = [e for e in edges if e[2] == flag]
+        arrays = (np.array([e[0] for e in chosen]), np.array([e[1] for e in chosen]), np.array([e[3] for e in chosen]))
+        counts = {label: sum(1 for i in order for (a, b), v in prepared[i].gold.items()
+                             if v == label and (prepared[i].document.units[a].post == prepared[i].document.units[b].post) == flag)
+                  for label in ("support", "attack")}
+        return arrays, counts
+
+    (wp, wl, wg), wcounts = part(True)
+    (cp, cl, cg), ccounts = part(False)
+    rp = np.array([e[0] for e, _ in replies])
+    rl = np.array([e[1] for e, _ in replies])
+    rg = np.array([g for _, g in replies])
+    best_within = (-1.0, 0.0, 0.0)
+    for shift in shifts:
+        f1, _, _ = macro_f1(wp, wl, wg, shift, wcounts)
+        j = int(np.argmax(f1))
+        best_within = max(best_within, (round(float(f1[j]), 4), -grid[j], shift))
+    best_across = (-1.0, 0.0, 0.0, 0.0, 0.0)
+    for shift in shifts:
+        f1, _, _ = macro_f1(cp, cl, cg, shift, ccounts)
+        if len(replies):
+            # reply stance over support/attack/none: a response whose link falls below the threshold says none
+            _, score, predicted = macro_f1(rp, rl, rg, shift, {"support": 1, "attack": 1})
+            stance = []
+            for t in grid:
+                said = np.where(score >= t, predicted, "none")
                 f1s = []
-                for label, flag in (("support", ~is_attack), ("attack", is_attack)):
-                    tp = float((hit & kept & flag).sum())
-                    f1s.append(2 * tp / (float((kept & flag).sum()) + gold_by_label[label]) if gold_by_label[label] else 0.0)
-                best = max(best, (round(sum(f1s) / 2, 4), -round(float(t), 3), within, across))
-    f1, threshold, within, across = best[0], -best[1], best[2], best[3]
-    scorer = fit(order)
-    scorer.label_weights["bias"] = round(scorer.label_weights["bias"] + across, 6)
-    scorer.label_weights["same_post"] = round(scorer.label_weights.get("same_post", 0.0) + within - across, 6)
-    scorer.link_threshold = threshold
+                for label in ("support", "attack", "none"):
+                    tp = float(((said == label) & (rg == label)).sum())
+                    denom = float((said == label).sum() + (rg == label).sum())
+                    f1s.append(2 * tp / denom if denom else 0.0)
+                stance.append(sum(f1s) / 3)
+            combined = (f1 + np.array(stance)) / 2
+        else:
+            combined, stance = f1, [0.0] * len(grid)
+        j = int(np.argmax(combined))
+        best_across = max(best_across, (round(float(combined[j]), 4), -grid[j], shift, round(float(f1[j]), 4), round(float(stance[j]), 4)))
+    f1 = best_within[0]
+    threshold, within = -best_within[1], best_within[2]
+    reply_threshold, across = -best_across[1], best_across[2]
+    scorer = fit(everything)
+    scorer.label_weights["bias"] = round(scorer.label_weights["bias"] + within, 6)
+    scorer.reply_label_weights["bias"] = round(scorer.reply_label_weights["bias"] + across, 6)
     scorer.meta = {
         "documents": len(order),
         "reply_pairs": len(stances),
         "pairs": sum(len(d.pairs) for d in prepared),
-        "links": gold_n,
-        "attack_links": gold_by_label["attack"],
+        "links": sum(wcounts.values()) + sum(ccounts.values()),
+        "attack_links": wcounts["attack"] + ccounts["attack"],
         "threshold": threshold,
+        "reply_threshold": reply_threshold,
         "attack_bias_within_post": within,
         "attack_bias_across_posts": across,
-        "out_of_fold_macro_relation_f1": f1,
+        "out_of_fold_within_post_macro_relation_f1": f1,
+        "out_of_fold_within_post_attachment": round(within_right / max(1, within_gold), 4),
+        "previous_unit_within_post_attachment": round(previous_right / max(1, within_gold), 4),
+        "within_post_attachment_by_corpus": {c: f"{r}/{n} (previous unit {p})" for c, (n, r, p) in sorted(by_corpus.items())},
+        "out_of_fold_cross_post_macro_relation_f1": best_across[3],
+        "out_of_fold_reply_stance_macro_f1": best_across[4],
     }
     return scorer, f1
 
@@ -472,7 +551,7 @@ def fit_second_stage(
         raise InputError("the second stage needs held-out documents with both linked and unlinked unit pairs")
     scorer, _ = fit_scorer(prepared, config["decoding"]["extra_threshold"], folds, seed, label_balanced)
     scorer.save(model_dir)
-    write_relation_settings(model_dir, {"threshold": scorer.link_threshold})
+    write_relation_settings(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
     log(f"second stage: {scorer.meta}")
     return scorer.meta
 

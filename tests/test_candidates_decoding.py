@@ -2,7 +2,7 @@ import networkx as nx
 
 from argmine.candidates import candidate_pairs, similar_pairs, tfidf
 from argmine.config import load_config
-from argmine.decoding import decode_trees, forest, nest
+from argmine.decoding import confident_tree, decode_trees, forest, nest
 from argmine.document import Document, Post, Relation, Unit
 from argmine.relations import PairScores
 
@@ -92,22 +92,39 @@ def test_links_below_the_threshold_are_left_out_and_units_become_roots():
     doc = thread(3, 1)
     table = {(1, 0): PairScores(0.6, 0.1, 0.3), (2, 0): PairScores(0.2, 0.05, 0.75), (3, 0): PairScores(0.1, 0.15, 0.75)}
     pairs, scores = scored(doc, table)
-    relations, attached = decode_trees(doc, pairs, scores, threshold=0.5)
+    relations, tree = decode_trees(doc, pairs, scores, threshold=0.5)
     assert [(r.source, r.target, r.label) for r in relations] == [("u2", "u1", "support")]
-    assert set(attached) == {"u2"}
-    assert [t["unit"] for t in nest(doc, attached)] == ["u1", "u3", "u4"]
+    # the decoded tree keeps every link (attachment is measured on it); the output's trees only confident ones
+    assert set(tree) == {"u2", "u3", "u4"} and tree["u4"].target == "u1" and tree["u4"].label == "attack"
+    shown = confident_tree(tree, relations)
+    assert set(shown) == {"u2"}
+    assert [t["unit"] for t in nest(doc, shown)] == ["u1", "u3", "u4"]
 
 
-def test_confident_extra_reply_links_join_the_tree():
-    doc = thread(3, 1)
+def test_a_unit_under_its_post_root_may_also_answer_the_post_above():
+    doc = thread(3, 2)  # u1..u3 article, u4..u5 comment
     table = {(1, 0): PairScores(0.6, 0.1, 0.3), (2, 1): PairScores(0.6, 0.1, 0.3),
-             (3, 0): PairScores(0.05, 0.9, 0.05), (3, 2): PairScores(0.05, 0.7, 0.25)}
+             (3, 0): PairScores(0.05, 0.9, 0.05), (4, 3): PairScores(0.8, 0.05, 0.15),
+             (4, 2): PairScores(0.05, 0.7, 0.25), (4, 1): PairScores(0.05, 0.65, 0.3)}
     pairs, scores = scored(doc, table)
     relations, attached = decode_trees(doc, pairs, scores, threshold=0.3, extra_threshold=0.6)
-    assert attached["u4"].target == "u1"
-    assert ("u4", "u3", "attack") in {(r.source, r.target, r.label) for r in relations}
+    assert attached["u4"].target == "u1" and attached["u5"].target == "u4"
+    got = {(r.source, r.target, r.label) for r in relations}
+    # u5's best reply link is kept beside its tree edge; its second best is not, nor any more from the root u4
+    assert ("u5", "u3", "attack") in got and ("u5", "u2", "attack") not in got
+    assert [r.source for r in relations].count("u4") == 1
     relations, _ = decode_trees(doc, pairs, scores, threshold=0.3, extra_threshold=0.8)
-    assert ("u4", "u3", "attack") not in {(r.source, r.target, r.label) for r in relations}
+    assert ("u5", "u3", "attack") not in {(r.source, r.target, r.label) for r in relations}
+
+
+def test_reply_links_have_their_own_threshold():
+    doc = thread(2, 1)
+    table = {(1, 0): PairScores(0.4, 0.1, 0.5), (2, 0): PairScores(0.1, 0.4, 0.5)}
+    pairs, scores = scored(doc, table)
+    relations, _ = decode_trees(doc, pairs, scores, threshold=0.5, reply_threshold=0.3)
+    assert [(r.source, r.target) for r in relations] == [("u3", "u1")]
+    relations, _ = decode_trees(doc, pairs, scores, threshold=0.3, reply_threshold=0.5)
+    assert [(r.source, r.target) for r in relations] == [("u2", "u1")]
 
 
 def test_forest_over_given_relations_keeps_the_strongest_parent():

@@ -30,3 +30,26 @@ def test_analyze_uses_the_embedded_model_with_the_network_off(tmp_path):
     assert graph["relations"] and all(0 <= r["score"] <= 1 for r in graph["relations"])
     # every comment's first unit is scored against the article, so the thread is linked up
     assert graph["stats"]["pairs_scored"] > len(graph["units"])
+
+
+def test_embedded_model_reads_replies_as_agreement_and_disagreement():
+    """The shipped model on two-post threads it never saw: a clear disagreement attacks, a clear agreement supports."""
+    import argmine.pipeline as pipeline
+    from argmine.config import load_config
+    from argmine.corpora import ReplyPair, reply_thread
+    from argmine.segmenter import segment
+
+    config = load_config()
+    model = pipeline.load_model(config)
+    assert model.threshold is not None and model.settings["reply_threshold"] is not None
+    quote = "Cars should be banned from the city centre because they pollute the air."
+    labels = {}
+    for name, response in {
+        "disagree": "No, you are completely wrong about this. Banning cars would kill the shops downtown.",
+        "agree": "I completely agree with you, the air downtown is terrible and cars are the cause.",
+    }.items():
+        doc = segment(reply_thread(ReplyPair(quote, response, "", "", ""), name), config)
+        graph = pipeline.analyze(doc, model, config)
+        posts = {u["id"]: u["post"] for u in graph["units"]}
+        labels[name] = {r["label"] for r in graph["relations"] if posts[r["source"]] == "response" and posts[r["target"]] == "quote"}
+    assert labels == {"disagree": {"attack"}, "agree": {"support"}}

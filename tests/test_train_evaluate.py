@@ -77,7 +77,7 @@ def test_evaluate_with_a_model_that_finds_nothing(make_model):
     assert metrics["relations"]["overall"]["recall"] == 0.0 and metrics["link_class_f1"] == 0.0
     # 4 units -> 12 ordered pairs, 3 gold links: not-linked P = 9/12, R = 1 -> F1 0.857; macro = 42.86
     assert metrics["macro_link_f1"] == pytest.approx(42.86, abs=0.01)
-    assert metrics["attachment_accuracy"] == 0.0
+    assert metrics["relations"]["overall"]["predicted"] == 0  # nothing confident is output
     # the baselines run on the same units: "previous unit" attaches u2->u1, u3->u2, u4->u3 (support);
     # gold is u2->u1 support, u3->u1 attack, u4->u3 attack: 2 of 3 attached, 1 of those 2 labelled right
     (previous,) = [r for r in results if r["system"] == "baseline: previous unit"]
@@ -123,3 +123,19 @@ def test_evaluate_reply_pairs_as_two_post_threads(make_model):
     # the fixture's topics ("pets", ABCD) are training topics: the held-out test split is empty
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "no reply pairs in the test topics" in result.stderr
+
+
+def test_evaluate_qt30_threads_reports_cross_turn_relations(make_model):
+    model = make_model("argmine", "attack")
+    result = runner.invoke(app, ["evaluate", str(C / "qt30"), "--format", "qt30", "--split", "all", "--mode", "gold",
+                                 "--model", str(model), "--json", "-q"])
+    assert result.exit_code == 0, result.stderr
+    rows = {r["system"]: r for r in json.loads(result.stdout)["results"]}
+    # gold: u2->u1 support (inside turn 1), u3->u1 attack (turn 2 answers turn 1), u4->u3 support (turn 3 answers turn 2)
+    model_row = rows["model"]
+    assert model_row["cross_post_relations"]["gold"] == 2
+    # an attack-everything model links each turn's unit to the turn it answers: the attack is right, the support is not
+    assert model_row["cross_post_relations"]["tp"] == 1 and model_row["relations"]["attack"]["tp"] == 1
+    positional = rows["baseline: positional (reply attacks)"]
+    # turn 2's only unit attacks the last unit of turn 1 (u2), not u1
+    assert positional["cross_post_relations"]["tp"] == 0 and positional["within_post_attachment"] == 1.0
