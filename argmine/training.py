@@ -343,10 +343,12 @@ def stage2_inputs(model, docs: list[tuple[str, AnnotatedDoc]], config: dict, rep
 
 
 def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5, seed: int = 13, label_balanced: bool = True):
-    """Fit P(link) and P(attack | link) and choose, on out-of-fold probabilities (documents split into
-    ``folds``) decoded into trees as ``analyze`` does, the relation threshold and the attack biases
-    that give the best macro relation F1 (support and attack weigh the same: attack is rare on the
-    training side but must still be found). Returns (scorer, out-of-fold macro F1)."""
+    """Fit P(link) and P(attack | link), inside a post and across a reply, and choose on out-of-fold
+    probabilities (documents split into ``folds``), decoded into trees as ``analyze`` does: the
+    within-post threshold and attack bias for the best macro relation F1 (support and attack weigh
+    the same: attack is rare on the training side but must still be found); the reply threshold and
+    attack bias for the mean of cross-post macro relation F1 and reply stance macro F1 (reply pairs:
+    support/attack/none). Returns (scorer, within-post out-of-fold macro F1)."""
     import numpy as np
 
     from argmine.decoding import decode_trees
