@@ -65,12 +65,12 @@ def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, in
                 add(a, b)
     previous: str | None = None
     titles = [p.id for p in doc.posts if p.kind == "title"]
-    by_id = {p.id: p for p in doc.posts}
+    answered = answered_posts(doc)
     for post in doc.posts:
         mine = index_by_post.get(post.id, [])
         partners: list[str] = []
-        if cfg["parent"] and post.parent is not None:
-            partners.append(_nearest_with_units(by_id, post.parent, index_by_post))
+        if cfg["parent"] and answered[post.id] is not None:
+            partners.append(answered[post.id])
         if cfg["previous_post"] and doc.flat and post.kind == "comment" and previous is not None and previous != post.parent:
             partners.append(previous)
         if post.kind == "article":
@@ -86,19 +86,17 @@ def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, in
 
 
 def answered_posts(doc: Document) -> dict[str, str | None]:
-    """For each post, the post with units it answers (see ``_nearest_with_units``); None for none."""
-    has_units = {u.post: [1] for u in doc.units}
+    """For each post, the post it answers, skipping posts without units (a reply to a bare question or
+    a deleted comment answers what that post answered); None for posts that answer nothing."""
+    with_units = {u.post for u in doc.units}
     by_id = {p.id: p for p in doc.posts}
-    return {p.id: (_nearest_with_units(by_id, p.parent, has_units) if p.parent else None) for p in doc.posts}
-
-
-def _nearest_with_units(by_id: dict, post_id: str, index_by_post: dict) -> str:
-    """The post itself, or its nearest ancestor with units (a reply to a post without units, such as a
-    bare question or a deleted comment, answers what that post answered)."""
-    current = post_id
-    while current is not None and not index_by_post.get(current):
-        current = by_id[current].parent
-    return current if current is not None else post_id
+    out: dict[str, str | None] = {}
+    for post in doc.posts:
+        current = post.parent
+        while current is not None and current not in with_units:
+            current = by_id[current].parent
+        out[post.id] = current if current is not None else post.parent
+    return out
 
 
 def pair_contexts(doc: Document, pairs: list[tuple[int, int]]) -> list[str]:

@@ -248,7 +248,9 @@ def evaluate(
 
     from argmine import corpora
     from argmine.config import load_config
-    from argmine.evaluate import BASELINES, evaluate_docs, evaluate_replies, format_table, model_relater, stance_scores
+    from argmine.evaluate import (
+        BASELINES, evaluate_docs, evaluate_replies, format_stance_table, format_table, model_relater, stance_scores,
+    )
     from argmine.pipeline import load_model
     from argmine.training import QT30_SPLIT, qt30_parts, reply_parts
 
@@ -287,10 +289,7 @@ def evaluate(
             if as_json:
                 typer.echo(json.dumps({"corpus": corpus, "format": corpus_format, "model": relation_model.name, "results": results}, indent=1))
             else:
-                typer.echo(f"reply-agreement ({split or 'test'} topics, {len(pairs)} pairs as two-post threads, end to end)")
-                typer.echo(f"  {'':<34}{'macro F1':>9}{'support':>9}{'attack':>9}{'none':>9}{'acc.':>8}")
-                for name, r in results.items():
-                    typer.echo(f"  {name:<34}{r['macro_f1']:>9.3f}{r['support']['f1']:>9.3f}{r['attack']['f1']:>9.3f}{r['none']['f1']:>9.3f}{r['accuracy']:>8.3f}")
+                typer.echo(format_stance_table(results, f"reply-agreement ({split or 'test'} topics, {len(pairs)} pairs as two-post threads, end to end)"))
             return
         docs = readers[corpus_format](corpus)[:limit]
         if not docs:

@@ -71,10 +71,10 @@ def decode_trees(
     relations: list[Relation] = []
     for child, parent in parent_of.items():
         label, score = _label(by_pair[(child, parent)])
-        link = Relation(units[child].id, units[parent].id, label, round(score, 4))
-        tree[link.source] = link
+        edge = Relation(units[child].id, units[parent].id, label, round(score, 4))
+        tree[edge.source] = edge
         if score >= (threshold if units[child].post == units[parent].post else reply_threshold):
-            relations.append(link)
+            relations.append(edge)
     # A unit under its post's root may also answer the post above: its best reply link, when confident.
     for a, (_, b) in sorted(outside.items()):
         if parent_of.get(a) == b or units[parent_of.get(a, a)].post != units[a].post:
@@ -114,7 +114,7 @@ def _post_tree(
 
     candidates = [i for i in idx if i in outside]
     if not candidates:
-        total, parents = tree(None)
+        _, parents = tree(None)
         roots = [i for i in idx if i not in parents]
         return roots[0], parents
     if len(idx) > EXACT_ROOT_LIMIT:
@@ -124,7 +124,6 @@ def _post_tree(
     best: tuple[float, int, dict[int, int]] | None = None
     for root in candidates:
         total, parents = tree(root)
-        # a second root inside the post would leave a unit unattached: count what the tree covers
         score = _weight(outside[root][0]) + total
         if best is None or score > best[0] + 1e-12:
             best = (score, root, parents)

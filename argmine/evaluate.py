@@ -262,3 +262,11 @@ def format_table(results: list[dict], corpus: str) -> str:
                 line += f"{r.get('cross_post_relations', {}).get('f1', 0.0):>9.3f}{r.get('within_post_attachment', 0.0):>8.3f}"
             lines.append(line)
     return "\n".join(lines)
+
+
+def format_stance_table(results: dict[str, dict], title: str) -> str:
+    """A plain-text table of reply-stance results, one line per system."""
+    lines = [title, f"  {'':<34}{'macro F1':>9}{'support':>9}{'attack':>9}{'none':>9}{'acc.':>8}"]
+    for name, r in results.items():
+        lines.append(f"  {name:<34}{r['macro_f1']:>9.3f}{r['support']['f1']:>9.3f}{r['attack']['f1']:>9.3f}{r['none']['f1']:>9.3f}{r['accuracy']:>8.3f}")
+    return "\n".join(lines)

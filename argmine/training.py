@@ -352,6 +352,7 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     import numpy as np
 
     from argmine.decoding import decode_trees
+    from argmine.evaluate import stance_scores
     from argmine.relations import PairScores
     from argmine.scorer import FEATURES, LABEL_FEATURES, Scorer, fit_logistic
 
@@ -415,24 +416,18 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     # inside a post and across a reply (their attack and link rates differ).
     edges = []  # (P(link), P(attack | link) logit, same post, gold label or "")
     replies = []  # reply pairs: (P(link), logit) of the response's link to the quote, and the gold stance
-    within_gold = within_right = previous_right = 0
-    by_corpus: dict[str, list[int]] = {}
+    by_corpus: dict[str, list[int]] = {}  # within-post gold links: [count, attached right, previous unit]
     for i in everything:
         d = prepared[i]
         scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
         relations, attached = decode_trees(d.document, d.pairs, scores, 0.0, extra_threshold)
-        index = {u.id: j for j, u in enumerate(d.document.units)}
         units = d.document.units
-        corpus = d.document.id.split("-")[0]
+        index = {u.id: j for j, u in enumerate(units)}
+        tally = by_corpus.setdefault(d.document.id.split("-")[0], [0, 0, 0]) if d.gold else [0, 0, 0]
         for (a, b) in d.gold:
             if units[a].post == units[b].post:
-                right = units[a].id in attached and index[attached[units[a].id].target] == b
-                within_gold += 1
-                within_right += right
-                previous_right += b == a - 1
-                tally = by_corpus.setdefault(corpus, [0, 0, 0])
                 tally[0] += 1
-                tally[1] += right
+                tally[1] += units[a].id in attached and index[attached[units[a].id].target] == b
                 tally[2] += b == a - 1
         where = {pair: j for j, pair in enumerate(d.pairs)}
         found = []
@@ -440,8 +435,7 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
             a, b = index[r.source], index[r.target]
             j = where[(a, b)]
             q = float(np.clip(attack[i][j], 1e-9, 1 - 1e-9))
-            same = d.document.units[a].post == d.document.units[b].post
-            found.append((float(link[i][j]), float(np.log(q / (1 - q))), same, d.gold.get((a, b)) or ""))
+            found.append((float(link[i][j]), float(np.log(q / (1 - q))), units[a].post == units[b].post, d.gold.get((a, b)) or ""))
         if d.stance is None:
             edges += found
         else:
@@ -450,12 +444,15 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     shifts = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
     grid = [round(float(t), 3) for t in np.arange(0.01, 0.95, 0.01)]
 
-    def macro_f1(p, logit, gold, shift, gold_counts):
-        """Macro F1 over support/attack relations for each threshold in ``grid``."""
+    def labelled(p, logit, shift):
+        """Each link's label under an attack bias, and that label's probability."""
         q = 1 / (1 + np.exp(-(logit + shift)))
         is_attack = q > 0.5
-        score = np.where(is_attack, p * q, p * (1 - q))
-        predicted = np.where(is_attack, "attack", "support")
+        return np.where(is_attack, p * q, p * (1 - q)), np.where(is_attack, "attack", "support")
+
+    def macro_f1(p, logit, gold, shift, gold_counts):
+        """Macro F1 over support/attack relations for each threshold in ``grid``."""
+        score, predicted = labelled(p, logit, shift)
         out = []
         for t in grid:
             kept = score >= t
@@ -465,7 +462,7 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
                 tp = float((mine & (gold == label)).sum())
                 f1s.append(2 * tp / (float(mine.sum()) + gold_counts[label]) if gold_counts[label] else 0.0)
             out.append(sum(f1s) / 2)
-        return np.array(out), score, predicted
+        return np.array(out)
 
     def part(flag):
         chosen = [e for e in edges if e[2] == flag]
@@ -479,30 +476,21 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     (cp, cl, cg), ccounts = part(False)
     rp = np.array([e[0] for e, _ in replies])
     rl = np.array([e[1] for e, _ in replies])
-    rg = np.array([g for _, g in replies])
+    rg = [g for _, g in replies]
     best_within = (-1.0, 0.0, 0.0)
     for shift in shifts:
-        f1, _, _ = macro_f1(wp, wl, wg, shift, wcounts)
+        f1 = macro_f1(wp, wl, wg, shift, wcounts)
         j = int(np.argmax(f1))
         best_within = max(best_within, (round(float(f1[j]), 4), -grid[j], shift))
     best_across = (-1.0, 0.0, 0.0, 0.0, 0.0)
     for shift in shifts:
-        f1, _, _ = macro_f1(cp, cl, cg, shift, ccounts)
-        if len(replies):
+        f1 = macro_f1(cp, cl, cg, shift, ccounts)
+        stance = np.zeros(len(grid))
+        if replies:
             # reply stance over support/attack/none: a response whose link falls below the threshold says none
-            _, score, predicted = macro_f1(rp, rl, rg, shift, {"support": 1, "attack": 1})
-            stance = []
-            for t in grid:
-                said = np.where(score >= t, predicted, "none")
-                f1s = []
-                for label in ("support", "attack", "none"):
-                    tp = float(((said == label) & (rg == label)).sum())
-                    denom = float((said == label).sum() + (rg == label).sum())
-                    f1s.append(2 * tp / denom if denom else 0.0)
-                stance.append(sum(f1s) / 3)
-            combined = (f1 + np.array(stance)) / 2
-        else:
-            combined, stance = f1, [0.0] * len(grid)
+            score, predicted = labelled(rp, rl, shift)
+            stance = np.array([stance_scores(rg, list(np.where(score >= t, predicted, "none")))["macro_f1"] for t in grid])
+        combined = (f1 + stance) / 2 if replies else f1
         j = int(np.argmax(combined))
         best_across = max(best_across, (round(float(combined[j]), 4), -grid[j], shift, round(float(f1[j]), 4), round(float(stance[j]), 4)))
     f1 = best_within[0]
@@ -522,8 +510,8 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
         "attack_bias_within_post": within,
         "attack_bias_across_posts": across,
         "out_of_fold_within_post_macro_relation_f1": f1,
-        "out_of_fold_within_post_attachment": round(within_right / max(1, within_gold), 4),
-        "previous_unit_within_post_attachment": round(previous_right / max(1, within_gold), 4),
+        "out_of_fold_within_post_attachment": round(sum(t[1] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4),
+        "previous_unit_within_post_attachment": round(sum(t[2] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4),
         "within_post_attachment_by_corpus": {c: f"{r}/{n} (previous unit {p})" for c, (n, r, p) in sorted(by_corpus.items())},
         "out_of_fold_cross_post_macro_relation_f1": best_across[3],
         "out_of_fold_reply_stance_macro_f1": best_across[4],
