@@ -1,3 +1,72 @@
-"""argmine: mine support/attack argument graphs from news articles and reader-comment threads."""
+"""argmine: mine support/attack argument graphs from news articles and reader-comment threads.
 
-__version__ = "0.1.0"
+    >>> import argmine
+    >>> graph = argmine.analyze("Cars pollute. So ban them.")
+    >>> graph.units[1].text, graph.relations[0].label
+
+The public surface: ``analyze`` (one thread -> ``Graph``), ``analyze_all`` (every thread of a file),
+``read``/``read_all`` (input -> ``Document``), ``load_model`` (loaded once, reused), ``load_settings``,
+``load_graphs``, ``export``/``import_graphs`` (annotation tools), ``evaluate``, ``train`` and the types.
+Names load on first use, so ``import argmine`` stays light until a model is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from argmine.errors import ArgmineError, ConfigError, InputError, ModelError
+from argmine.version import __version__
+
+_PUBLIC = {
+    "argmine.pipeline": ["analyze", "analyze_all", "load_model", "Outcome"],
+    "argmine.readers": ["read", "read_all", "ReadResult", "INPUT_FORMATS"],
+    "argmine.graph": ["Graph", "TreeNode", "load_graphs"],
+    "argmine.document": ["Document", "Post", "Unit", "Relation", "Span", "PairScores"],
+    "argmine.relations": ["RelationModel"],
+    "argmine.settings": ["Settings", "TrainingRecipe", "load_settings", "load_recipe"],
+    "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
+    "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
+    "argmine.training": ["train"],
+    "argmine.writers": ["write_text", "write_files", "render_trees"],
+}
+_WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = [
+    "__version__", "ArgmineError", "ConfigError", "InputError", "ModelError",
+    "analyze", "analyze_all", "load_model", "Outcome",
+    "read", "read_all", "ReadResult", "INPUT_FORMATS",
+    "Graph", "TreeNode", "load_graphs",
+    "Document", "Post", "Unit", "Relation", "Span", "PairScores",
+    "RelationModel",
+    "Settings", "TrainingRecipe", "load_settings", "load_recipe",
+    "export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
+    "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
+    "train",
+    "write_text", "write_files", "render_trees",
+]  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'argmine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from argmine.document import Document, PairScores, Post, Relation, Span, Unit
+    from argmine.evaluation import EVAL_FORMATS, SPLITS, Report, evaluate
+    from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, IMPORT_FORMATS, export, import_graphs
+    from argmine.graph import Graph, TreeNode, load_graphs
+    from argmine.pipeline import Outcome, analyze, analyze_all, load_model
+    from argmine.readers import INPUT_FORMATS, ReadResult, read, read_all
+    from argmine.relations import RelationModel
+    from argmine.settings import Settings, TrainingRecipe, load_recipe, load_settings
+    from argmine.training import train
+    from argmine.writers import render_trees, write_files, write_text

@@ -10,9 +10,9 @@ unit of a post that comes after its own.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from argmine.document import Document
+from argmine.settings import CandidateSettings
 
 
 def answerable_posts(doc: Document) -> dict[str, set[str]]:
@@ -37,7 +37,7 @@ def answerable_posts(doc: Document) -> dict[str, set[str]]:
     return out
 
 
-def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, int]]:
+def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[tuple[int, int]]:
     """Directed (source, target) unit-index pairs, sorted: within a post both ways, across posts only
     from the later post back to the one it answers. ``matrix`` is the units' TF-IDF when the caller has it."""
     units = doc.units
@@ -61,7 +61,7 @@ def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, in
 
     for members in index_by_post.values():
         for pos, a in enumerate(members):
-            for b in members[pos + 1 : pos + 1 + cfg["window"]]:
+            for b in members[pos + 1 : pos + 1 + cfg.window]:
                 add(a, b)
     previous: str | None = None
     titles = [p.id for p in doc.posts if p.kind == "title"]
@@ -69,18 +69,18 @@ def candidate_pairs(doc: Document, cfg: dict, matrix=None) -> list[tuple[int, in
     for post in doc.posts:
         mine = index_by_post.get(post.id, [])
         partners: list[str] = []
-        if cfg["parent"] and answered[post.id] is not None:
+        if cfg.parent and answered[post.id] is not None:
             partners.append(answered[post.id])
-        if cfg["previous_post"] and doc.flat and post.kind == "comment" and previous is not None and previous != post.parent:
+        if cfg.previous_post and doc.flat and post.kind == "comment" and previous is not None and previous != post.parent:
             partners.append(previous)
         if post.kind == "article":
             partners += titles
         for other in partners:
-            for a, b in _closest(matrix, mine, index_by_post.get(other, []), cfg["parent_limit"]):
+            for a, b in _closest(matrix, mine, index_by_post.get(other, []), cfg.parent_limit):
                 add(a, b)
         if post.kind == "comment" and mine:
             previous = post.id
-    for a, b in similar_pairs(matrix, cfg["top_k_similar"], cfg["min_similarity"]):
+    for a, b in similar_pairs(matrix, cfg.top_k_similar, cfg.min_similarity):
         add(a, b)
     return sorted(directed)
 
@@ -108,6 +108,8 @@ def tfidf(texts: list[str]):
     """Sparse, L2-normalised TF-IDF rows (None when there is nothing to compare)."""
     if len(texts) < 2:
         return None
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     try:
         return TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
     except ValueError:  # only stop words

@@ -1,54 +1,59 @@
 """Corpus readers: annotated documents (units + relations) and labelled pairs for training and evaluation.
 
-Each reader turns one public corpus, in its own format, into argmine's two training shapes:
-``AnnotatedDoc`` (a text with gold unit spans and support/attack relations) and ``Pair``
-(text_a -> text_b with support/attack/none). Formats are described in ``../shared/data/README.md``.
+Each reader turns one public corpus, in its own format, into argmine's shapes: a gold ``Graph``
+(a text with its posts, gold units and support/attack relations: the type ``analyze`` returns) and
+``Pair`` (text_a -> text_b with support/attack/none). ``CORPUS_READERS`` and ``PAIR_READERS`` are the
+one registry of them. Formats are described in ``../shared/data/README.md``.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from defusedxml import ElementTree
 
-from argmine.document import trim_span
+from argmine import jsonio
+from argmine.document import Document, Post, PostText, Relation, Unit, join_posts, trim_span
 from argmine.errors import InputError
+from argmine.graph import GOLD_MODEL, Graph, load_graphs
+from argmine.settings import TrainingRecipe
 
 csv.field_size_limit(10_000_000)
 
 
-@dataclass(frozen=True)
-class GoldUnit:
-    start: int
-    end: int
-    post: str = "p0"
+def gold_graph(
+    doc_id: str,
+    text: str,
+    spans: list[tuple[int, int]] | list[tuple[int, int, str]],
+    relations: list[tuple[int, int, str]],
+    posts: list[Post] | None = None,
+    group: str = "",
+) -> Graph:
+    """An annotated document as a gold graph: units ``u1..un`` from ``(start, end[, post])`` spans,
+    relations ``(source index, target index, label)``; one article post when no posts are given.
+    ``group`` (a QT30 episode) is what held-out splits keep together."""
+    posts = posts or [Post("article", "article", 0, len(text))]
+    units = [
+        Unit(f"u{i + 1}", span[2] if len(span) > 2 else posts[0].id, span[0], span[1], text[span[0] : span[1]])
+        for i, span in enumerate(spans)
+    ]
+    document = Document(doc_id, text, posts).with_units(units)
+    rels = [Relation(units[s].id, units[t].id, label, 1.0) for s, t, label in relations]
+    return Graph.gold(document, rels, {**GOLD_MODEL, "group": group} if group else None)
 
 
-@dataclass(frozen=True)
-class GoldRelation:
-    source: int  # unit index
-    target: int
-    label: str  # support | attack
+def group_of(graph: Graph) -> str:
+    return graph.model.get("group", "")
 
 
-@dataclass
-class AnnotatedDoc:
-    """A text with gold units and relations (indices into ``units``); posts for threads."""
-
-    id: str
-    text: str
-    units: list[GoldUnit]
-    relations: list[GoldRelation]
-    posts: list[dict] = field(default_factory=list)  # argmine post dicts; empty = one article post
-    group: str = ""  # what held-out splits keep together (a QT30 episode)
-
-    def unit_text(self, i: int) -> str:
-        return self.text[self.units[i].start : self.units[i].end]
+def gold_links(graph: Graph) -> dict[tuple[int, int], str]:
+    """Gold relations as (source index, target index) -> label (a repeated pair keeps its last label)."""
+    index = {u.id: i for i, u in enumerate(graph.units)}
+    return {(index[r.source], index[r.target]): r.label for r in graph.relations}
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Pair:
 # ---------------------------------------------------------------- annotated documents
 
 
-def read_microtexts(folder: str | Path) -> list[AnnotatedDoc]:
+def read_microtexts(folder: str | Path) -> list[Graph]:
     """Argumentative microtexts (arggraph XML): sup/exa = support; reb/und = attack; add joins a linked premise.
 
     An undercut attacks an inference edge; argmine attaches it to that edge's source unit.
@@ -89,11 +94,11 @@ def read_microtexts(folder: str | Path) -> list[AnnotatedDoc]:
                 adu_spans[trg].append(spans[src])
         adus = sorted(adu_spans, key=lambda a: min(adu_spans[a]))
         index = {a: i for i, a in enumerate(adus)}
-        units = [GoldUnit(min(s for s, _ in adu_spans[a]), max(e for _, e in adu_spans[a])) for a in adus]
+        units = [(min(s for s, _ in adu_spans[a]), max(e for _, e in adu_spans[a])) for a in adus]
 
-        def resolve(edge_id: str) -> tuple[str, str]:
+        def resolve(edge_id: str, edges: dict = edges) -> tuple[str, str]:
             """(target adu, label) of an edge, following undercuts and linked premises."""
-            src, trg, kind = edges[edge_id]
+            _, trg, kind = edges[edge_id]
             if kind == "add":
                 return resolve(trg)
             label = "support" if kind in ("sup", "exa") else "attack"
@@ -102,30 +107,30 @@ def read_microtexts(folder: str | Path) -> list[AnnotatedDoc]:
             return trg, label
 
         relations = []
-        for eid, (src, trg, kind) in edges.items():
+        for eid, (src, _, kind) in edges.items():
             if kind == "seg":
                 continue
             target, label = resolve(eid)
-            relations.append(GoldRelation(index[src], index[target], label))
-        docs.append(AnnotatedDoc(root.get("id") or xml_path.stem, text, units, relations))
+            relations.append((index[src], index[target], label))
+        docs.append(gold_graph(root.get("id") or xml_path.stem, text, units, relations))
     return docs
 
 
-def read_cdcp(folder: str | Path) -> list[AnnotatedDoc]:
+def read_cdcp(folder: str | Path) -> list[Graph]:
     """CDCP user comments: propositions as spans; reasons and evidences ``[[i, j], k]`` support k."""
     docs = []
     for ann_path in sorted(Path(folder).glob("*.ann.json")):
         stem = ann_path.name[: -len(".ann.json")]
         text = ann_path.with_name(f"{stem}.txt").read_text(encoding="utf-8")
-        ann = json.loads(ann_path.read_text(encoding="utf-8"))
-        units = [GoldUnit(*trim_span(text, start, end)) for start, end in ann["prop_offsets"]]
+        ann = jsonio.parse(ann_path.read_text(encoding="utf-8"), str(ann_path))
+        units = [trim_span(text, start, end) for start, end in ann["prop_offsets"]]
         relations = [
-            GoldRelation(src, target, "support")
+            (src, target, "support")
             for key in ("reasons", "evidences")
             for (lo, hi), target in ann.get(key) or []
             for src in range(lo, hi + 1)
         ]
-        docs.append(AnnotatedDoc(f"cdcp-{stem}", text, units, relations))
+        docs.append(gold_graph(f"cdcp-{stem}", text, units, relations))
     return docs
 
 
@@ -133,7 +138,7 @@ _XMI = "{http://www.omg.org/XMI}id"
 _WD_TYPES = ("Claim", "Premise", "Backing", "Rebuttal", "Refutation")
 
 
-def read_web_discourse(folder: str | Path) -> list[AnnotatedDoc]:
+def read_web_discourse(folder: str | Path) -> list[Graph]:
     """Habernal & Gurevych web discourse (UIMA XMI): Premise/Backing support, Rebuttal attacks, Refutation attacks the rebuttal."""
     docs = []
     ns = "{http:///de/tudarmstadt/ukp/dkpro/argumentation/types.ecore}"
@@ -147,51 +152,22 @@ def read_web_discourse(folder: str | Path) -> list[AnnotatedDoc]:
                 components[el.get(_XMI)] = (int(el.get("begin")), int(el.get("end")), kind)
         ids = sorted(components, key=lambda k: components[k][:2])
         index = {k: i for i, k in enumerate(ids)}
-        units = [GoldUnit(*trim_span(text, components[k][0], components[k][1])) for k in ids]
+        units = [trim_span(text, components[k][0], components[k][1]) for k in ids]
         relations = []
         for el in root.findall(ns + "ArgumentRelation"):
             src, trg = el.get("source"), el.get("target")
             if src in index and trg in index:
                 kind = components[src][2]
                 label = "attack" if kind in ("Rebuttal", "Refutation") else "support"
-                relations.append(GoldRelation(index[src], index[trg], label))
+                relations.append((index[src], index[trg], label))
         if units:
-            docs.append(AnnotatedDoc(f"wd-{path.stem}", text, units, relations))
+            docs.append(gold_graph(f"wd-{path.stem}", text, units, relations))
     return docs
 
 
-def read_argmine_graphs(paths: list[str | Path]) -> list[AnnotatedDoc]:
-    """argmine graph JSON (or JSON Lines) used as gold: units and support/attack relations."""
-    docs = []
-    for path in paths:
-        for line in _json_records(Path(path)):
-            units = line["units"]
-            index = {u["id"]: i for i, u in enumerate(units)}
-            relations = []
-            for r in line["relations"]:
-                if r["label"] in ("support", "attack"):
-                    if r["source"] not in index or r["target"] not in index:
-                        raise InputError(f"{path}: relation {r['source']}->{r['target']} names a missing unit")
-                    relations.append(GoldRelation(index[r["source"]], index[r["target"]], r["label"]))
-            docs.append(
-                AnnotatedDoc(
-                    line.get("id") or Path(path).stem,
-                    line["text"],
-                    [GoldUnit(u["start"], u["end"], u.get("post", "p0")) for u in units],
-                    relations,
-                    line.get("posts", []),
-                )
-            )
-    return docs
-
-
-def _json_records(path: Path) -> list[dict]:
-    raw = path.read_text(encoding="utf-8")
-    try:
-        obj = json.loads(raw)
-        return obj if isinstance(obj, list) else [obj]
-    except json.JSONDecodeError:
-        return [json.loads(line) for line in raw.splitlines() if line.strip()]
+def read_argmine_graphs(paths: list[str | Path]) -> list[Graph]:
+    """argmine graph JSON (or JSON Lines) used as gold: their units and support/attack relations."""
+    return [g for path in paths for g in load_graphs(str(path))]
 
 
 # ---------------------------------------------------------------- dialogue and reply corpora
@@ -200,7 +176,7 @@ def _json_records(path: Path) -> list[dict]:
 QT30_RELATIONS = {"RA": "support", "CA": "attack"}
 
 
-def read_qt30(folder: str | Path) -> list[AnnotatedDoc]:
+def read_qt30(folder: str | Path) -> list[Graph]:
     """QT30 AIF nodesets as argmine threads: each speaker turn is a post answering the turn before.
 
     Units are the propositions (I nodes) located in their locution's words (the L node after
@@ -210,13 +186,13 @@ def read_qt30(folder: str | Path) -> list[AnnotatedDoc]:
     """
     docs = []
     for path in sorted(Path(folder).glob("*.json")):
-        doc = _qt30_thread(path.stem, json.loads(path.read_text(encoding="utf-8")))
+        doc = _qt30_thread(path.stem, jsonio.parse(path.read_text(encoding="utf-8"), str(path)))
         if doc is not None:
             docs.append(doc)
     return docs
 
 
-def _qt30_thread(name: str, data: dict) -> AnnotatedDoc | None:
+def _qt30_thread(name: str, data: dict) -> Graph | None:
     nodes = {n["nodeID"]: n for n in data.get("nodes", [])}
     into: dict[str, list[str]] = defaultdict(list)
     out_of: dict[str, list[str]] = defaultdict(list)
@@ -273,8 +249,9 @@ def _qt30_thread(name: str, data: dict) -> AnnotatedDoc | None:
             text_parts.append(words)
             offset += len(words)
         post_id = f"t{t + 1}"
-        posts.append({"id": post_id, "kind": "article" if t == 0 else "comment", "start": start, "end": offset,
-                      "parent": None if t == 0 else f"t{t}", "author": speaker or None})
+        posts.append(
+            Post(post_id, "article" if t == 0 else "comment", start, offset, None if t == 0 else f"t{t}", speaker or None)
+        )
     text = "".join(text_parts)
     # units: one per locution that carries a proposition, narrowed to the proposition's words when they occur verbatim
     unit_of_loc: dict[str, int] = {}
@@ -293,8 +270,8 @@ def _qt30_thread(name: str, data: dict) -> AnnotatedDoc | None:
             spans.append((start, end, post))
     order = sorted(range(len(spans)), key=lambda k: spans[k][0])
     renumber = {old: new for new, old in enumerate(order)}
-    units = [GoldUnit(*spans[k]) for k in order]
-    post_rank = {p["id"]: k for k, p in enumerate(posts)}
+    units = [spans[k] for k in order]
+    post_rank = {p.id: k for k, p in enumerate(posts)}
 
     def unit(i_node: str) -> int | None:
         l_node = loc_of.get(i_node)
@@ -311,14 +288,14 @@ def _qt30_thread(name: str, data: dict) -> AnnotatedDoc | None:
             for t in targets:
                 if s is None or t is None or s == t:
                     continue
-                if post_rank[units[s].post] < post_rank[units[t].post]:
+                if post_rank[units[s][2]] < post_rank[units[t][2]]:
                     s, t = t, s  # a reply points back
                 relations.setdefault((s, t), label)
     if not units:
         return None
-    gold = [GoldRelation(s, t, label) for (s, t), label in sorted(relations.items()) if (t, s) not in relations or s > t]
+    gold = [(s, t, label) for (s, t), label in sorted(relations.items()) if (t, s) not in relations or s > t]
     episode = (locutions[0].get("timestamp") or "")[:10] if locutions else ""
-    return AnnotatedDoc(f"qt30-{name}", text, units, gold, posts, group=episode)
+    return gold_graph(f"qt30-{name}", text, units, gold, posts, group=episode)
 
 
 REPLY_LABELS = {"0": "attack", "1": "none", "2": "support"}
@@ -354,8 +331,12 @@ def read_reply_agreement(folder: str | Path) -> list[ReplyPair]:
         corpus = path.relative_to(folder).parts[0]
         topic = path.parent.name if corpus == "IAC" else corpus
         data = load_dataset(
-            "csv", data_files=str(path), split="train", delimiter="\t" if corpus == "ABCD" else ",",
-            keep_default_na=False, encoding_errors="replace",
+            "csv",
+            data_files=str(path),
+            split="train",
+            delimiter="\t" if corpus == "ABCD" else ",",
+            keep_default_na=False,
+            encoding_errors="replace",
         )
         for row in data:
             quote, response = (row.get("quote_text") or "").strip(), (row.get("response_text") or "").strip()
@@ -375,11 +356,11 @@ def split_replies(pairs: list[ReplyPair], test_topics: list[str], dev_topics: li
     return out
 
 
-def split_by_group(docs: list[AnnotatedDoc], fractions: dict[str, float], seed: int) -> dict[str, list[AnnotatedDoc]]:
-    """Split documents by their ``group`` (a QT30 episode): no group is in two parts."""
-    groups = sorted({d.group for d in docs})
+def split_by_group(docs: list[Graph], fractions: dict[str, float], seed: int) -> dict[str, list[Graph]]:
+    """Split documents by their group (a QT30 episode): no group is in two parts."""
+    groups = sorted({group_of(d) for d in docs})
     random.Random(seed).shuffle(groups)
-    out: dict[str, list[AnnotatedDoc]] = {name: [] for name in fractions}
+    out: dict[str, list[Graph]] = {name: [] for name in fractions}
     bounds, total = [], 0.0
     for name, share in fractions.items():
         total += share
@@ -387,14 +368,12 @@ def split_by_group(docs: list[AnnotatedDoc], fractions: dict[str, float], seed: 
     for k, group in enumerate(groups):
         where = (k + 0.5) / len(groups)
         name = next((n for n, b in bounds if where <= b), bounds[-1][0])
-        out[name] += [d for d in docs if d.group == group]
+        out[name] += [d for d in docs if group_of(d) == group]
     return out
 
 
-def reply_thread(pair: ReplyPair, doc_id: str) -> "Document":
+def reply_thread(pair: ReplyPair, doc_id: str) -> Document:
     """A reply pair as a two-post argmine thread: the quote as the article, the response answering it."""
-    from argmine.document import PostText, join_posts
-
     return join_posts(doc_id, [PostText("quote", "article", pair.quote), PostText("response", "comment", pair.response, "quote")])
 
 
@@ -408,7 +387,9 @@ def read_pair_file(path: str | Path) -> list[Pair]:
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
     else:
-        rows = _json_records(path)
+        from argmine.formats.common import read_text
+
+        rows = jsonio.records(read_text(path), str(path))
     pairs = []
     for n, row in enumerate(rows, start=1):
         label = str(row.get("label", "")).strip().lower()
@@ -452,8 +433,13 @@ def read_ibm_claim_stance(path: str | Path, split: str = "train") -> list[Pair]:
     """IBM claim stance (Bar-Haim et al. 2017): a claim PRO/CON its topic -> support/attack."""
     with Path(path).open(encoding="utf-8", newline="") as handle:
         return [
-            Pair(r["claims.claimCorrectedText"], r["topicText"], "support" if r["claims.stance"] == "PRO" else "attack",
-                 "ibm-claim-stance", r["topicId"])
+            Pair(
+                r["claims.claimCorrectedText"],
+                r["topicText"],
+                "support" if r["claims.stance"] == "PRO" else "attack",
+                "ibm-claim-stance",
+                r["topicId"],
+            )
             for r in csv.DictReader(handle)
             if r["split"] == split and r["claims.stance"] in ("PRO", "CON")
         ]
@@ -473,13 +459,14 @@ def read_argkp(folder: str | Path, split: str = "train") -> list[Pair]:
 # ---------------------------------------------------------------- documents -> pairs
 
 
-def doc_pairs(doc: AnnotatedDoc, corpus: str, none_ratio: float, rng: random.Random, window: int = 6) -> list[Pair]:
+def doc_pairs(doc: Graph, corpus: str, none_ratio: float, rng: random.Random, window: int = 6) -> list[Pair]:
     """Gold relations as pairs, plus ``none`` pairs from the same document: every reversed gold link
     inside a post (a hard negative: direction matters) and ``none_ratio`` x #links unrelated unit
     pairs nearby. A pair whose units sit in different posts is a ``reply`` pair and always points
     from the later post back to the earlier one, as argmine scores them."""
-    gold = {(r.source, r.target): r.label for r in doc.relations}
-    rank = {p["id"]: k for k, p in enumerate(doc.posts)}
+    gold = gold_links(doc)
+    rank = {p.id: k for k, p in enumerate(doc.posts)}
+    text = [u.text for u in doc.units]
 
     def context(a: int, b: int) -> str:
         return "post" if doc.units[a].post == doc.units[b].post else "reply"
@@ -487,16 +474,18 @@ def doc_pairs(doc: AnnotatedDoc, corpus: str, none_ratio: float, rng: random.Ran
     def scored(a: int, b: int) -> bool:  # argmine never scores a unit against a later post
         return rank.get(doc.units[a].post, 0) >= rank.get(doc.units[b].post, 0)
 
-    pairs = [Pair(doc.unit_text(s), doc.unit_text(t), label, corpus, doc.id, context(s, t)) for (s, t), label in sorted(gold.items())]
+    pairs = [Pair(text[s], text[t], label, corpus, doc.id, context(s, t)) for (s, t), label in sorted(gold.items())]
     negatives = [(t, s) for s, t in gold if (t, s) not in gold and scored(t, s)]
     n = len(doc.units)
     others = [
-        (a, b) for a in range(n) for b in range(n)
+        (a, b)
+        for a in range(n)
+        for b in range(n)
         if a != b and abs(a - b) <= window and (a, b) not in gold and (b, a) not in gold and scored(a, b)
     ]
     rng.shuffle(others)
     negatives += others[: int(round(none_ratio * max(1, len(gold))))]
-    pairs += [Pair(doc.unit_text(a), doc.unit_text(b), "none", corpus, doc.id, context(a, b)) for a, b in negatives]
+    pairs += [Pair(text[a], text[b], "none", corpus, doc.id, context(a, b)) for a, b in negatives]
     return pairs
 
 
@@ -522,9 +511,41 @@ def group_none_pairs(pairs: list[Pair], ratio: float, rng: random.Random) -> lis
     return out
 
 
-def split_docs(docs: list[AnnotatedDoc], fraction: float, seed: int) -> tuple[list[AnnotatedDoc], list[AnnotatedDoc]]:
+def split_docs(docs: list[Graph], fraction: float, seed: int) -> tuple[list[Graph], list[Graph]]:
     """Deterministic document split: (first ``fraction``, rest)."""
     order = sorted(docs, key=lambda d: d.id)
     random.Random(seed).shuffle(order)
     cut = int(round(fraction * len(order)))
     return order[:cut], order[cut:]
+
+
+# ---------------------------------------------------------------- the registry
+
+# Annotated documents (gold graphs), by the names ``evaluate --format`` and training recipes use.
+CORPUS_READERS = {
+    "microtexts": read_microtexts,
+    "cdcp": read_cdcp,
+    "web-discourse": read_web_discourse,
+    "graph": lambda path: read_argmine_graphs([path]),
+    "qt30": read_qt30,
+}
+# Labelled text pairs (training only).
+PAIR_READERS = {
+    "pairs": read_pair_file,
+    "debatepedia": read_debatepedia,
+    "political-debates": read_political_debates,
+    "ibm-claim-stance": read_ibm_claim_stance,
+    "argkp": read_argkp,
+}
+# Reply pairs: a response and the post it answers, with its stance (evaluated as two-post threads).
+REPLY_READERS = {"reply-agreement": read_reply_agreement}
+
+
+def qt30_parts(docs: list[Graph], recipe: TrainingRecipe) -> dict[str, list[Graph]]:
+    """QT30 split by episode (broadcast date): train, dev (second stage, thresholds), test."""
+    return split_by_group(docs, dict(recipe.qt30_split), recipe.split_seed)
+
+
+def reply_parts(replies: list[ReplyPair], recipe: TrainingRecipe) -> dict[str, list[ReplyPair]]:
+    """Reply pairs split by topic: test and dev topics are never trained on."""
+    return split_replies(replies, recipe.reply_split.test, recipe.reply_split.dev)

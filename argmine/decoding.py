@@ -19,11 +19,7 @@ import math
 
 import networkx as nx
 
-from argmine.document import Document, Relation
-from argmine.relations import PairScores
-
-# Above this many units a post's root is chosen greedily (one arborescence, not one per candidate root).
-EXACT_ROOT_LIMIT = 40
+from argmine.document import Document, PairScores, Relation
 
 
 def _label(s: PairScores) -> tuple[str, float]:
@@ -37,11 +33,13 @@ def decode_trees(
     threshold: float,
     extra_threshold: float = 1.01,
     reply_threshold: float | None = None,
+    exact_root_limit: int = 40,
 ) -> tuple[list[Relation], dict[str, Relation]]:
     """(relations, tree): the confident labelled relations, and the decoded tree (each unit's link to its
     parent, confident or not: what attachment accuracy measures).
 
-    ``threshold`` applies to links inside a post, ``reply_threshold`` (default: the same) to links across posts."""
+    ``threshold`` applies to links inside a post, ``reply_threshold`` (default: the same) to links across posts.
+    Above ``exact_root_limit`` units in a post, its root is chosen greedily (one arborescence, not one per candidate root)."""
     if reply_threshold is None:
         reply_threshold = threshold
     units = doc.units
@@ -63,7 +61,7 @@ def decode_trees(
     parent_of: dict[int, int] = {}
     for post_id, idx in members.items():
         edges = inside.get(post_id, [])
-        root, tree = _post_tree(idx, edges, link, outside)
+        root, tree = _post_tree(idx, edges, link, outside, exact_root_limit)
         parent_of.update(tree)
         if root in outside:
             parent_of[root] = outside[root][1]
@@ -94,7 +92,7 @@ def _weight(p: float) -> float:
 
 
 def _post_tree(
-    idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]]
+    idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]], exact_root_limit: int
 ) -> tuple[int, dict[int, int]]:
     """(root, child -> parent) for one post: the arborescence plus root link with the highest total."""
     if len(idx) == 1:
@@ -117,7 +115,7 @@ def _post_tree(
         _, parents = tree(None)
         roots = [i for i in idx if i not in parents]
         return roots[0], parents
-    if len(idx) > EXACT_ROOT_LIMIT:
+    if len(idx) > exact_root_limit:
         best_in = {i: max((link[(i, j)] for j in idx if (i, j) in link), default=0.0) for i in idx}
         root = max(candidates, key=lambda i: (_weight(outside[i][0]) - _weight(best_in[i]), -i))
         return root, tree(root)[1]
@@ -149,21 +147,3 @@ def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict
     """The decoded tree's links that made it into the relations (the output's trees)."""
     kept = {(r.source, r.target) for r in relations}
     return {child: r for child, r in tree.items() if (r.source, r.target) in kept}
-
-
-def nest(doc: Document, attached: dict[str, Relation]) -> list[dict]:
-    """Trees as nested dicts, roots and children in reading order; every unit appears once."""
-    order = {u.id: i for i, u in enumerate(doc.units)}
-    children: dict[str, list[str]] = {}
-    for child, rel in attached.items():
-        children.setdefault(rel.target, []).append(child)
-
-    def build(unit_id: str, rel: Relation | None) -> dict:
-        node: dict = {"unit": unit_id}
-        if rel is not None:
-            node["label"] = rel.label
-            node["score"] = rel.score
-        node["children"] = [build(c, attached[c]) for c in sorted(children.get(unit_id, []), key=order.__getitem__)]
-        return node
-
-    return [build(u.id, None) for u in doc.units if u.id not in attached]

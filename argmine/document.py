@@ -14,6 +14,14 @@ POST_KINDS = ("title", "article", "comment")
 
 
 @dataclass(frozen=True)
+class Span:
+    """A ``[start, end)`` range of code points: a paragraph, sentence or clause before it becomes a unit."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Post:
     """A title, the article body, or one comment; ``parent`` is the post it replies to."""
 
@@ -44,6 +52,15 @@ class Relation:
     target: str
     label: str
     score: float
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """The relation model's probabilities that ``source`` supports / attacks / is unrelated to ``target``."""
+
+    support: float
+    attack: float
+    none: float
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,6 @@ class Document:
             if self.text[unit.start : unit.end] != unit.text:
                 raise ValueError(f"unit {unit.id} text does not match the document at {unit.start}:{unit.end}")
         return replace(self, units=list(units))
-
 
 
 def trim_span(text: str, start: int, end: int, trailing: str = "") -> tuple[int, int]:

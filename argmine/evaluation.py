@@ -10,15 +10,20 @@ accuracy on correctly attached pairs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from argmine.candidates import answered_posts
-from argmine.corpora import AnnotatedDoc, ReplyPair, reply_thread
-from argmine.document import Document, Post, Relation, Unit
+from argmine.corpora import CORPUS_READERS, REPLY_READERS, ReplyPair, gold_links, qt30_parts, reply_parts, reply_thread
+from argmine.document import Document, Relation, Unit
+from argmine.errors import InputError
+from argmine.graph import Graph
 from argmine.pipeline import relate
 from argmine.relations import RelationModel
 from argmine.segmenter import segment
+from argmine.settings import Settings, default_settings, load_recipe
 
 LABELS = ("support", "attack")
 
@@ -73,25 +78,9 @@ BASELINES: dict[str, Relater] = {
 }
 
 
-def to_document(doc: AnnotatedDoc, with_units: bool) -> Document:
-    """The annotated text as an argmine document (its posts, or one article post), gold units optional."""
-    if doc.posts:
-        posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in doc.posts]
-    else:
-        posts = [Post("article", "article", 0, len(doc.text))]
-    document = Document(doc.id, doc.text, posts)
-    if not with_units:
-        return document
-    units = []
-    for i, g in enumerate(doc.units):
-        post = g.post if doc.posts else "article"
-        units.append(Unit(f"u{i + 1}", post, g.start, g.end, doc.text[g.start : g.end]))
-    return document.with_units(units)
-
-
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+def _overlap(a: tuple[int, int], b: tuple[int, int], share: float) -> bool:
     inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
-    return inter * 2 >= max(a[1] - a[0], b[1] - b[0]) and inter > 0
+    return inter >= share * max(a[1] - a[0], b[1] - b[0]) and inter > 0
 
 
 @dataclass
@@ -104,25 +93,36 @@ class Counts:
         p = self.tp / self.predicted if self.predicted else 0.0
         r = self.tp / self.gold if self.gold else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
-        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": self.tp,
-                "predicted": self.predicted, "gold": self.gold}
+        return {
+            "precision": round(p, 4),
+            "recall": round(r, 4),
+            "f1": round(f, 4),
+            "tp": self.tp,
+            "predicted": self.predicted,
+            "gold": self.gold,
+        }
 
 
-def model_relater(model: RelationModel, config: dict) -> Relater:
+def model_relater(model: RelationModel, settings: Settings) -> Relater:
     def run(doc: Document):
-        relations, attached, _ = relate(doc, model, config)
-        return relations, attached
+        related = relate(doc, model, settings)
+        return related.relations, related.tree
 
     return run
 
 
 def evaluate_docs(
-    docs: list[AnnotatedDoc], model: RelationModel | None, config: dict, mode: str = "gold", progress=None,
+    docs: list[Graph],
+    model: RelationModel | None,
+    settings: Settings,
+    mode: str = "gold",
+    progress=None,
     relater: Relater | None = None,
 ) -> dict:
-    """Metrics over ``docs``; ``mode`` is ``gold`` (gold units) or ``e2e``; ``relater`` replaces the
-    model (a baseline) when given."""
-    relater = relater or model_relater(model, config)
+    """Metrics over gold graphs ``docs``; ``mode`` is ``gold`` (gold units) or ``e2e``; ``relater``
+    replaces the model (a baseline) when given."""
+    relater = relater or model_relater(model, settings)
+    share = settings.evaluation.unit_match_overlap
     units = Counts()
     rel = {label: Counts() for label in LABELS}
     linked, unlinked = Counts(), Counts()
@@ -130,23 +130,23 @@ def evaluate_docs(
     within_gold = within_right = 0
     cross = Counts()
     for doc in docs:
-        document = to_document(doc, with_units=mode == "gold")
+        document = doc.document
         if mode != "gold":
-            document = segment(document, config)
+            document = segment(document.with_units([]), settings.segmenter, settings.boilerplate)
         relations, parents = relater(document)
         pred_spans = [(u.start, u.end) for u in document.units]
         gold_spans = [(g.start, g.end) for g in doc.units]
         # predicted unit index -> gold unit index (best overlap, 50% rule)
         match: dict[int, int] = {}
         for i, p in enumerate(pred_spans):
-            hits = [j for j, g in enumerate(gold_spans) if _overlap(p, g)]
+            hits = [j for j, g in enumerate(gold_spans) if _overlap(p, g, share)]
             if hits:
                 match[i] = max(hits, key=lambda j: min(p[1], gold_spans[j][1]) - max(p[0], gold_spans[j][0]))
         units.tp += len(set(match.values())) if mode != "gold" else len(gold_spans)
         units.predicted += len(pred_spans)
         units.gold += len(gold_spans)
         index = {u.id: i for i, u in enumerate(document.units)}
-        gold_rel = {(r.source, r.target): r.label for r in doc.relations}
+        gold_rel = gold_links(doc)
         pred_rel: dict[tuple[int, int], str] = {}
         for r in relations:
             s, t = match.get(index[r.source]), match.get(index[r.target])
@@ -156,7 +156,7 @@ def evaluate_docs(
             rel[label].predicted += sum(1 for lab in pred_rel.values() if lab == label)
             rel[label].gold += sum(1 for lab in gold_rel.values() if lab == label)
             rel[label].tp += sum(1 for k, lab in pred_rel.items() if lab == label and gold_rel.get(k) == label)
-        gold_post = [g.post if doc.posts else "article" for g in doc.units]
+        gold_post = [g.post for g in doc.units]
         for k, lab in pred_rel.items():
             if isinstance(k[0], int) and gold_post[k[0]] != gold_post[k[1]]:
                 cross.predicted += 1
@@ -208,13 +208,13 @@ def evaluate_docs(
     return result
 
 
-def evaluate_replies(pairs: list[ReplyPair], relater: Relater, config: dict, progress=None) -> dict:
+def evaluate_replies(pairs: list[ReplyPair], relater: Relater, settings: Settings, progress=None) -> dict:
     """Reply stance end to end: each pair becomes a two-post thread (quote, response answering it),
     is segmented and related; its label is that of the strongest relation from the response to the
     quote, ``none`` when there is none. Macro F1 over support/attack/none."""
     gold, pred = [], []
     for k, pair in enumerate(pairs):
-        doc = segment(reply_thread(pair, f"reply-{k}"), config)
+        doc = segment(reply_thread(pair, f"reply-{k}"), settings.segmenter, settings.boilerplate)
         relations, _ = relater(doc)
         post = {u.id: u.post for u in doc.units}
         cross = [r for r in relations if post[r.source] == "response" and post[r.target] == "quote"]
@@ -250,14 +250,18 @@ def format_table(results: list[dict], corpus: str) -> str:
         lines.append(f"{corpus} ({first['documents']} documents), {'gold units' if mode == 'gold' else 'end to end'}")
         if mode != "gold":
             u = first["units"]
-            lines.append(f"  units P {u['precision']:.3f}  R {u['recall']:.3f}  F1 {u['f1']:.3f}  ({u['predicted']} predicted, {u['gold']} gold)")
+            lines.append(
+                f"  units P {u['precision']:.3f}  R {u['recall']:.3f}  F1 {u['f1']:.3f}  ({u['predicted']} predicted, {u['gold']} gold)"
+            )
         cross = any("cross_post_relations" in r for r in rows)
         head = f"  {'':<34}{'rel. F1':>8}{'support':>8}{'attack':>8}{'link F1':>8}{'attach':>8}{'s/a acc':>8}"
         lines.append(head + (f"{'cross F1':>9}{'within':>8}" if cross else ""))
         for r in rows:
             rel = r["relations"]
-            line = (f"  {r.get('system', 'model'):<34}{rel['overall']['f1']:>8.3f}{rel['support']['f1']:>8.3f}{rel['attack']['f1']:>8.3f}"
-                    f"{r['link_class_f1']:>8.2f}{r['attachment_accuracy']:>8.3f}{r['label_accuracy_on_attached']:>8.3f}")
+            line = (
+                f"  {r.get('system', 'model'):<34}{rel['overall']['f1']:>8.3f}{rel['support']['f1']:>8.3f}{rel['attack']['f1']:>8.3f}"
+                f"{r['link_class_f1']:>8.2f}{r['attachment_accuracy']:>8.3f}{r['label_accuracy_on_attached']:>8.3f}"
+            )
             if cross:
                 line += f"{r.get('cross_post_relations', {}).get('f1', 0.0):>9.3f}{r.get('within_post_attachment', 0.0):>8.3f}"
             lines.append(line)
@@ -268,5 +272,95 @@ def format_stance_table(results: dict[str, dict], title: str) -> str:
     """A plain-text table of reply-stance results, one line per system."""
     lines = [title, f"  {'':<34}{'macro F1':>9}{'support':>9}{'attack':>9}{'none':>9}{'acc.':>8}"]
     for name, r in results.items():
-        lines.append(f"  {name:<34}{r['macro_f1']:>9.3f}{r['support']['f1']:>9.3f}{r['attack']['f1']:>9.3f}{r['none']['f1']:>9.3f}{r['accuracy']:>8.3f}")
+        lines.append(
+            f"  {name:<34}{r['macro_f1']:>9.3f}{r['support']['f1']:>9.3f}{r['attack']['f1']:>9.3f}{r['none']['f1']:>9.3f}{r['accuracy']:>8.3f}"
+        )
     return "\n".join(lines)
+
+
+EVAL_FORMATS = (*CORPUS_READERS, *REPLY_READERS)
+SPLITS = ("test", "dev", "all")
+
+
+@dataclass
+class Report:
+    """An evaluation's results: per mode, the model and each baseline on the same units (or reply pairs)."""
+
+    corpus: str
+    format: str
+    model: str
+    results: list[dict] | dict[str, dict]
+    title: str
+
+    def to_json(self) -> str:
+        return json.dumps({"corpus": self.corpus, "format": self.format, "model": self.model, "results": self.results}, indent=1)
+
+    def table(self) -> str:
+        if isinstance(self.results, dict):
+            return format_stance_table(self.results, self.title)
+        return format_table(self.results, self.title)
+
+
+def evaluate(
+    corpus: str | Path,
+    fmt: str = "graph",
+    *,
+    mode: str = "both",
+    split: str | None = None,
+    baselines: bool = True,
+    limit: int | None = None,
+    model: RelationModel | str | None = None,
+    settings: Settings | None = None,
+    progress: bool = False,
+) -> Report:
+    """Run the pipeline on an annotated corpus (``fmt``: one of ``EVAL_FORMATS``) and score it beside
+    the structural baselines on the same units. ``split`` (qt30, reply-agreement) picks the held-out
+    part of ``configs/train.yaml``'s split: test (default), dev or all."""
+    from tqdm.auto import tqdm
+
+    from argmine.pipeline import load_model
+
+    if fmt not in EVAL_FORMATS:
+        raise InputError(f"unknown corpus format {fmt!r} (choose from {', '.join(EVAL_FORMATS)})")
+    if mode not in ("gold", "e2e", "both"):
+        raise InputError(f"unknown mode {mode!r} (choose gold, e2e or both)")
+    if split is not None and split not in SPLITS:
+        raise InputError(f"unknown split {split!r} (choose test, dev or all)")
+    if not Path(corpus).exists():
+        raise InputError(f"{corpus}: no such file or folder")
+    settings = settings or default_settings()
+    split = split or "test"
+    recipe = load_recipe()
+    if fmt in REPLY_READERS:
+        replies = REPLY_READERS[fmt](corpus)
+        pairs = (replies if split == "all" else reply_parts(replies, recipe)[split])[:limit]
+        if not pairs:
+            raise InputError(f"{corpus}: no reply pairs in the {split} topics")
+        relation_model = model if isinstance(model, RelationModel) else load_model(model, settings=settings)
+        runs = {"model": model_relater(relation_model, settings)}
+        if baselines:
+            runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
+        stance: dict[str, dict] = {}
+        for name, relater in runs.items():
+            with tqdm(total=len(pairs), desc=f"reply pairs ({name})", unit="pair", disable=not progress, leave=False) as bar:
+                stance[name] = evaluate_replies(pairs, relater, settings, bar)
+        if baselines:
+            stance["baseline: majority label (attack)"] = stance_scores([p.label for p in pairs], ["attack"] * len(pairs))
+        title = f"reply-agreement ({split} topics, {len(pairs)} pairs as two-post threads, end to end)"
+        return Report(str(corpus), fmt, relation_model.name, stance, title)
+    docs = CORPUS_READERS[fmt](corpus)
+    if fmt == "qt30" and split != "all":
+        docs = qt30_parts(docs, recipe)[split]
+    docs = docs[:limit]
+    if not docs:
+        raise InputError(f"{corpus}: no annotated documents found")
+    relation_model = model if isinstance(model, RelationModel) else load_model(model, settings=settings)
+    results = []
+    for m in ["gold", "e2e"] if mode == "both" else [mode]:
+        runs: dict[str, Relater | None] = {"model": None}
+        if baselines:
+            runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
+        for name, relater in runs.items():
+            with tqdm(total=len(docs), desc=f"evaluating ({m}, {name})", unit="doc", disable=not progress, leave=False) as bar:
+                results.append({"system": name, **evaluate_docs(docs, relation_model, settings, m, bar, relater=relater)})
+    return Report(str(corpus), fmt, relation_model.name, results, f"{fmt}: {corpus}")

@@ -1,37 +1,38 @@
-"""The pipeline: document -> units -> candidate pairs -> relation scores -> trees -> graph."""
+"""The pipeline: document -> units -> candidate pairs -> relation scores -> trees -> graph.
+
+``analyze`` is the library's front door (``argmine.analyze``); ``analyze_all`` runs every thread of
+an input file (JSON Lines: one per line), recording a thread that fails and going on.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from argmine.candidates import candidate_pairs, pair_contexts, tfidf
-from argmine.decoding import confident_tree, decode_trees, nest
-from argmine.document import Document, Relation
-from argmine.errors import ModelError
-from argmine.graph import build_graph
-from argmine.relations import PairScores, RelationModel
-from argmine.scorer import pair_features
+from argmine.decoding import confident_tree, decode_trees
+from argmine.document import Document, PairScores, Relation
+from argmine.errors import ArgmineError, InputError
+from argmine.graph import Graph, nest
+from argmine.readers import ReadResult, read, read_all
+from argmine.relations import RelationModel
 from argmine.segmenter import segment
-
-EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "model"
-
-
-def resolve_model_name(name: str) -> str:
-    """``embedded`` names the relation model shipped inside the package."""
-    if name != "embedded":
-        return name
-    if not (EMBEDDED_MODEL_DIR / "config.json").is_file():
-        raise ModelError("the embedded relation model is not installed; pass a checkpoint with --model PATH")
-    return str(EMBEDDED_MODEL_DIR)
+from argmine.settings import ModelSettings, RelationSettings, Settings, default_settings
 
 
-def load_model(config: dict, quiet: bool = True) -> RelationModel:
-    cfg = config["model"]
-    model = RelationModel.load(resolve_model_name(cfg["name"]), cfg["device"], cfg["max_length"], quiet=quiet)
-    if cfg["name"] == "embedded":
-        model.name = "embedded"
-    return model
+@lru_cache(maxsize=2)
+def _cached_model(name: str, device: str, max_length: int) -> RelationModel:
+    return RelationModel.load(name, device, max_length, quiet=True)
+
+
+def load_model(name: str | None = None, *, device: str | None = None, settings: Settings | None = None) -> RelationModel:
+    """The relation model (``embedded`` = argmine's own, a hub id or a folder), loaded once per
+    (name, device, window) and reused by later calls."""
+    cfg: ModelSettings = (settings or default_settings()).model
+    return _cached_model(name or cfg.name, device or cfg.device, cfg.max_length)
 
 
 def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, str]]:
@@ -40,69 +41,99 @@ def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, s
     return sorted({(units[a].post, units[b].post) for a, b in pairs if units[a].post != units[b].post})
 
 
+@dataclass
+class PairModelScores:
+    """The pair model alone: each candidate unit pair, and each (source post, target post) as wholes."""
+
+    units: list[PairScores]
+    posts: dict[tuple[str, str], PairScores]
+    truncated: int  # unit pairs cut to the model window (whole posts are read from their start by design)
+
+
 def pair_model_scores(
-    doc: Document, pairs: list[tuple[int, int]], model: RelationModel, batch_size: int, show_progress: bool = False,
+    doc: Document,
+    pairs: list[tuple[int, int]],
+    model: RelationModel,
+    batch_size: int,
+    show_progress: bool = False,
     whole_posts: bool = True,
-) -> tuple[list[PairScores], dict[tuple[str, str], PairScores]]:
-    """The pair model alone: each candidate unit pair (with its post/reply context) and, for reply
-    pairs, the whole source post against the whole target post."""
+) -> PairModelScores:
+    """Each candidate unit pair (with its post/reply context) and, for reply pairs, the whole source
+    post against the whole target post."""
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
-    scores = model.predict(texts, batch_size=batch_size, show_progress=show_progress, contexts=pair_contexts(doc, pairs))
+    scored = model.score(texts, batch_size=batch_size, show_progress=show_progress, contexts=pair_contexts(doc, pairs))
     post_scores: dict[tuple[str, str], PairScores] = {}
     if whole_posts:
         keys = post_pairs(doc, pairs)
         spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
-        counted = model.truncated  # whole posts are read from their start by design: not counted as truncated
-        post_scores = dict(zip(keys, model.predict([(spans[a], spans[b]) for a, b in keys], batch_size, contexts=["reply"] * len(keys))))
-        model.truncated = counted
-    return scores, post_scores
+        post_scores = dict(
+            zip(keys, model.predict([(spans[a], spans[b]) for a, b in keys], batch_size, contexts=["reply"] * len(keys)))
+        )
+    return PairModelScores(scored.scores, post_scores, scored.truncated)
 
 
 def score_pairs(
-    doc: Document, pairs: list[tuple[int, int]], model: RelationModel, config: dict, show_progress: bool = False, matrix=None
-) -> list[PairScores]:
-    """Pair-model probabilities, refined by the model's second stage when it ships one."""
+    doc: Document, pairs: list[tuple[int, int]], model: RelationModel, batch_size: int, show_progress: bool = False, matrix=None
+) -> tuple[list[PairScores], int]:
+    """Pair-model probabilities, refined by the model's second stage when it ships one; and the
+    number of pairs truncated."""
     staged = model.scorer is not None
-    scores, post_scores = pair_model_scores(doc, pairs, model, config["model"]["batch_size"], show_progress, staged)
+    raw = pair_model_scores(doc, pairs, model, batch_size, show_progress, staged)
+    scores = raw.units
     if staged and pairs:
-        scores = model.scorer.combine(pair_features(doc, pairs, dict(zip(pairs, scores)), matrix, post_scores))
-    return scores
+        scores = model.scorer.combine(model.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, raw.posts))
+    return scores, raw.truncated
 
 
-def relation_threshold(model: RelationModel, config: dict, key: str = "threshold") -> float:
-    """``threshold`` (links inside a post) or ``reply_threshold`` (across posts): the config's when set,
+def relation_threshold(model: RelationModel, cfg: RelationSettings, key: str = "threshold") -> float:
+    """``threshold`` (links inside a post) or ``reply_threshold`` (across posts): the settings' when set,
     else the one stored with the model, else the inside-post one, else 0.5."""
-    value = config["relations"][key]
+    value = getattr(cfg, key)
     if value is None:
         value = model.settings.get(key)
     if value is None and key != "threshold":
-        return relation_threshold(model, config)
+        return relation_threshold(model, cfg)
     return 0.5 if value is None else float(value)
 
 
-def relate(doc: Document, model: RelationModel, config: dict, show_progress: bool = False) -> tuple[list[Relation], dict[str, Relation], int]:
-    """Units -> (confident labelled relations, the decoded tree: every unit's link to its parent, pairs scored)."""
+@dataclass
+class Related:
+    """What the relation stage found in one document."""
+
+    relations: list[Relation]  # confident labelled relations (the output)
+    tree: dict[str, Relation]  # the decoded tree: every attached unit's link to its parent, confident or not
+    pairs_scored: int
+    truncated: int
+
+
+def relate(doc: Document, model: RelationModel, settings: Settings, show_progress: bool = False) -> Related:
+    """Units -> scored candidate pairs -> decoded trees and confident relations."""
     matrix = tfidf([u.text for u in doc.units])  # shared by candidates and the second stage
-    pairs = candidate_pairs(doc, config["candidates"], matrix)
-    scores = score_pairs(doc, pairs, model, config, show_progress, matrix)
+    pairs = candidate_pairs(doc, settings.candidates, matrix)
+    scores, truncated = score_pairs(doc, pairs, model, settings.model.batch_size, show_progress, matrix)
     relations, tree = decode_trees(
-        doc, pairs, scores, relation_threshold(model, config), config["decoding"]["extra_threshold"],
-        relation_threshold(model, config, "reply_threshold"),
+        doc,
+        pairs,
+        scores,
+        relation_threshold(model, settings.relations),
+        settings.decoding.extra_threshold,
+        relation_threshold(model, settings.relations, "reply_threshold"),
+        settings.decoding.exact_root_limit,
     )
-    return relations, tree, len(pairs)
+    return Related(relations, tree, len(pairs), truncated)
 
 
-def analyze(
-    doc: Document, model: RelationModel, config: dict, timings: bool = False, show_progress: bool = False
-) -> dict:
-    """Run every stage on one document and return its argmine graph."""
+def analyze_document(
+    doc: Document, model: RelationModel, settings: Settings, timings: bool = False, show_progress: bool = False
+) -> Graph:
+    """Run every stage on one document (segmenting it unless it already has units) and return its graph."""
     clock = {"start": time.perf_counter()}
-    doc = segment(doc, config)
+    if not doc.units:
+        doc = segment(doc, settings.segmenter, settings.boilerplate)
     clock["segment"] = time.perf_counter()
-    model.truncated = 0
-    relations, tree, n_pairs = relate(doc, model, config, show_progress)
+    related = relate(doc, model, settings, show_progress)
     clock["relations"] = time.perf_counter()
-    trees = nest(doc, confident_tree(tree, relations))
+    trees = nest(doc, confident_tree(related.tree, related.relations))
     clock["decode"] = time.perf_counter()
     seconds = None
     if timings:
@@ -112,14 +143,83 @@ def analyze(
         seconds["total"] = round(clock["decode"] - clock["start"], 3)
     stats = {
         "units": len(doc.units),
-        "pairs_scored": n_pairs,
-        "relations": len(relations),
-        "truncated_pairs": model.truncated,
+        "pairs_scored": related.pairs_scored,
+        "relations": len(related.relations),
+        "truncated_pairs": related.truncated,
         "seconds": seconds,
     }
     model_info = {
         **model.describe(),
-        "threshold": relation_threshold(model, config),
-        "reply_threshold": relation_threshold(model, config, "reply_threshold"),
+        "threshold": relation_threshold(model, settings.relations),
+        "reply_threshold": relation_threshold(model, settings.relations, "reply_threshold"),
     }
-    return build_graph(doc, relations, trees, model_info, stats)
+    return Graph(doc, related.relations, trees, model_info, stats)
+
+
+def analyze(
+    source: str | Path | Document,
+    *,
+    model: RelationModel | str | None = None,
+    settings: Settings | None = None,
+    timings: bool = False,
+    progress: bool = False,
+) -> Graph:
+    """Analyze one thread: a ``Document`` (its units are kept when it has them), a file path, or the
+    text itself (plain text, or a JSON thread). ``model`` is a loaded ``RelationModel`` or a name;
+    by default the settings' model, loaded once and reused."""
+    settings = settings or default_settings()
+    doc = source if isinstance(source, Document) else read(source, settings=settings)
+    if not isinstance(model, RelationModel):
+        model = load_model(model, settings=settings)
+    return analyze_document(doc, model, settings, timings, progress)
+
+
+@dataclass
+class Outcome:
+    """One thread of an input file: its graph, or the error that stopped it (recorded, the batch goes on)."""
+
+    path: str
+    read: ReadResult
+    graph: Graph | None = None
+    error: ArgmineError | None = None
+
+    @property
+    def line(self) -> int | None:
+        return self.read.line
+
+    def to_json_line(self) -> str:
+        """The graph on one line, or an ``argmine.error`` record naming the input and the problem."""
+        if self.graph is not None:
+            return self.graph.to_json(indent=None)
+        return json.dumps(
+            {"format": "argmine.error", "source": {"path": self.path, "line": self.line}, "error": str(self.error)},
+            ensure_ascii=False,
+        )
+
+
+def analyze_all(
+    path: str,
+    *,
+    model: RelationModel | str | None = None,
+    settings: Settings | None = None,
+    input_format: str = "auto",
+    comments_from: int | None = None,
+    timings: bool = False,
+    progress: bool = False,
+) -> list[Outcome]:
+    """Every thread of an input file (one for plain text or a JSON thread, one per line for JSON Lines).
+    The file is read and checked before the model loads; a thread that fails is an error outcome."""
+    settings = settings or default_settings()
+    results = read_all(path, settings=settings, input_format=input_format, comments_from=comments_from)
+    if not isinstance(model, RelationModel) and any(r.document is not None for r in results):
+        model = load_model(model, settings=settings)
+    outcomes = []
+    for result in results:
+        if result.error is not None:
+            outcomes.append(Outcome(path, result, error=result.error))
+            continue
+        try:
+            outcomes.append(Outcome(path, result, analyze_document(result.document, model, settings, timings, progress)))
+        except InputError as exc:
+            outcomes.append(Outcome(path, result, error=exc))
+    return outcomes

@@ -7,17 +7,18 @@ yields one result per line, so one bad line does not stop the batch.
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from argmine import jsonio
 from argmine.document import Document, PostText, join_posts
 from argmine.errors import InputError
 from argmine.layout import layout_plain_text
+from argmine.settings import Settings, default_settings
 
-FORMATS = ("auto", "text", "thread", "jsonl", "reddit")
+INPUT_FORMATS = ("auto", "text", "thread", "jsonl", "reddit")
 
 
 @dataclass
@@ -60,7 +61,7 @@ def decode(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r})") from None
+        raise InputError(f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})") from None
     if not text.strip():
         raise InputError(f"{name} is empty")
     return text
@@ -84,51 +85,82 @@ def sniff(text: str, path: str) -> str:
     return "text"
 
 
-def read_input(
-    path: str, config: dict, input_format: str = "auto", comments_from: int | None = None
+def is_path(source: str | Path) -> bool:
+    """A ``Path``, ``-`` (stdin), or a one-line string naming an existing file; any other string is text."""
+    if isinstance(source, Path) or source == "-":
+        return True
+    return "\n" not in source and len(source) < 4096 and Path(source).is_file()
+
+
+def read_all(
+    source: str | Path, *, settings: Settings | None = None, input_format: str = "auto", comments_from: int | None = None
 ) -> list[ReadResult]:
-    """Read one input file into documents (several for JSON Lines)."""
-    if input_format not in FORMATS:
-        raise InputError(f"unknown input format {input_format!r} (choose from {', '.join(FORMATS)})")
-    data = read_bytes(path, config["input"]["max_bytes"])
-    name = "stdin" if path == "-" else path
+    """Every thread of a file (one per line for JSON Lines) or of a text given directly, as documents
+    without units; a JSON Lines line that fails is a result carrying its error."""
+    settings = settings or default_settings()
+    if is_path(source):
+        return read_input(str(source), settings, input_format, comments_from)
+    data = str(source).encode("utf-8")
+    return read_input("-", settings, input_format, comments_from, data=data, stem="text")
+
+
+def read(
+    source: str | Path, *, settings: Settings | None = None, input_format: str = "auto", comments_from: int | None = None
+) -> Document:
+    """One thread from a file or a text (``argmine.read``); several threads (JSON Lines) need ``read_all``."""
+    results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
+    if len(results) != 1:
+        raise InputError(f"{source} holds {len(results)} threads: read them with read_all")
+    if results[0].error is not None:
+        raise results[0].error
+    return results[0].document
+
+
+def read_input(
+    path: str,
+    settings: Settings,
+    input_format: str = "auto",
+    comments_from: int | None = None,
+    data: bytes | None = None,
+    stem: str | None = None,
+) -> list[ReadResult]:
+    """Read one input file (or ``data`` given in its place) into documents (several for JSON Lines)."""
+    if input_format not in INPUT_FORMATS:
+        raise InputError(f"unknown input format {input_format!r} (choose from {', '.join(INPUT_FORMATS)})")
+    if data is None:
+        data = read_bytes(path, settings.input.max_bytes)
+    elif len(data) > settings.input.max_bytes:
+        raise InputError(f"the text is larger than the limit of {settings.input.max_bytes} bytes (input.max_bytes)")
+    name = stem or ("stdin" if path == "-" else path)
     text = decode(data, name)
     sha = hashlib.sha256(data).hexdigest()
     fmt = sniff(text, path) if input_format == "auto" else input_format
-    stem = "stdin" if path == "-" else Path(path).stem
+    stem = stem or ("stdin" if path == "-" else Path(path).stem)
     source = {"source_path": path, "sha256": sha}
     if fmt != "text" and comments_from is not None:
         raise InputError("--comments-from applies to plain text input only")
     if fmt == "text":
-        doc = layout_plain_text(text, stem, config["layout"], comments_from, config["boilerplate"], **source)
+        doc = layout_plain_text(text, stem, settings.layout, comments_from, settings.boilerplate, **source)
         return [ReadResult(stem, doc)]
     if fmt == "jsonl":
         return list(_read_jsonl(text, stem, source))
-    obj = _parse_json(text, name)
+    obj = jsonio.parse(text, name)
     if fmt == "reddit" or (isinstance(obj, list) and fmt == "auto"):
         return [ReadResult(stem, reddit_thread(obj, stem, **source))]
     return [ReadResult(stem, json_thread(obj, stem, **source))]
 
 
-def _parse_json(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{name} is malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-
-
 def _read_jsonl(text: str, stem: str, source: dict):
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for line in jsonio.lines(text, source["source_path"]):
+        name = f"{stem}:{line.number}"
+        if line.error is not None:
+            yield ReadResult(name, error=line.error, line=line.number)
             continue
-        name = f"{stem}:{number}"
         try:
-            obj = _parse_json(line, f"line {number}")
-            doc = json_thread(obj, name, source_line=number, **source)
-            yield ReadResult(doc.id, doc, line=number)
+            doc = json_thread(line.value, name, source_line=line.number, **source)
+            yield ReadResult(doc.id, doc, line=line.number)
         except InputError as exc:
-            yield ReadResult(name, error=InputError(f"line {number}: {exc}"), line=number)
+            yield ReadResult(name, error=InputError(f"{source['source_path']} line {line.number}: {exc}"), line=line.number)
 
 
 def _text_field(obj: dict, key: str, where: str, required: bool = True) -> str | None:

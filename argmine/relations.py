@@ -16,7 +16,9 @@ from pathlib import Path
 
 import torch
 
+from argmine.document import PairScores
 from argmine.errors import ModelError
+from argmine.scorer import Scorer
 
 LABELS = ("support", "attack", "none")
 
@@ -39,9 +41,9 @@ LABEL_NAMES = {
 
 PROGRESS_MIN_PAIRS = 1000
 
-# argmine's own models see where the two units sit: the first text opens with a marker word.
-CONTEXT_MARKERS = {"post": "post:", "reply": "reply:"}
 SETTINGS_FILE = "argmine_relation.json"
+# "embedded" names the relation model shipped inside the package.
+EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 
 def mark(markers: dict | None, context: str | None, text: str) -> str:
@@ -73,13 +75,11 @@ def write_relation_settings(folder: str | Path, updates: dict) -> None:
 
 
 @dataclass(frozen=True)
-class PairScores:
-    """Probabilities that ``source`` supports / attacks / is unrelated to ``target``."""
+class Scored:
+    """One call's results: each pair's probabilities, and how many pairs exceeded the model window."""
 
-    support: float
-    attack: float
-    none: float
-
+    scores: list[PairScores]
+    truncated: int = 0
 
 
 def map_labels(id2label: dict) -> dict[int, str]:
@@ -123,13 +123,15 @@ class RelationModel:
         self.max_length = min(max_length, _model_window(model, tokenizer))
         self.id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
         self.label_map = map_labels(self.id2label)
-        self.truncated = 0
-        self.scorer = None  # second stage (argmine's own models): see scorer.py
+        self.scorer: Scorer | None = None  # second stage (argmine's own models): see scorer.py
         self.settings: dict = {}  # the folder's argmine_relation.json: context markers, threshold
 
     @classmethod
-    def load(cls, name_or_path: str, device: str = "auto", max_length: int = 256, quiet: bool = True) -> RelationModel:
-        """Load a checkpoint (hub id or folder): safetensors only, no remote code."""
+    def load(
+        cls, name_or_path: str, device: str = "auto", max_length: int = 256, quiet: bool = True, second_stage: bool = True
+    ) -> RelationModel:
+        """Load a checkpoint (hub id or folder): safetensors only, no remote code. A folder's own second
+        stage, context markers and thresholds come with it (``second_stage=False`` leaves the scorer out)."""
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -137,6 +139,12 @@ class RelationModel:
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
         torch_device = resolve_device(device)
+        if name_or_path == "embedded":
+            if not (EMBEDDED_MODEL_DIR / "config.json").is_file():
+                raise ModelError("the embedded relation model is not installed; pass a checkpoint with --model PATH")
+            instance = cls.load(str(EMBEDDED_MODEL_DIR), device, max_length, quiet, second_stage)
+            instance.name = "embedded"
+            return instance
         local = Path(name_or_path).is_dir()
         if not local and (Path(name_or_path).exists() or name_or_path.startswith((".", "/", "~"))):
             raise ModelError(f"model folder {name_or_path} not found")
@@ -156,9 +164,7 @@ class RelationModel:
             )
         instance = cls(model, tokenizer, name_or_path, torch_device, max_length)
         if local:
-            from argmine.scorer import Scorer
-
-            instance.scorer = Scorer.load(name_or_path)
+            instance.scorer = Scorer.load(name_or_path) if second_stage else None
             instance.settings = read_relation_settings(name_or_path)
             # pairs are cut where the model was trained to read them
             instance.max_length = min(instance.max_length, int(instance.settings.get("max_length", instance.max_length)))
@@ -184,34 +190,45 @@ class RelationModel:
         """Score (premise, hypothesis) pairs; order of results matches ``pairs``.
 
         ``contexts`` ("post" or "reply" per pair) marks where the premise sits, for models trained with markers."""
+        return self.score(pairs, batch_size, show_progress, contexts).scores
+
+    def score(
+        self,
+        pairs: list[tuple[str, str]],
+        batch_size: int = 32,
+        show_progress: bool = False,
+        contexts: list[str] | None = None,
+    ) -> Scored:
+        """``predict``, also counting the pairs cut to the model window."""
         if not pairs:
-            return []
+            return Scored([])
         if contexts is not None and self.markers:
             pairs = [(mark(self.markers, c, a), b) for (a, b), c in zip(pairs, contexts)]
         order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]) + len(pairs[i][1]), i))
         probs: list[list[float] | None] = [None] * len(pairs)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         progress = _progress(len(pairs), show_progress)
+        truncated = 0
         try:
             with torch.inference_mode():
                 for batch in batches:
-                    enc = self._encode([pairs[i][0] for i in batch], [pairs[i][1] for i in batch])
+                    enc, over = self._encode([pairs[i][0] for i in batch], [pairs[i][1] for i in batch])
+                    truncated += over
                     logits = self.model(**enc).logits.float()
                     for i, row in zip(batch, torch.softmax(logits, dim=-1).tolist()):
                         probs[i] = row
                     progress.update(len(batch))
         finally:
             progress.close()
-        return [self._to_scores(p) for p in probs]
+        return Scored([self._to_scores(p) for p in probs], truncated)
 
     def _encode(self, premises: list[str], hypotheses: list[str]):
         """Tokenize one batch with dynamic padding; truncate (and count) only pairs over the window."""
         enc = self.tokenizer(premises, hypotheses, truncation=False)
         over = sum(1 for ids in enc["input_ids"] if len(ids) > self.max_length)
         if over:
-            self.truncated += over
             enc = self.tokenizer(premises, hypotheses, truncation="longest_first", max_length=self.max_length)
-        return self.tokenizer.pad(enc, return_tensors="pt").to(self.device)
+        return self.tokenizer.pad(enc, return_tensors="pt").to(self.device), over
 
     def _to_scores(self, row: list[float]) -> PairScores:
         out = {label: 0.0 for label in LABELS}

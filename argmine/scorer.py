@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from argmine.candidates import answered_posts, tfidf
-from argmine.document import Document
-from argmine.relations import PairScores
+from argmine.document import Document, PairScores
 
 SCORER_FILE = "argmine_scorer.json"
+# Feature settings a fitted scorer is tied to (stored with it in argmine_scorer.json).
+FEATURE_SETTINGS = {"negation_min_similarity": 0.1}
 
 ATTACK_OPENERS = re.compile(
     r"^(no\b|not\b|nope|wrong|but\b|however|yet\b|although|though|nonsense|rubbish|actually|on the contrary|"
@@ -46,20 +47,58 @@ NEGATION = re.compile(r"\b(not|no|never|nothing|none|nobody|cannot)\b|n[’']t\b
 FEATURES = [
     "bias",
     # the pair model, read separately inside a post and across a reply
-    "post_support", "post_attack", "post_support_rev", "post_attack_rev", "reply_support", "reply_attack",
+    "post_support",
+    "post_attack",
+    "post_support_rev",
+    "post_attack_rev",
+    "reply_support",
+    "reply_attack",
     # the whole source post against the whole target post (a reply's stance towards what it answers)
     "thread_link",
-    "same_post", "target_in_parent", "target_in_previous", "target_other_post", "target_is_title",
-    "dist_prev_1", "dist_prev_2", "dist_prev_far", "dist_next_1", "dist_next_far",
-    "target_first_in_post", "target_last_in_post", "source_first_in_post", "target_position", "source_position",
-    "source_question", "target_question", "source_attack_opener", "source_support_opener",
-    "gap_attack", "gap_support", "similarity", "most_similar", "most_likely", "link_share",
+    "same_post",
+    "target_in_parent",
+    "target_in_previous",
+    "target_other_post",
+    "target_is_title",
+    "dist_prev_1",
+    "dist_prev_2",
+    "dist_prev_far",
+    "dist_next_1",
+    "dist_next_far",
+    "target_first_in_post",
+    "target_last_in_post",
+    "source_first_in_post",
+    "target_position",
+    "source_position",
+    "source_question",
+    "target_question",
+    "source_attack_opener",
+    "source_support_opener",
+    "gap_attack",
+    "gap_support",
+    "similarity",
+    "most_similar",
+    "most_likely",
+    "link_share",
 ]
 LABEL_FEATURES = [
-    "bias", "post_attack_share", "reply_attack_share", "thread_attack_share", "same_post",
-    "source_question", "source_attack_opener", "source_support_opener", "gap_attack", "gap_support",
-    "negation_mismatch", "source_concession", "target_concession", "source_contrast", "role_flip",
-    "target_before", "similarity",
+    "bias",
+    "post_attack_share",
+    "reply_attack_share",
+    "thread_attack_share",
+    "same_post",
+    "source_question",
+    "source_attack_opener",
+    "source_support_opener",
+    "gap_attack",
+    "gap_support",
+    "negation_mismatch",
+    "source_concession",
+    "target_concession",
+    "source_contrast",
+    "role_flip",
+    "target_before",
+    "similarity",
 ]
 
 
@@ -69,11 +108,14 @@ def pair_features(
     scores: dict[tuple[int, int], PairScores],
     matrix=None,
     post_scores: dict[tuple[str, str], PairScores] | None = None,
+    negation_min_similarity: float = 0.1,
 ) -> list[dict]:
     """One feature dict per directed candidate pair (source index, target index).
 
     ``matrix`` is the units' TF-IDF when the caller already built it; ``post_scores`` holds the pair
-    model's scores of whole posts (source post, target post) for reply pairs."""
+    model's scores of whole posts (source post, target post) for reply pairs. A negation mismatch
+    counts only between units at least ``negation_min_similarity`` alike (a setting of the trained
+    second stage, stored with it)."""
     units = doc.units
     post_of = {p.id: p for p in doc.posts}
     answered = answered_posts(doc)
@@ -120,9 +162,12 @@ def pair_features(
         src_text, tgt_text = ua.text.strip("“”\"' "), ub.text.strip("“”\"' ")
         f = {
             "bias": 1.0,
-            "post_support": fwd.support * (1 - cross), "post_attack": fwd.attack * (1 - cross),
-            "post_support_rev": rev.support * (1 - cross), "post_attack_rev": rev.attack * (1 - cross),
-            "reply_support": fwd.support * cross, "reply_attack": fwd.attack * cross,
+            "post_support": fwd.support * (1 - cross),
+            "post_attack": fwd.attack * (1 - cross),
+            "post_support_rev": rev.support * (1 - cross),
+            "post_attack_rev": rev.attack * (1 - cross),
+            "reply_support": fwd.support * cross,
+            "reply_attack": fwd.attack * cross,
             "thread_link": (1 - thread.none) * cross if thread else 0.0,
             "same_post": 1 - cross,
             # in a flat thread (plain text) the comment above is as likely an answered post as the article
@@ -154,7 +199,7 @@ def pair_features(
             "post_attack_share": _share(fwd) * (1 - cross),
             "reply_attack_share": _share(fwd) * cross,
             "thread_attack_share": _share(thread) * cross if thread else 0.0,
-            "negation_mismatch": float(neg_a != neg_b and sim > 0.1),
+            "negation_mismatch": float(neg_a != neg_b and sim > negation_min_similarity),
             "source_concession": float(bool(CONCESSION.match(src_text))),
             "target_concession": float(bool(CONCESSION.match(tgt_text))),
             "source_contrast": float(bool(CONTRAST.match(src_text))),
@@ -210,6 +255,7 @@ class Scorer:
     meta: dict | None = None
     reply_link_weights: dict[str, float] | None = None  # P(link) across posts; None: link_weights
     reply_label_weights: dict[str, float] | None = None  # P(attack | link) across posts; None: label_weights
+    features: dict = field(default_factory=lambda: dict(FEATURE_SETTINGS))  # how the features were computed
 
     def link_probability(self, rows: list[dict]) -> np.ndarray:
         """P(link): inside a post and across a reply by separate models (replies link far more often)."""
@@ -247,6 +293,7 @@ class Scorer:
             "label_weights": self.label_weights,
             "reply_link_weights": self.reply_link_weights,
             "reply_label_weights": self.reply_label_weights,
+            "features": self.features,
             "meta": self.meta or {},
         }
         (Path(folder) / SCORER_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -258,8 +305,17 @@ class Scorer:
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(
-            data["link_weights"], data["label_weights"], data.get("meta"), data.get("reply_link_weights"), data.get("reply_label_weights")
+            data["link_weights"],
+            data["label_weights"],
+            data.get("meta"),
+            data.get("reply_link_weights"),
+            data.get("reply_label_weights"),
+            {**FEATURE_SETTINGS, **data.get("features", {})},
         )
+
+    def features_of(self, doc: Document, pairs: list[tuple[int, int]], scores: dict, matrix=None, post_scores=None) -> list[dict]:
+        """Feature rows computed as this scorer was fitted on them."""
+        return pair_features(doc, pairs, scores, matrix, post_scores, **self.features)
 
 
 def fit_logistic(

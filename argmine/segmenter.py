@@ -7,13 +7,13 @@ photo credits) is dropped by the patterns in ``configs/default.yaml``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import pysbd
 
 from argmine.boilerplate import is_boilerplate
-from argmine.document import Document, Post, Unit, trim_span
+from argmine.document import Document, Post, Span, Unit, trim_span
+from argmine.settings import SegmenterSettings
 
 _TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
 # Words that cannot open the subject of a clause ("because of ...", "but only ...", "and that ...").
@@ -34,12 +34,6 @@ _FINITE = frozenset(
 _CONTRACTED_VERB = re.compile(r"[’'](s|re|ve|ll|d|m)$", re.IGNORECASE)
 _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
 
 
 @lru_cache(maxsize=1)
@@ -89,11 +83,11 @@ def _is_full_clause(tokens: list[str], window: int, min_words: int) -> bool:
     return False
 
 
-def clause_splits(text: str, sent: Span, cfg: dict) -> list[Span]:
+def clause_splits(text: str, sent: Span, cfg: SegmenterSettings) -> list[Span]:
     """Split a sentence where an argumentative connective joins two full clauses."""
     tokens = [(m.group(), m.start() + sent.start, m.end() + sent.start) for m in _TOKEN.finditer(text[sent.start : sent.end])]
-    connectives = set(cfg["connectives"])
-    coordinators = set(cfg["coordinators"]) if sent.end - sent.start >= cfg["long_sentence_chars"] else set()
+    connectives = set(cfg.connectives)
+    coordinators = set(cfg.coordinators) if sent.end - sent.start >= cfg.long_sentence_chars else set()
     pieces: list[Span] = []
     seg_start = sent.start
     depth = 0
@@ -116,9 +110,9 @@ def clause_splits(text: str, sent: Span, cfg: dict) -> list[Span]:
             continue
         left = [t for t, s, _ in tokens if seg_start <= s < cut and t[0].isalnum()]
         right = [t for t, _, _ in tokens[i + 1 :]]
-        if len(left) < cfg["min_clause_words"]:
+        if len(left) < cfg.min_clause_words:
             continue
-        if not _is_full_clause(right, cfg["finite_verb_window"], cfg["min_clause_words"]):
+        if not _is_full_clause(right, cfg.finite_verb_window, cfg.min_clause_words):
             continue
         pieces.append(Span(seg_start, cut))
         seg_start = resume
@@ -133,11 +127,10 @@ def _paragraph_spans(text: str, post: Post) -> list[Span]:
     ]
 
 
-def segment_post(
-    doc: Document, post: Post, cfg: dict, dateline: re.Pattern | None, boilerplate: list[str]
-) -> list[Span]:
+def segment_post(doc: Document, post: Post, cfg: SegmenterSettings, boilerplate: list[str]) -> list[Span]:
     """Unit spans of one post, in order."""
     text = doc.text
+    dateline = _dateline(cfg.dateline)
     spans: list[Span] = []
     if post.kind == "title":
         span = _trim(text, Span(post.start, post.end))
@@ -152,18 +145,19 @@ def segment_post(
             if is_boilerplate(text[sent.start : sent.end], boilerplate):
                 continue
             spans.extend(clause_splits(text, sent, cfg))
-    return [
-        s for s in spans
-        if s.end - s.start >= cfg["min_unit_chars"] and any(c.isalpha() for c in text[s.start : s.end])
-    ]
+    return [s for s in spans if s.end - s.start >= cfg.min_unit_chars and any(c.isalpha() for c in text[s.start : s.end])]
 
 
-def segment(doc: Document, config: dict) -> Document:
-    """Return the document with its units, numbered u1, u2, ... in reading order."""
-    cfg = config["segmenter"]
-    dateline = re.compile(config["layout"]["dateline"], re.MULTILINE) if config["layout"].get("dateline") else None
+@lru_cache(maxsize=4)
+def _dateline(pattern: str | None) -> re.Pattern | None:
+    return re.compile(pattern, re.MULTILINE) if pattern else None
+
+
+def segment(doc: Document, cfg: SegmenterSettings, boilerplate: list[str] = ()) -> Document:
+    """Return the document with its units, numbered u1, u2, ... in reading order; sentences matching a
+    ``boilerplate`` pattern are not units."""
     units: list[Unit] = []
     for post in doc.posts:
-        for span in segment_post(doc, post, cfg, dateline, config["boilerplate"]):
+        for span in segment_post(doc, post, cfg, list(boilerplate)):
             units.append(doc.span(post, span.start, span.end, f"u{len(units) + 1}"))
     return doc.with_units(units)

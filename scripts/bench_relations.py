@@ -18,12 +18,11 @@ import time
 
 import torch
 
+import argmine
 from argmine.candidates import candidate_pairs
-from argmine.config import load_config
 from argmine.decoding import decode_trees
 from argmine.document import Document, Post, Unit
-from argmine.pipeline import load_model, relation_threshold, score_pairs
-from argmine.readers import read_input
+from argmine.pipeline import relation_threshold, score_pairs
 from argmine.segmenter import segment
 
 WORDS = (
@@ -76,8 +75,12 @@ def raw_forward(model, pairs: list[tuple[str, str]], batch_size: int) -> float:
         idx = order[i : i + batch_size]
         batches.append(
             model.tokenizer(
-                [pairs[j][0] for j in idx], [pairs[j][1] for j in idx], padding=True, truncation=True,
-                max_length=model.max_length, return_tensors="pt",
+                [pairs[j][0] for j in idx],
+                [pairs[j][1] for j in idx],
+                padding=True,
+                truncation=True,
+                max_length=model.max_length,
+                return_tensors="pt",
             ).to(model.device)
         )
     start = time.perf_counter()
@@ -95,21 +98,21 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000")
     args = parser.parse_args()
     overrides = {"model": {k: v for k, v in (("name", args.model), ("batch_size", args.batch_size)) if v}}
-    config = load_config(overrides=overrides)
-    batch_size = config["model"]["batch_size"]
-    model = load_model(config)
+    config = argmine.load_settings(overrides=overrides)
+    batch_size = config.model.batch_size
+    model = argmine.load_model(settings=config)
     print(f"model: {model.name}  device: {model.device}  torch threads: {torch.get_num_threads()}  batch: {batch_size}")
 
     if args.thread:
-        doc = segment(read_input(args.thread, config)[0].document, config)
+        doc = segment(argmine.read(args.thread, settings=config), config.segmenter, config.boilerplate)
     else:
         doc = synthetic_thread(300)
-    pairs = candidate_pairs(doc, config["candidates"])
+    pairs = candidate_pairs(doc, config.candidates)
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
     model.predict(texts[:batch_size], batch_size)  # warm-up
     start = time.perf_counter()
-    scores = score_pairs(doc, pairs, model, config)  # pair model + second stage
-    decode_trees(doc, pairs, scores, relation_threshold(model, config), config["decoding"]["extra_threshold"])
+    scores, _ = score_pairs(doc, pairs, model, batch_size)  # pair model + second stage
+    decode_trees(doc, pairs, scores, relation_threshold(model, config.relations), config.decoding.extra_threshold)
     full = time.perf_counter() - start
     raw = raw_forward(model, texts, batch_size)
     print(f"\nthroughput on {doc.id}: {len(doc.units)} units, {len(pairs)} directed pairs")
@@ -122,7 +125,7 @@ def main() -> None:
     for n in (int(x) for x in args.sizes.split(",")):
         doc = synthetic_thread(n, seed=n)
         start = time.perf_counter()
-        pairs = candidate_pairs(doc, config["candidates"])
+        pairs = candidate_pairs(doc, config.candidates)
         took = time.perf_counter() - start
         print(f"  {n:>7} {len(pairs):>9} {len(pairs) / n:>10.1f} {n * (n - 1):>12} {took:>8.2f}")
     print(f"\npeak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

@@ -24,12 +24,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import argmine
 from argmine import corpora
-from argmine.config import load_config
-from argmine.evaluate import BASELINES, evaluate_docs, evaluate_replies, model_relater, stance_scores
-from argmine.pipeline import analyze, load_model
-from argmine.readers import read_input
-from argmine.training import QT30_SPLIT, qt30_parts, reply_parts
+from argmine.evaluation import BASELINES, evaluate_docs, evaluate_replies, model_relater, stance_scores
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATA = SHARED / "data"
@@ -45,13 +42,19 @@ def _score_module():
 def seed_002(model, config) -> dict:
     score = _score_module()
     seed = next((SHARED / "seeds").glob("002_*.txt"))
-    graph = analyze(read_input(str(seed), config)[0].document, model, config)
+    graph = argmine.analyze(seed, model=model, settings=config).to_dict()
     gold = json.loads((SHARED / "gold" / "002.gold.json").read_text(encoding="utf-8"))
 
     def summary(g: dict) -> dict:
         s = score.score(gold, g)["relations"]
-        return {"core": f"{s['core']['found']}/{s['core']['gold']}", "core+extra": f"{s['core+extra']['found']}/{s['core+extra']['gold']}",
-                "precision": s["precision"], "f1": s["f1"], "relations": s["predicted"], "missed_core": s["core"]["missed"]}
+        return {
+            "core": f"{s['core']['found']}/{s['core']['gold']}",
+            "core+extra": f"{s['core+extra']['found']}/{s['core+extra']['gold']}",
+            "precision": s["precision"],
+            "f1": s["f1"],
+            "relations": s["predicted"],
+            "missed_core": s["core"]["missed"],
+        }
 
     out = {"model": summary(graph)}
     # the before-stop hook's rule on the same units: inside a post each unit supports the one before;
@@ -86,12 +89,14 @@ def docs_block(docs, model, config, modes=("gold",), keys=None) -> dict:
 
 
 def replies_block(model, config, split: str, sample: int, seed: int) -> dict:
-    pairs = reply_parts(corpora.read_reply_agreement(DATA / "reply-agreement"), {})[split]
+    pairs = corpora.reply_parts(corpora.read_reply_agreement(DATA / "reply-agreement"), argmine.load_recipe())[split]
     if sample and len(pairs) > sample:
         pairs = random.Random(seed).sample(pairs, sample)
     out = {"pairs": len(pairs), "labels": dict(Counter(p.label for p in pairs))}
     r = evaluate_replies(pairs, model_relater(model, config), config)
-    out["model"] = {k: r[k] for k in ("macro_f1", "accuracy")} | {f"{lab}_f1": r[lab]["f1"] for lab in ("support", "attack", "none")}
+    out["model"] = {k: r[k] for k in ("macro_f1", "accuracy")} | {
+        f"{lab}_f1": r[lab]["f1"] for lab in ("support", "attack", "none")
+    }
     for name, fn in BASELINES.items():
         b = evaluate_replies(pairs, fn, config)
         out[f"baseline: {name}"] = {"macro_f1": b["macro_f1"], "attack_f1": b["attack"]["f1"]}
@@ -112,8 +117,8 @@ def main() -> int:
     if not SHARED.is_dir():
         print("../shared is absent: nothing to measure", file=sys.stderr)
         return 2
-    config = load_config(args.config, {"model": {"name": args.model}} if args.model else None)
-    model = load_model(config)
+    config = argmine.load_settings(args.config, {"model": {"name": args.model}} if args.model else None)
+    model = argmine.load_model(settings=config)
     skip = set(args.skip.split(","))
     out: dict = {"model": model.name}
     started = time.time()
@@ -124,7 +129,7 @@ def main() -> int:
         out[f"reply_agreement_{args.split}"] = replies_block(model, config, args.split, args.reply_sample, 13)
         print(json.dumps({"reply": out[f"reply_agreement_{args.split}"]}), file=sys.stderr)
     if "qt30" not in skip:
-        docs = qt30_parts(corpora.read_qt30(DATA / "qt30" / "nodesets"), {"qt30_split": QT30_SPLIT})[args.split]
+        docs = corpora.qt30_parts(corpora.read_qt30(DATA / "qt30" / "nodesets"), argmine.load_recipe())[args.split]
         out[f"qt30_{args.split}_gold"] = {"threads": len(docs), **docs_block(docs, model, config)}
         print(json.dumps({"qt30": out[f"qt30_{args.split}_gold"]}), file=sys.stderr)
     if "micro" not in skip:
@@ -132,7 +137,12 @@ def main() -> int:
         out["microtexts"] = docs_block(docs, model, config, modes=("gold", "e2e"))
         print(json.dumps({"micro": out["microtexts"]}), file=sys.stderr)
     if "cdcp" not in skip:
-        out["cdcp_test"] = docs_block(corpora.read_cdcp(DATA / "cdcp" / "test"), model, config, keys=("link_class_f1", "macro_link_f1", "attachment_accuracy"))
+        out["cdcp_test"] = docs_block(
+            corpora.read_cdcp(DATA / "cdcp" / "test"),
+            model,
+            config,
+            keys=("link_class_f1", "macro_link_f1", "attachment_accuracy"),
+        )
     out["seconds"] = round(time.time() - started, 1)
     print(json.dumps(out, indent=1))
     if args.card:

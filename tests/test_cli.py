@@ -81,8 +81,15 @@ def test_bad_input_exits_2_with_one_line_and_no_output_file(tmp_path, tiny_model
 def test_malformed_json_and_reply_problems_exit_2(tmp_path, tiny_model):
     cases = {
         "bad.json": ("{", "malformed JSON"),
-        "cycle.json": (json.dumps({"article": {"text": "A b c."}, "comments": [
-            {"id": "x", "parent": "y", "text": "D."}, {"id": "y", "parent": "x", "text": "E."}]}), "reply cycle"),
+        "cycle.json": (
+            json.dumps(
+                {
+                    "article": {"text": "A b c."},
+                    "comments": [{"id": "x", "parent": "y", "text": "D."}, {"id": "y", "parent": "x", "text": "E."}],
+                }
+            ),
+            "reply cycle",
+        ),
     }
     for name, (content, message) in cases.items():
         (tmp_path / name).write_text(content, encoding="utf-8")

@@ -10,11 +10,11 @@ C = FIXTURES / "corpora"
 
 
 def texts(doc):
-    return [doc.unit_text(i) for i in range(len(doc.units))]
+    return [u.text for u in doc.units]
 
 
 def rels(doc):
-    return sorted((r.source, r.target, r.label) for r in doc.relations)
+    return sorted((s, t, label) for (s, t), label in corpora.gold_links(doc).items())
 
 
 def test_microtexts_joins_segments_and_maps_rebuttals_and_undercuts_to_attacks():
@@ -44,8 +44,10 @@ def test_web_discourse_xmi():
 def test_pair_corpora():
     deb = corpora.read_debatepedia(C / "debatepedia")
     assert [(p.text_a, p.label) for p in deb] == [
-        ("Children need free time to play.", "support"), ("Homework builds discipline.", "attack"),
-        ("Air pollution downtown is dangerous.", "support")]
+        ("Children need free time to play.", "support"),
+        ("Homework builds discipline.", "attack"),
+        ("Air pollution downtown is dangerous.", "support"),
+    ]
     assert [p.label for p in corpora.read_political_debates(C / "political.tsv")] == ["support", "attack", "none"]
     (ibm,) = corpora.read_ibm_claim_stance(C / "ibm.csv")
     assert (ibm.text_b, ibm.label) == ("We should ban homework", "support")
@@ -82,7 +84,7 @@ def test_argmine_graph_as_gold(tmp_path, tiny_model):
     graph = json.loads(out.read_text(encoding="utf-8"))
     (doc,) = corpora.read_argmine_graphs([out])
     assert len(doc.units) == len(graph["units"]) and len(doc.relations) == len(graph["relations"])
-    assert [p["kind"] for p in doc.posts][:2] == ["title", "article"]
+    assert [p.kind for p in doc.posts][:2] == ["title", "article"]
 
 
 def test_hard_none_pairs_come_from_another_debate():
@@ -97,17 +99,24 @@ def test_hard_none_pairs_come_from_another_debate():
 
 def test_qt30_turns_become_posts_and_replies_point_back():
     (doc,) = corpora.read_qt30(C / "qt30")
-    assert [(p["id"], p["kind"], p["parent"], p["author"]) for p in doc.posts] == [
-        ("t1", "article", None, "Ann Lee"), ("t2", "comment", "t1", "Bob Roy"), ("t3", "comment", "t2", "Ann Lee")]
+    assert [(p.id, p.kind, p.parent, p.author) for p in doc.posts] == [
+        ("t1", "article", None, "Ann Lee"),
+        ("t2", "comment", "t1", "Bob Roy"),
+        ("t3", "comment", "t2", "Ann Lee"),
+    ]
     # the annotator's edge-less copy of a locution is not part of the dialogue
     assert doc.text.count("far too early") == 1
     # a proposition found verbatim is narrowed to its words; a reworded one keeps its locution
-    assert texts(doc) == ["Schools should reopen in June", "Children are falling behind", "That is far too early.",
-                          "Bob is right about the risk"]
+    assert texts(doc) == [
+        "Schools should reopen in June",
+        "Children are falling behind",
+        "That is far too early.",
+        "Bob is right about the risk",
+    ]
     assert [doc.units[i].post for i in range(4)] == ["t1", "t1", "t2", "t3"]
     # RA inside a turn; CA across turns; an RA from an earlier turn to a later one is turned round
     assert rels(doc) == [(1, 0, "support"), (2, 0, "attack"), (3, 2, "support")]
-    assert doc.group == "2021-03-04"
+    assert corpora.group_of(doc) == "2021-03-04"
 
 
 def test_reply_agreement_dedupes_and_splits_by_topic():
@@ -129,10 +138,10 @@ def test_reply_pairs_become_two_post_threads():
 
 
 def test_qt30_splits_keep_episodes_together():
-    docs = [corpora.AnnotatedDoc(f"d{i}", "x", [], [], group=f"ep{i % 7}") for i in range(40)]
+    docs = [corpora.gold_graph(f"d{i}", "x", [], [], group=f"ep{i % 7}") for i in range(40)]
     parts = corpora.split_by_group(docs, {"train": 0.7, "dev": 0.15, "test": 0.15}, seed=1)
     assert sum(len(v) for v in parts.values()) == 40
-    groups = [{d.group for d in v} for v in parts.values()]
+    groups = [{corpora.group_of(d) for d in v} for v in parts.values()]
     assert all(not (a & b) for i, a in enumerate(groups) for b in groups[i + 1 :])
     assert all(parts.values())
 
@@ -140,9 +149,10 @@ def test_qt30_splits_keep_episodes_together():
 def test_doc_pairs_mark_reply_pairs_and_never_point_forward():
     (doc,) = corpora.read_qt30(C / "qt30")
     pairs = corpora.doc_pairs(doc, "qt30", none_ratio=5, rng=random.Random(0))
-    post = {doc.unit_text(i): doc.units[i].post for i in range(len(doc.units))}
+    post = {u.text: u.post for u in doc.units}
     for p in pairs:
         assert p.context == ("post" if post[p.text_a] == post[p.text_b] else "reply")
         assert post[p.text_a] >= post[p.text_b]  # t1 < t2 < t3
     assert ("That is far too early.", "Schools should reopen in June", "attack", "reply") in {
-        (p.text_a, p.text_b, p.label, p.context) for p in pairs}
+        (p.text_a, p.text_b, p.label, p.context) for p in pairs
+    }

@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
-from argmine.pipeline import EMBEDDED_MODEL_DIR
+import pytest
+
+import argmine
+from argmine.relations import EMBEDDED_MODEL_DIR
 from tests.conftest import EXAMPLE
 
 
@@ -21,11 +24,17 @@ def test_embedded_model_is_fp16_and_small():
     assert "ODbL" in card and card.count("research use") >= 2 and "qt30" in card and "reply-agreement" in card
 
 
+@pytest.mark.slow
 def test_analyze_uses_the_embedded_model_with_the_network_off(tmp_path):
     out = tmp_path / "graph.json"
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "argmine", "analyze", str(EXAMPLE), "-o", str(out), "-q"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "argmine", "analyze", str(EXAMPLE), "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     graph = json.loads(out.read_text(encoding="utf-8"))
     assert graph["model"]["name"] == "embedded" and graph["model"]["second_stage"] == "argmine_scorer.json"
@@ -34,15 +43,12 @@ def test_analyze_uses_the_embedded_model_with_the_network_off(tmp_path):
     assert graph["stats"]["pairs_scored"] > len(graph["units"])
 
 
+@pytest.mark.slow
 def test_embedded_model_reads_replies_as_agreement_and_disagreement():
     """The shipped model on two-post threads it never saw: a clear disagreement attacks, a clear agreement supports."""
-    import argmine.pipeline as pipeline
-    from argmine.config import load_config
     from argmine.corpora import ReplyPair, reply_thread
-    from argmine.segmenter import segment
 
-    config = load_config()
-    model = pipeline.load_model(config)
+    model = argmine.load_model()
     assert model.threshold is not None and model.settings["reply_threshold"] is not None
     quote = "Cars should be banned from the city centre because they pollute the air."
     labels = {}
@@ -50,8 +56,7 @@ def test_embedded_model_reads_replies_as_agreement_and_disagreement():
         "disagree": "No, you are completely wrong about this. Banning cars would kill the shops downtown.",
         "agree": "I completely agree with you, the air downtown is terrible and cars are the cause.",
     }.items():
-        doc = segment(reply_thread(ReplyPair(quote, response, "", "", ""), name), config)
-        graph = pipeline.analyze(doc, model, config)
-        posts = {u["id"]: u["post"] for u in graph["units"]}
-        labels[name] = {r["label"] for r in graph["relations"] if posts[r["source"]] == "response" and posts[r["target"]] == "quote"}
+        graph = argmine.analyze(reply_thread(ReplyPair(quote, response, "", "", ""), name), model=model)
+        posts = {u.id: u.post for u in graph.units}
+        labels[name] = {r.label for r in graph.relations if posts[r.source] == "response" and posts[r.target] == "quote"}
     assert labels == {"disagree": {"attack"}, "agree": {"support"}}

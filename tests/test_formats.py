@@ -67,7 +67,8 @@ def test_xaif_is_read_by_the_xaif_package_and_round_trips(graph_file, tmp_path):
     relations = table[table["relation"] != "None"]
     assert len(relations) == len(graph["relations"])
     assert sorted(relations["relation"]) == sorted(
-        "Default Inference" if r["label"] == "support" else "Default Conflict" for r in graph["relations"])
+        "Default Inference" if r["label"] == "support" else "Default Conflict" for r in graph["relations"]
+    )
     l_nodes = [n for n in data["AIF"]["nodes"] if n["type"] == "L"]
     speakers = {n["text"].split(":", 1)[0]: aif.get_speaker(n["nodeID"]) for n in l_nodes}
     assert speakers["Ana Lima"][0] == "Ana Lima" and speakers["Ben"][0].strip() == "Ben"
@@ -111,7 +112,9 @@ def test_brat_aae_stance_import(tmp_path):
     (tmp_path / "essay.txt").write_text(text, encoding="utf-8")
     (tmp_path / "essay.ann").write_text(
         "T1\tMajorClaim 0 19\tWe should ban cars.\nT2\tClaim 20 33\tAir is toxic.\nA1\tStance T2 For\n"
-        "T3\tClaim 34 47\tShops suffer.\nA2\tStance T3 Against\n", encoding="utf-8")
+        "T3\tClaim 34 47\tShops suffer.\nA2\tStance T3 Against\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["import", str(tmp_path / "essay.ann"), "--from", "brat"])
     assert result.exit_code == 0, result.stderr
     rels = sorted((r["source"], r["target"], r["label"]) for r in json.loads(result.stdout)["relations"])
@@ -149,8 +152,12 @@ def test_label_studio_annotations_win_over_predictions(graph_file, tmp_path):
     tasks = json.loads((folder / "tasks.json").read_text(encoding="utf-8"))
     result = [r for r in tasks[0]["predictions"][0]["result"] if r["type"] == "labels"][:2]
     a, b = result[0]["id"], result[1]["id"]
-    tasks[0]["annotations"] = [{"was_cancelled": False, "result": result + [
-        {"type": "relation", "from_id": b, "to_id": a, "direction": "right", "labels": ["attacks"]}]}]
+    tasks[0]["annotations"] = [
+        {
+            "was_cancelled": False,
+            "result": result + [{"type": "relation", "from_id": b, "to_id": a, "direction": "right", "labels": ["attacks"]}],
+        }
+    ]
     (folder / "export.json").write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     out = runner.invoke(app, ["import", str(folder / "export.json"), "--from", "label-studio"])
     back = json.loads(out.stdout)

@@ -1,15 +1,15 @@
 import pytest
 
-from argmine.config import load_config
 from argmine.errors import InputError
 from argmine.layout import layout_plain_text, paragraphs
+from argmine.settings import load_settings
 from tests.conftest import EXAMPLE
 
-CFG = load_config()
+CFG = load_settings()
 
 
 def layout(text, comments_from=None):
-    return layout_plain_text(text, "t", CFG["layout"], comments_from, CFG["boilerplate"])
+    return layout_plain_text(text, "t", CFG.layout, comments_from, CFG.boilerplate)
 
 
 ARTICLE = (

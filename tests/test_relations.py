@@ -1,14 +1,13 @@
 import pytest
 
-from argmine.config import load_config
+import argmine
 from argmine.errors import ModelError
-from argmine.pipeline import analyze
-from argmine.readers import read_input
 from argmine.relations import RelationModel, map_labels
 from tests import tiny_models
 from tests.conftest import FIXTURES
 
-CFG = load_config()
+CFG = argmine.load_settings()
+THREAD = FIXTURES / "thread.json"
 
 # (convention, checkpoint label the model is made to favour, argmine label expected on every relation)
 CASES = [
@@ -27,19 +26,21 @@ CASES = [
 @pytest.mark.parametrize("convention, favour, expected", CASES)
 def test_every_label_convention_maps_by_name(make_model, convention, favour, expected):
     model = RelationModel.load(str(make_model(convention, favour)), device="cpu")
-    graph = analyze(read_input(str(FIXTURES / "thread.json"), CFG)[0].document, model, CFG)
-    assert graph["stats"]["pairs_scored"] > 0
-    assert graph["relations"], "a model that favours one relation label must produce relations"
-    assert {r["label"] for r in graph["relations"]} == {expected}
-    assert all(r["score"] > 0.9 for r in graph["relations"])
+    graph = argmine.analyze(THREAD, model=model, settings=CFG)
+    assert graph.stats["pairs_scored"] > 0
+    assert graph.relations, "a model that favours one relation label must produce relations"
+    assert {r.label for r in graph.relations} == {expected}
+    assert all(r.score > 0.9 for r in graph.relations)
 
 
-@pytest.mark.parametrize("convention, favour", [("roberta-large-mnli", "NEUTRAL"), ("two-class", "not_entailment"), ("argmine", "none")])
+@pytest.mark.parametrize(
+    "convention, favour", [("roberta-large-mnli", "NEUTRAL"), ("two-class", "not_entailment"), ("argmine", "none")]
+)
 def test_models_that_see_no_relation_label_none(make_model, convention, favour):
     model = RelationModel.load(str(make_model(convention, favour)), device="cpu")
-    graph = analyze(read_input(str(FIXTURES / "thread.json"), CFG)[0].document, model, CFG)
-    assert graph["relations"] == []
-    assert all(tree["children"] == [] for tree in graph["trees"])
+    graph = argmine.analyze(THREAD, model=model, settings=CFG)
+    assert graph.relations == []
+    assert all(tree.children == () for tree in graph.trees)
 
 
 def test_unmappable_labels_are_refused_with_their_names(make_model):
@@ -69,8 +70,9 @@ def test_uncached_hub_model_offline_names_model_and_flag(monkeypatch):
 def test_pairs_over_the_window_are_truncated_and_counted(tmp_path):
     folder = tiny_models.build(tmp_path / "short", tiny_models.CONVENTIONS["argmine"], max_positions=16)
     model = RelationModel.load(str(folder), device="cpu")
-    scores = model.predict([("the a is " * 20, "not"), ("yes", "no")], batch_size=1)
-    assert model.truncated == 1
+    scored = model.score([("the a is " * 20, "not"), ("yes", "no")], batch_size=1)
+    scores = scored.scores
+    assert scored.truncated == 1
     assert len(scores) == 2 and all(abs(s.support + s.attack + s.none - 1) < 1e-5 for s in scores)
 
 
@@ -86,20 +88,19 @@ def test_predict_order_and_batching_do_not_change_results(tiny_model):
 def test_the_threshold_stored_with_the_model_decides_unless_the_config_overrides_it(tmp_path, make_model):
     import shutil
 
-    from argmine.config import load_config
     from argmine.relations import write_relation_settings
 
     folder = tmp_path / "m"
     shutil.copytree(make_model("argmine", "support"), folder)
-    doc = read_input(str(FIXTURES / "thread.json"), CFG)[0].document
+    doc = argmine.read(THREAD)
     write_relation_settings(folder, {"threshold": 1.0})  # no probability reaches it
     model = RelationModel.load(str(folder), device="cpu")
     assert model.threshold == 1.0
-    graph = analyze(doc, model, CFG)
-    assert graph["relations"] == [] and graph["model"]["threshold"] == 1.0
-    config = load_config(overrides={"relations": {"threshold": 0.5}})
-    graph = analyze(doc, model, config)
-    assert graph["relations"] and graph["model"]["threshold"] == 0.5
+    graph = argmine.analyze(doc, model=model, settings=CFG)
+    assert graph.relations == [] and graph.model["threshold"] == 1.0
+    config = argmine.load_settings(overrides={"relations": {"threshold": 0.5}})
+    graph = argmine.analyze(doc, model=model, settings=config)
+    assert graph.relations and graph.model["threshold"] == 0.5
 
 
 def test_context_markers_from_the_model_folder_reach_the_pair_input(tmp_path):

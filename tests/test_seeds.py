@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from argmine.config import load_config
 from argmine.readers import read_input
 from argmine.segmenter import segment
+from argmine.settings import load_settings
 
-CFG = load_config()
+CFG = load_settings()
 
 
 def seed(shared, prefix):
@@ -17,7 +17,7 @@ def seed(shared, prefix):
 
 
 def segmented(shared, prefix):
-    return segment(read_input(str(seed(shared, prefix)), CFG)[0].document, CFG)
+    return segment(read_input(str(seed(shared, prefix)), CFG)[0].document, CFG.segmenter, CFG.boilerplate)
 
 
 def test_seed_002_posts_and_units_match_gold(shared, tiny_model, tmp_path):

@@ -2,16 +2,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from argmine.config import load_config
 from argmine.document import Document, Post
 from argmine.segmenter import segment
+from argmine.settings import load_settings
 
-CFG = load_config()
+CFG = load_settings()
 
 
 def units_of(text, kind="article"):
     doc = Document("t", text, [Post("p", kind, 0, len(text))])
-    return [u.text for u in segment(doc, CFG).units]
+    return [u.text for u in segment(doc, CFG.segmenter, CFG.boilerplate).units]
 
 
 def test_abbreviations_quotes_and_ellipses_do_not_end_sentences():
@@ -37,7 +37,10 @@ def test_abbreviations_quotes_and_ellipses_do_not_end_sentences():
             ["Whether the plan works remains to be seen", "the council has already spent the money."],
         ),
         # No full clause after the connective: no split.
-        ("The bill passed, but only barely and after a long debate.", ["The bill passed, but only barely and after a long debate."]),
+        (
+            "The bill passed, but only barely and after a long debate.",
+            ["The bill passed, but only barely and after a long debate."],
+        ),
         ("They stayed home because of the rain and the cold.", ["They stayed home because of the rain and the cold."]),
         # "and" joins units only inside long sentences.
         ("Prices rose, and people were angry.", ["Prices rose, and people were angry."]),
@@ -68,7 +71,7 @@ def test_dateline_only_stripped_in_articles():
 
 def test_units_are_trimmed_and_numbered_in_order():
     text = "  First claim is here.   \n\n  Second claim is there.  "
-    doc = segment(Document("t", text, [Post("p", "article", 0, len(text))]), CFG)
+    doc = segment(Document("t", text, [Post("p", "article", 0, len(text))]), CFG.segmenter, CFG.boilerplate)
     assert [(u.id, u.text) for u in doc.units] == [("u1", "First claim is here."), ("u2", "Second claim is there.")]
 
 
@@ -82,7 +85,7 @@ def test_units_are_trimmed_and_numbered_in_order():
 )
 def test_offsets_always_index_the_verbatim_text(pieces):
     text = "".join(pieces)
-    doc = segment(Document("t", text, [Post("p", "article", 0, len(text))]), CFG)
+    doc = segment(Document("t", text, [Post("p", "article", 0, len(text))]), CFG.segmenter, CFG.boilerplate)
     previous_end = 0
     for unit in doc.units:
         assert unit.text == text[unit.start : unit.end]

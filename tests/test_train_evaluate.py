@@ -5,6 +5,7 @@ import yaml
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
+import argmine
 from argmine.cli import app
 from tests import tiny_models
 from tests.conftest import FIXTURES, fixture_texts
@@ -22,29 +23,71 @@ def base(tmp_path_factory):
 
 def recipe(tmp_path):
     path = tmp_path / "train.yaml"
-    path.write_text(yaml.safe_dump({
-        "base": "minilm", "seed": 3, "max_length": 48, "batch_size": 4, "epochs": 1, "learning_rate": 1e-3,
-        "warmup": 0.1, "none_ratio": 1.0, "group_none_ratio": 0.5, "stage2_fraction": 0.5, "fp16_weights": True,
-        "data": [],
-    }), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "base": "minilm",
+                "seed": 3,
+                "max_length": 48,
+                "batch_size": 4,
+                "epochs": 1,
+                "learning_rate": 1e-3,
+                "warmup": 0.1,
+                "none_ratio": 1.0,
+                "group_none_ratio": 0.5,
+                "stage2_fraction": 0.5,
+                "fp16_weights": True,
+                "data": [],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
 def train(tmp_path, base, out):
-    return runner.invoke(app, [
-        "train", "--config", str(recipe(tmp_path)), "--base", str(base), "--output", str(out), "--device", "cpu",
-        "--data", f"microtexts={C / 'microtexts'}", "--data", f"web-discourse={C / 'web-discourse'}",
-        "--data", f"cdcp={C / 'cdcp'}", "--data", f"debatepedia={C / 'debatepedia'}",
-        "--data", f"political-debates={C / 'political.tsv'}", "--data", f"ibm-claim-stance={C / 'ibm.csv'}",
-        "--data", f"argkp={C / 'argkp'}", "--data", f"pairs={C / 'pairs.jsonl'}",
-    ])
+    return runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            str(recipe(tmp_path)),
+            "--base",
+            str(base),
+            "--output",
+            str(out),
+            "--device",
+            "cpu",
+            "--data",
+            f"microtexts={C / 'microtexts'}",
+            "--data",
+            f"web-discourse={C / 'web-discourse'}",
+            "--data",
+            f"cdcp={C / 'cdcp'}",
+            "--data",
+            f"debatepedia={C / 'debatepedia'}",
+            "--data",
+            f"political-debates={C / 'political.tsv'}",
+            "--data",
+            f"ibm-claim-stance={C / 'ibm.csv'}",
+            "--data",
+            f"argkp={C / 'argkp'}",
+            "--data",
+            f"pairs={C / 'pairs.jsonl'}",
+        ],
+    )
 
 
 def test_train_writes_a_loadable_reproducible_model(tmp_path, base):
+    """The library and the CLI train the same model from the same recipe, byte for byte."""
     first, second = tmp_path / "m1", tmp_path / "m2"
-    for out in (first, second):
-        result = train(tmp_path, base, out)
-        assert result.exit_code == 0, result.stderr + result.stdout
+    sources = ["microtexts", "web-discourse", "cdcp", "debatepedia", "political-debates", "ibm-claim-stance", "argkp", "pairs"]
+    paths = ["microtexts", "web-discourse", "cdcp", "debatepedia", "political.tsv", "ibm.csv", "argkp", "pairs.jsonl"]
+    data = [{"name": n, "path": str(C / p)} for n, p in zip(sources, paths)]
+    recipe_ = argmine.load_recipe(recipe(tmp_path), {"base": str(base), "data": data})
+    assert argmine.train(first, recipe_, device="cpu", log=lambda m: None) == first
+    result = train(tmp_path, base, second)
+    assert result.exit_code == 0, result.stderr + result.stdout
     config = json.loads((first / "config.json").read_text())
     assert config["id2label"] == {"0": "support", "1": "attack", "2": "none"}
     weights = load_file(first / "model.safetensors")
@@ -61,17 +104,16 @@ def test_train_writes_a_loadable_reproducible_model(tmp_path, base):
 
 
 def test_train_rejects_unknown_source(tmp_path, base):
-    result = runner.invoke(app, ["train", "--config", str(recipe(tmp_path)), "--base", str(base),
-                                 "--output", str(tmp_path / "m"), "--data", f"nope={C}"])
+    result = runner.invoke(
+        app,
+        ["train", "--config", str(recipe(tmp_path)), "--base", str(base), "--output", str(tmp_path / "m"), "--data", f"nope={C}"],
+    )
     assert result.exit_code == 2 and "unknown training source 'nope'" in result.stderr
 
 
 def test_evaluate_with_a_model_that_finds_nothing(make_model):
     model = make_model("argmine", "none")
-    result = runner.invoke(app, ["evaluate", str(C / "microtexts"), "--format", "microtexts", "--model", str(model),
-                                 "--mode", "gold", "--json", "-q"])
-    assert result.exit_code == 0, result.stderr
-    results = json.loads(result.stdout)["results"]
+    results = argmine.evaluate(C / "microtexts", "microtexts", model=str(model), mode="gold").results
     (metrics,) = [r for r in results if r["system"] == "model"]
     assert metrics["units"]["f1"] == 1.0
     assert metrics["relations"]["overall"]["recall"] == 0.0 and metrics["link_class_f1"] == 0.0
@@ -92,8 +134,9 @@ def test_evaluate_end_to_end_and_table(make_model):
     result = runner.invoke(app, ["evaluate", str(C / "microtexts"), "--format", "microtexts", "--model", str(model), "-q"])
     assert result.exit_code == 0, result.stderr
     assert "gold units" in result.stdout and "end to end" in result.stdout and "baseline: previous unit" in result.stdout
-    result = runner.invoke(app, ["evaluate", str(C / "cdcp"), "--format", "cdcp", "--model", str(model), "--json", "-q",
-                                 "--no-baselines"])
+    result = runner.invoke(
+        app, ["evaluate", str(C / "cdcp"), "--format", "cdcp", "--model", str(model), "--json", "-q", "--no-baselines"]
+    )
     gold, e2e = json.loads(result.stdout)["results"]
     assert gold["relations"]["support"]["recall"] > 0  # a support-only model finds CDCP's support links
     assert 0 < e2e["units"]["f1"] <= 1
@@ -107,9 +150,7 @@ def test_evaluate_bad_corpus_is_one_line(tmp_path):
 def test_evaluate_reply_pairs_as_two_post_threads(make_model):
     model = make_model("argmine", "attack")
     args = ["evaluate", str(C / "reply-agreement"), "--format", "reply-agreement", "--model", str(model), "-q"]
-    result = runner.invoke(app, [*args, "--split", "all", "--json"])
-    assert result.exit_code == 0, result.stderr
-    results = json.loads(result.stdout)["results"]
+    results = argmine.evaluate(C / "reply-agreement", "reply-agreement", split="all", model=str(model)).results
     # a model that attacks everything: 7 pairs, 2 of them disagreements; the response "NA" is too short
     # for a unit, so that pair has no relation and is labelled none (rightly): attack P 2/6 R 1 -> 0.5,
     # none P 1 R 1/2 -> 0.667, support 0 -> macro 0.3889; always saying attack gives macro 0.1481
@@ -127,10 +168,8 @@ def test_evaluate_reply_pairs_as_two_post_threads(make_model):
 
 def test_evaluate_qt30_threads_reports_cross_turn_relations(make_model):
     model = make_model("argmine", "attack")
-    result = runner.invoke(app, ["evaluate", str(C / "qt30"), "--format", "qt30", "--split", "all", "--mode", "gold",
-                                 "--model", str(model), "--json", "-q"])
-    assert result.exit_code == 0, result.stderr
-    rows = {r["system"]: r for r in json.loads(result.stdout)["results"]}
+    report = argmine.evaluate(C / "qt30", "qt30", split="all", mode="gold", model=str(model))
+    rows = {r["system"]: r for r in report.results}
     # gold: u2->u1 support (inside turn 1), u3->u1 attack (turn 2 answers turn 1), u4->u3 support (turn 3 answers turn 2)
     model_row = rows["model"]
     assert model_row["cross_post_relations"]["gold"] == 2

@@ -25,19 +25,32 @@ def vocabulary(texts: list[str]) -> list[str]:
     return _SPECIAL + words
 
 
-def build(folder: Path, labels: list[str], favour: str | None = None, words: list[str] | None = None,
-          max_positions: int = 128, seed: int = 0) -> Path:
+def build(
+    folder: Path,
+    labels: list[str],
+    favour: str | None = None,
+    words: list[str] | None = None,
+    max_positions: int = 128,
+    seed: int = 0,
+) -> Path:
     """Save a 1-layer BERT pair classifier; ``favour`` makes one label win every pair."""
     folder.mkdir(parents=True, exist_ok=True)
     vocab = words or _SPECIAL + "the a is not no yes because but".split()
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True,
-                                  model_max_length=max_positions)
+    tokenizer = BertTokenizerFast(
+        vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True, model_max_length=max_positions
+    )
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=max_positions, num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)},
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=max_positions,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
     )
     model = BertForSequenceClassification(config)
     if favour is not None:

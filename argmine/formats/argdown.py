@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+from argmine.graph import Graph, TreeNode
+
 _SPECIAL = re.compile(r"([\\\[\]<>#@*_`])")
 
 
@@ -14,27 +16,27 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text).strip())
 
 
-def dump(graph: dict) -> str:
-    units = {u["id"]: u for u in graph["units"]}
-    title = json.dumps(graph.get("id") or "argmine", ensure_ascii=False)
+def dump(graph: Graph) -> str:
+    units = {u.id: u for u in graph.units}
+    title = json.dumps(graph.id or "argmine", ensure_ascii=False)
     blocks = [f"===\ntitle: {title}\nmodel:\n    mode: loose\n==="]
     in_tree = set()
 
-    def lines(node: dict, depth: int) -> list[str]:
-        sign = "" if depth == 0 else ("+ " if node["label"] == "support" else "- ")
-        out = [f"{'  ' * depth}{sign}[{node['unit']}]: {escape(units[node['unit']]['text'])}"]
-        for child in node["children"]:
-            in_tree.add((child["unit"], node["unit"]))
+    def lines(node: TreeNode, depth: int) -> list[str]:
+        sign = "" if depth == 0 else ("+ " if node.label == "support" else "- ")
+        out = [f"{'  ' * depth}{sign}[{node.unit}]: {escape(units[node.unit].text)}"]
+        for child in node.children:
+            in_tree.add((child.unit, node.unit))
             out += lines(child, depth + 1)
         return out
 
-    for tree in graph["trees"]:
+    for tree in graph.trees:
         blocks.append("\n".join(lines(tree, 0)))
     extra: dict[str, list[str]] = {}
-    for rel in graph["relations"]:
-        if (rel["source"], rel["target"]) not in in_tree:
-            sign = "+" if rel["label"] == "support" else "-"
-            extra.setdefault(rel["target"], []).append(f"  {sign} [{rel['source']}]")
+    for rel in graph.relations:
+        if (rel.source, rel.target) not in in_tree:
+            sign = "+" if rel.label == "support" else "-"
+            extra.setdefault(rel.target, []).append(f"  {sign} [{rel.source}]")
     for target, children in extra.items():
         blocks.append("\n".join([f"[{target}]", *children]))
     return "\n\n".join(blocks) + "\n"

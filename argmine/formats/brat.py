@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from argmine.errors import InputError
-from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, roles
+from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, read_text, roles
+from argmine.graph import Graph
 
 _FRAGMENT = re.compile(r"[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
@@ -36,24 +37,24 @@ def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start + m.start(), start + m.end()) for m in _FRAGMENT.finditer(text[start:end])]
 
 
-def dump(graph: dict, name: str | None = None) -> dict[str, str]:
+def dump(graph: Graph, name: str | None = None) -> dict[str, str]:
     """Files of a brat document (``NAME.txt``, ``NAME.ann``) and the collection's ``annotation.conf``."""
-    name = name or _safe(graph.get("id") or "document")
-    text = graph["text"]
+    name = name or _safe(graph.id or "document")
+    text = graph.text
     role = roles(graph)
     tids = {}
     lines = []
     notes = []
-    for n, unit in enumerate(graph["units"], start=1):
-        tids[unit["id"]] = f"T{n}"
-        pieces = fragments(text, unit["start"], unit["end"])
+    for n, unit in enumerate(graph.units, start=1):
+        tids[unit.id] = f"T{n}"
+        pieces = fragments(text, unit.start, unit.end)
         offsets = ";".join(f"{s} {e}" for s, e in pieces)
         covered = " ".join(text[s:e] for s, e in pieces)
-        lines.append(f"T{n}\t{role.get(unit['id'], 'Premise')} {offsets}\t{covered}")
-        notes.append(("T", n, f"argmine id={unit['id']} post={unit['post']}"))
-    for n, rel in enumerate(graph["relations"], start=1):
-        lines.append(f"R{n}\t{RELATION_TO_LABEL[rel['label']]} Arg1:{tids[rel['source']]} Arg2:{tids[rel['target']]}")
-        notes.append(("R", n, f"score={rel['score']}"))
+        lines.append(f"T{n}\t{role.get(unit.id, 'Premise')} {offsets}\t{covered}")
+        notes.append(("T", n, f"argmine id={unit.id} post={unit.post}"))
+    for n, rel in enumerate(graph.relations, start=1):
+        lines.append(f"R{n}\t{RELATION_TO_LABEL[rel.label]} Arg1:{tids[rel.source]} Arg2:{tids[rel.target]}")
+        notes.append(("R", n, f"score={rel.score}"))
     lines += [f"#{i}\tAnnotatorNotes {kind}{n}\t{note}" for i, (kind, n, note) in enumerate(notes, start=1)]
     return {f"{name}.txt": text, f"{name}.ann": "\n".join(lines) + "\n", "annotation.conf": CONF}
 
@@ -62,7 +63,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "document"
 
 
-def load(ann_path: str | Path, text: str | None = None) -> dict:
+def load(ann_path: str | Path, text: str | None = None) -> Graph:
     """An argmine graph from a ``.ann`` file and its text (the sibling ``.txt`` unless given)."""
     ann_path = Path(ann_path)
     if text is None:
@@ -77,7 +78,7 @@ def load(ann_path: str | Path, text: str | None = None) -> dict:
     stance: dict[str, str] = {}
     ids: dict[str, str] = {}
     scores: dict[str, float] = {}
-    for number, line in enumerate(ann_path.read_text(encoding="utf-8").split("\n"), start=1):
+    for number, line in enumerate(read_text(ann_path).split("\n"), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")
@@ -88,7 +89,9 @@ def load(ann_path: str | Path, text: str | None = None) -> dict:
                 pieces = [tuple(int(x) for x in part.split()) for part in offsets.split(";")]
                 covered = " ".join(text[s:e] for s, e in pieces)
                 if len(fields) > 2 and fields[2] != covered:
-                    raise InputError(f"{ann_path.name}: unit {key}: text at {offsets} is {covered[:40]!r}, not {fields[2][:40]!r}")
+                    raise InputError(
+                        f"{ann_path.name}: unit {key}: text at {offsets} is {covered[:40]!r}, not {fields[2][:40]!r}"
+                    )
                 spans[key] = (pieces[0][0], pieces[-1][1], kind)
                 kinds[key] = kind
             elif key.startswith("R"):

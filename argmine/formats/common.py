@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
+from pathlib import Path
 
-from argmine.decoding import forest, nest
 from argmine.document import Document, Post, Relation, Unit
 from argmine.errors import InputError
-from argmine.graph import build_graph
+from argmine.graph import Graph, text_sha256
 
 
-def roles(graph: dict) -> dict[str, str]:
+def roles(graph: Graph) -> dict[str, str]:
     """AAE-style roles from the trees: a root with children is a MajorClaim, its children and lone
     roots are Claims, deeper units are Premises."""
     out: dict[str, str] = {}
-
-    def walk(node: dict, depth: int) -> None:
-        if depth == 0:
-            out[node["unit"]] = "MajorClaim" if node["children"] else "Claim"
-        else:
-            out[node["unit"]] = "Claim" if depth == 1 else "Premise"
-        for child in node["children"]:
-            walk(child, depth + 1)
-
-    for tree in graph["trees"]:
-        walk(tree, 0)
+    for tree in graph.trees:
+        for node, depth in tree.walk():
+            if depth == 0:
+                out[node.unit] = "MajorClaim" if node.children else "Claim"
+            else:
+                out[node.unit] = "Claim" if depth == 1 else "Premise"
     return out
 
 
@@ -59,14 +53,13 @@ def graph_from_annotations(
     doc_id: str = "imported",
     source_path: str = "-",
     model: dict | None = None,
-    expected: dict[str, str] | None = None,
-) -> dict:
+) -> Graph:
     """Build a schema-valid argmine graph from imported units ``(id, start, end, text?)`` and
     relations ``(source, target, label, score?)``; offsets that do not match the text are errors."""
     doc_posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in posts or []]
     if not doc_posts:
         doc_posts = [Post("article", "article", 0, len(text))]
-    document = Document(doc_id, text, doc_posts, source_path=source_path, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    document = Document(doc_id, text, doc_posts, source_path=source_path, sha256=text_sha256(text))
     doc_units = []
     seen = set()
     for uid, start, end, covered in sorted(units, key=lambda u: (u[1], u[2], u[0])):
@@ -91,10 +84,14 @@ def graph_from_annotations(
         rels.append(Relation(source, target, label, 1.0 if score is None else float(score)))
     order = {u.id: i for i, u in enumerate(doc_units)}
     rels.sort(key=lambda r: (order[r.source], order[r.target]))
-    attached = forest(document, rels)
-    model_info = model or {"name": "gold", "labels": {}}
-    stats = {"units": len(doc_units), "pairs_scored": 0, "relations": len(rels), "truncated_pairs": 0, "seconds": None}
-    return build_graph(document, rels, nest(document, attached), model_info, stats)
+    return Graph.gold(document, rels, model)
+
+
+def read_text(path: str | Path, max_bytes: int = 1_000_000_000) -> str:
+    """An annotation file's text: UTF-8 (BOM dropped); missing, binary or undecodable files are one-line errors."""
+    from argmine.readers import decode, read_bytes
+
+    return decode(read_bytes(str(path), max_bytes), str(path))
 
 
 LABEL_TO_RELATION = {"supports": "support", "support": "support", "attacks": "attack", "attack": "attack"}

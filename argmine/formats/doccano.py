@@ -5,42 +5,43 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from argmine import jsonio
 from argmine.errors import InputError
-from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, roles
+from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, read_text, roles
+from argmine.graph import Graph
 
 
-def record(graph: dict) -> dict:
+def record(graph: Graph) -> dict:
     role = roles(graph)
-    number = {u["id"]: i for i, u in enumerate(graph["units"], start=1)}
+    number = {u.id: i for i, u in enumerate(graph.units, start=1)}
     return {
-        "id": graph.get("id", ""),
-        "text": graph["text"],
+        "id": graph.id,
+        "text": graph.text,
         "entities": [
-            {"id": number[u["id"]], "start_offset": u["start"], "end_offset": u["end"], "label": role.get(u["id"], "Premise")}
-            for u in graph["units"]
+            {"id": number[u.id], "start_offset": u.start, "end_offset": u.end, "label": role.get(u.id, "Premise")}
+            for u in graph.units
         ],
         "relations": [
-            {"id": i, "from_id": number[r["source"]], "to_id": number[r["target"]], "type": RELATION_TO_LABEL[r["label"]]}
-            for i, r in enumerate(graph["relations"], start=1)
+            {"id": i, "from_id": number[r.source], "to_id": number[r.target], "type": RELATION_TO_LABEL[r.label]}
+            for i, r in enumerate(graph.relations, start=1)
         ],
     }
 
 
-def dump(graph: dict) -> str:
+def dump(graph: Graph) -> str:
     return json.dumps(record(graph), ensure_ascii=False) + "\n"
 
 
-def load(path: str | Path, text: str | None = None) -> list[dict]:
+def load(path: str | Path, text: str | None = None) -> list[Graph]:
     """Graphs from doccano JSONL, one per line; entity ``n`` becomes unit ``u<n>`` in document order."""
     path = Path(path)
     graphs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: line {number} is malformed JSON ({exc.msg})") from None
+    for line in jsonio.lines(read_text(path), str(path)):
+        if line.error is not None:
+            raise line.error
+        number, item = line.number, line.value
+        if not isinstance(item, dict):
+            raise InputError(f"{path} line {number}: not a doccano record (a JSON object)")
         doc_text = text if text is not None else item.get("text")
         if not isinstance(doc_text, str):
             raise InputError(f"{path}: line {number} has no text (use --text)")
@@ -55,6 +56,9 @@ def load(path: str | Path, text: str | None = None) -> list[dict]:
             if r["from_id"] not in names or r["to_id"] not in names:
                 raise InputError(f"{path}: line {number}: relation {r.get('id')} names a missing entity")
             relations.append((names[r["from_id"]], names[r["to_id"]], label, None))
-        graphs.append(graph_from_annotations(doc_text, units, relations, doc_id=str(item.get("id") or f"{path.stem}-{number}"),
-                                             source_path=str(path)))
+        graphs.append(
+            graph_from_annotations(
+                doc_text, units, relations, doc_id=str(item.get("id") or f"{path.stem}-{number}"), source_path=str(path)
+            )
+        )
     return graphs

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import networkx as nx
 
+from argmine.graph import Graph
+
 COLOURS = {"support": "darkgreen", "attack": "red"}
 
 
-def to_networkx(graph: dict) -> nx.DiGraph:
-    g = nx.DiGraph(id=graph.get("id", ""))
-    for u in graph["units"]:
-        g.add_node(u["id"], text=u["text"], post=u["post"], start=u["start"], end=u["end"])
-    for r in graph["relations"]:
-        g.add_edge(r["source"], r["target"], label=r["label"], score=float(r["score"]))
+def to_networkx(graph: Graph) -> nx.DiGraph:
+    g = nx.DiGraph(id=graph.id)
+    for u in graph.units:
+        g.add_node(u.id, text=u.text, post=u.post, start=u.start, end=u.end)
+    for r in graph.relations:
+        g.add_edge(r.source, r.target, label=r.label, score=float(r.score))
     return g
 
 
-def dump_graphml(graph: dict) -> str:
+def dump_graphml(graph: Graph) -> str:
     return "\n".join(nx.generate_graphml(to_networkx(graph), encoding="utf-8", prettyprint=True)) + "\n"
 
 
@@ -28,13 +30,13 @@ def _quote(value) -> str:
     return f'"{text}"'
 
 
-def dump_dot(graph: dict) -> str:
+def dump_dot(graph: Graph) -> str:
     lines = ["digraph argmine {", "  rankdir=BT;", "  node [shape=box, style=rounded];"]
-    for u in graph["units"]:
-        attrs = {"label": u["text"], "post": u["post"], "start": u["start"], "end": u["end"]}
-        lines.append(f"  {_quote(u['id'])} [{', '.join(f'{k}={_quote(v)}' for k, v in attrs.items())}];")
-    for r in graph["relations"]:
-        attrs = {"label": r["label"], "score": r["score"], "color": COLOURS[r["label"]]}
-        lines.append(f"  {_quote(r['source'])} -> {_quote(r['target'])} [{', '.join(f'{k}={_quote(v)}' for k, v in attrs.items())}];")
+    for u in graph.units:
+        attrs = {"label": u.text, "post": u.post, "start": u.start, "end": u.end}
+        lines.append(f"  {_quote(u.id)} [{', '.join(f'{k}={_quote(v)}' for k, v in attrs.items())}];")
+    for r in graph.relations:
+        attrs = {"label": r.label, "score": r.score, "color": COLOURS[r.label]}
+        lines.append(f"  {_quote(r.source)} -> {_quote(r.target)} [{', '.join(f'{k}={_quote(v)}' for k, v in attrs.items())}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from argmine import jsonio
 from argmine.errors import InputError
-from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, Utf16, graph_from_annotations, roles
+from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, Utf16, graph_from_annotations, read_text, roles
+from argmine.graph import Graph
 
 CONFIG = """<View>
   <Relations>
@@ -25,53 +27,59 @@ CONFIG = """<View>
 """
 
 
-def task(graph: dict, task_id: int = 1) -> dict:
+def task(graph: Graph, task_id: int = 1) -> dict:
     """One Label Studio task holding the graph as a prediction."""
-    text = graph["text"]
+    text = graph.text
     utf16 = Utf16(text)
     role = roles(graph)
     result = []
-    for unit in graph["units"]:
-        result.append({
-            "id": unit["id"],
-            "from_name": "label",
-            "to_name": "text",
-            "type": "labels",
-            "value": {
-                "start": utf16.to_utf16(unit["start"]),
-                "end": utf16.to_utf16(unit["end"]),
-                "text": unit["text"],
-                "labels": [role.get(unit["id"], "Premise")],
-            },
-        })
-    for rel in graph["relations"]:
-        result.append({
-            "type": "relation", "from_id": rel["source"], "to_id": rel["target"], "direction": "right",
-            "labels": [RELATION_TO_LABEL[rel["label"]]],
-        })
-    scores = [r["score"] for r in graph["relations"]]
+    for unit in graph.units:
+        result.append(
+            {
+                "id": unit.id,
+                "from_name": "label",
+                "to_name": "text",
+                "type": "labels",
+                "value": {
+                    "start": utf16.to_utf16(unit.start),
+                    "end": utf16.to_utf16(unit.end),
+                    "text": unit.text,
+                    "labels": [role.get(unit.id, "Premise")],
+                },
+            }
+        )
+    for rel in graph.relations:
+        result.append(
+            {
+                "type": "relation",
+                "from_id": rel.source,
+                "to_id": rel.target,
+                "direction": "right",
+                "labels": [RELATION_TO_LABEL[rel.label]],
+            }
+        )
+    scores = [r.score for r in graph.relations]
     return {
         "id": task_id,
-        "data": {"text": text, "argmine_id": graph.get("id", "")},
-        "predictions": [{
-            "model_version": f"argmine {graph['model']['name']}",
-            "score": round(sum(scores) / len(scores), 4) if scores else 0.0,
-            "result": result,
-        }],
+        "data": {"text": text, "argmine_id": graph.id},
+        "predictions": [
+            {
+                "model_version": f"argmine {graph.model['name']}",
+                "score": round(sum(scores) / len(scores), 4) if scores else 0.0,
+                "result": result,
+            }
+        ],
     }
 
 
-def dump(graph: dict) -> dict[str, str]:
+def dump(graph: Graph) -> dict[str, str]:
     return {"tasks.json": json.dumps([task(graph)], ensure_ascii=False, indent=1) + "\n", "label_config.xml": CONFIG}
 
 
-def load(path: str | Path, text: str | None = None) -> list[dict]:
+def load(path: str | Path, text: str | None = None) -> list[Graph]:
     """Graphs from a Label Studio JSON export (annotations first, predictions otherwise)."""
     path = Path(path)
-    try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    tasks = jsonio.parse(read_text(path), str(path))
     if isinstance(tasks, dict):
         tasks = [tasks]
     graphs = []
@@ -87,7 +95,7 @@ def load(path: str | Path, text: str | None = None) -> list[dict]:
     return graphs
 
 
-def _from_result(text: str, result: list[dict], item: dict, path: Path) -> dict:
+def _from_result(text: str, result: list[dict], item: dict, path: Path) -> Graph:
     utf16 = Utf16(text)
     units, relations = [], []
     for r in result:

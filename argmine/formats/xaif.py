@@ -9,14 +9,17 @@ import html
 import json
 from pathlib import Path
 
+from argmine import jsonio
+from argmine.document import Post
 from argmine.errors import InputError
-from argmine.formats.common import graph_from_annotations
+from argmine.formats.common import graph_from_annotations, read_text
+from argmine.graph import Graph, post_dict
 
 SCHEMES = {"RA": "72", "CA": "71", "TA": "82", "YA": "168"}
 RELATION_NODE = {"support": ("RA", "Default Inference", "Arguing"), "attack": ("CA", "Default Conflict", "Disagreeing")}
 
 
-def dump(graph: dict) -> str:
+def dump(graph: Graph) -> str:
     nodes, edges, locutions, participants, schemes, ova_nodes = [], [], [], [], [], []
     counter = [0]
 
@@ -35,78 +38,102 @@ def dump(graph: dict) -> str:
     def edge(a: str, b: str) -> None:
         edges.append({"edgeID": str(len(edges) + 1), "fromID": a, "toID": b})
 
-    posts = {p["id"]: p for p in graph["posts"]}
+    posts = {p.id: p for p in graph.posts}
     people: dict[str, str] = {}
-    for post in graph["posts"]:
-        speaker = post.get("author") or ("Article" if post["kind"] in ("article", "title") else post["id"])
+    for post in graph.posts:
+        speaker = _speaker(post)
         if speaker not in people:
             people[speaker] = str(len(people) + 1)
             first, _, last = speaker.partition(" ")
             participants.append({"participantID": people[speaker], "firstname": first, "surname": last})
     i_node, l_node, first_l = {}, {}, {}
     offsets = {}
-    for row, unit in enumerate(graph["units"]):
-        post = posts[unit["post"]]
-        speaker = post.get("author") or ("Article" if post["kind"] in ("article", "title") else post["id"])
-        l_id = node("L", f"{speaker}: {unit['text']}", 50, 80 + 120 * row)
+    for row, unit in enumerate(graph.units):
+        speaker = _speaker(posts[unit.post])
+        l_id = node("L", f"{speaker}: {unit.text}", 50, 80 + 120 * row)
         locutions.append({"nodeID": l_id, "personID": people[speaker], "timestamp": ""})
-        i_id = node("I", unit["text"], 650, 80 + 120 * row)
+        i_id = node("I", unit.text, 650, 80 + 120 * row)
         ya = node("YA", "Asserting", 350, 80 + 120 * row)
         edge(l_id, ya)
         edge(ya, i_id)
-        i_node[unit["id"]], l_node[unit["id"]] = i_id, l_id
-        first_l.setdefault(unit["post"], l_id)
-        offsets[i_id] = {"unit": unit["id"], "post": unit["post"], "start": unit["start"], "end": unit["end"]}
+        i_node[unit.id], l_node[unit.id] = i_id, l_id
+        first_l.setdefault(unit.post, l_id)
+        offsets[i_id] = {"unit": unit.id, "post": unit.post, "start": unit.start, "end": unit.end}
     ta_between: dict[tuple[str, str], str] = {}
-    for post in graph["posts"]:  # a reply's first locution answers its parent's first locution
-        parent = post.get("parent")
-        if parent and parent in first_l and post["id"] in first_l:
+    for post in graph.posts:  # a reply's first locution answers its parent's first locution
+        parent = post.parent
+        if parent and parent in first_l and post.id in first_l:
             ta = node("TA", "Default Transition", 200, 60)
             edge(first_l[parent], ta)
-            edge(ta, first_l[post["id"]])
-            ta_between[(parent, post["id"])] = ta
-    unit_post = {u["id"]: u["post"] for u in graph["units"]}
-    for rel in graph["relations"]:
-        kind, text, illocution = RELATION_NODE[rel["label"]]
+            edge(ta, first_l[post.id])
+            ta_between[(parent, post.id)] = ta
+    unit_post = {u.id: u.post for u in graph.units}
+    for rel in graph.relations:
+        kind, text, illocution = RELATION_NODE[rel.label]
         r_id = node(kind, text, 900, 80)
-        edge(i_node[rel["source"]], r_id)
-        edge(r_id, i_node[rel["target"]])
-        ta = ta_between.get((unit_post[rel["target"]], unit_post[rel["source"]]))
+        edge(i_node[rel.source], r_id)
+        edge(r_id, i_node[rel.target])
+        ta = ta_between.get((unit_post[rel.target], unit_post[rel.source]))
         if ta:  # the reply's transition anchors the relation it makes
             ya = node("YA", illocution, 900, 40)
             edge(ta, ya)
             edge(ya, r_id)
     highlighted = _highlight(graph, l_node)
-    return json.dumps({
-        "AIF": {"nodes": nodes, "edges": edges, "locutions": locutions, "participants": participants,
-                "schemefulfillments": schemes, "descriptorfulfillments": [], "cqdescriptorfulfillments": []},
-        "text": highlighted,
-        "dialog": any(p["kind"] == "comment" for p in graph["posts"]),
-        "OVA": {"firstname": "", "surname": "", "url": "", "nodes": ova_nodes,
-                "edges": [{"fromID": e["fromID"], "toID": e["toID"], "visible": True} for e in edges]},
-        "argmine": {"id": graph.get("id", ""), "text": graph["text"], "posts": graph["posts"], "offsets": offsets,
-                    "scores": {f"{r['source']}->{r['target']}": r["score"] for r in graph["relations"]}},
-    }, ensure_ascii=False, indent=1) + "\n"
+    return (
+        json.dumps(
+            {
+                "AIF": {
+                    "nodes": nodes,
+                    "edges": edges,
+                    "locutions": locutions,
+                    "participants": participants,
+                    "schemefulfillments": schemes,
+                    "descriptorfulfillments": [],
+                    "cqdescriptorfulfillments": [],
+                },
+                "text": highlighted,
+                "dialog": any(p.kind == "comment" for p in graph.posts),
+                "OVA": {
+                    "firstname": "",
+                    "surname": "",
+                    "url": "",
+                    "nodes": ova_nodes,
+                    "edges": [{"fromID": e["fromID"], "toID": e["toID"], "visible": True} for e in edges],
+                },
+                "argmine": {
+                    "id": graph.id,
+                    "text": graph.text,
+                    "posts": [post_dict(p) for p in graph.posts],
+                    "offsets": offsets,
+                    "scores": {f"{r.source}->{r.target}": r.score for r in graph.relations},
+                },
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )
 
 
-def _highlight(graph: dict, l_node: dict[str, str]) -> str:
+def _speaker(post: Post) -> str:
+    return post.author or ("Article" if post.kind in ("article", "title") else post.id)
+
+
+def _highlight(graph: Graph, l_node: dict[str, str]) -> str:
     """The text as HTML, each unit wrapped in the span OVA3 looks up (``id="node<L id>"``)."""
-    text, out, cursor = graph["text"], [], 0
-    for unit in graph["units"]:
-        out.append(html.escape(text[cursor : unit["start"]]))
-        out.append(f'<span class="highlighted" id="node{l_node[unit["id"]]}">{html.escape(unit["text"])}</span>')
-        cursor = unit["end"]
+    text, out, cursor = graph.text, [], 0
+    for unit in graph.units:
+        out.append(html.escape(text[cursor : unit.start]))
+        out.append(f'<span class="highlighted" id="node{l_node[unit.id]}">{html.escape(unit.text)}</span>')
+        cursor = unit.end
     out.append(html.escape(text[cursor:]))
     return "".join(out).replace("\n", "<br>")
 
 
-def load(path: str | Path, text: str | None = None) -> dict:
+def load(path: str | Path, text: str | None = None) -> Graph:
     """A graph from xAIF: offsets from the ``argmine`` section, or I-node texts found in ``text`` in order."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    data = jsonio.parse(read_text(path), str(path))
     aif = data.get("AIF", data)
     if not isinstance(aif, dict) or "nodes" not in aif or "edges" not in aif:
         raise InputError(f"{path}: not xAIF (no AIF nodes and edges)")
@@ -149,5 +176,6 @@ def load(path: str | Path, text: str | None = None) -> dict:
             for trg in (t for t in outgoing.get(nid, []) if t in name):
                 relations.append((name[src], name[trg], label, scores.get(f"{name[src]}->{name[trg]}")))
     posts = extra.get("posts") if text is None else None
-    return graph_from_annotations(doc_text, units, relations, posts=posts, doc_id=extra.get("id") or path.stem,
-                                  source_path=str(path))
+    return graph_from_annotations(
+        doc_text, units, relations, posts=posts, doc_id=extra.get("id") or path.stem, source_path=str(path)
+    )

@@ -1,0 +1,267 @@
+"""Typed settings: ``configs/default.yaml``, then a user file, then overrides (CLI flags), validated as a whole.
+
+Each pipeline stage takes its own section (``settings.segmenter``, ``settings.candidates``, ...). The
+defaults live in the YAML file only; every field here is required, so a setting missing from the
+shipped file is an installation error, and an unknown or ill-typed one in a user's file is a
+``ConfigError`` naming the setting, the value and what it must be. The training recipe
+(``configs/train.yaml``) is validated the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from argmine.errors import ConfigError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression ({exc})") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class Section(BaseModel):
+    """A settings section: strict types (no "5" for 5), unknown keys refused, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class InputSettings(Section):
+    max_bytes: PositiveInt
+    encoding: Literal["utf-8"]
+
+
+class CueWeights(Section):
+    first_person: float
+    second_person: float
+    question: float
+    rhetorical_opener: float
+    imperative: float
+    shouting: float
+    informal: float
+    attribution: float
+    quotation: float
+    long_paragraph: float
+    short_paragraph: float
+    layout_change: float
+
+
+class CommentDetectionSettings(Section):
+    enabled: bool
+    min_block_score: float
+    bias: float
+    weights: CueWeights
+    cue_cap: PositiveInt
+    long_paragraph_chars: PositiveInt
+    short_paragraph_chars: PositiveInt
+    quotation_min_words: PositiveInt
+    shouting_min_chars: PositiveInt
+    imperative_verbs: list[str]
+    rhetorical_openers: list[Regex]
+    informal_patterns: list[Regex]
+    attribution_patterns: list[Regex]
+
+
+class LayoutSettings(Section):
+    comment_markers: list[Regex]
+    title_max_chars: PositiveInt
+    title_min_words: PositiveInt
+    line_paragraph_share: Share
+    comment_detection: CommentDetectionSettings
+
+
+class SegmenterSettings(Section):
+    dateline: Regex | None
+    connectives: list[str]
+    coordinators: list[str]
+    long_sentence_chars: PositiveInt
+    min_clause_words: PositiveInt
+    finite_verb_window: PositiveInt
+    min_unit_chars: PositiveInt
+
+
+class CandidateSettings(Section):
+    window: Count
+    parent: bool
+    parent_limit: PositiveInt
+    previous_post: bool
+    top_k_similar: Count
+    min_similarity: Share
+
+
+class ModelSettings(Section):
+    name: Annotated[str, Field(min_length=1)]
+    device: Annotated[str, Field(min_length=1)]
+    batch_size: PositiveInt
+    max_length: Annotated[int, Field(ge=8)]
+
+
+class RelationSettings(Section):
+    threshold: Share | None
+    reply_threshold: Share | None
+
+
+class DecodingSettings(Section):
+    extra_threshold: Annotated[float, Field(ge=0.0)]
+    exact_root_limit: PositiveInt
+
+
+class EvaluationSettings(Section):
+    unit_match_overlap: Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class Settings(Section):
+    """Every setting that decides what argmine outputs; see ``configs/default.yaml`` for each one's meaning."""
+
+    input: InputSettings
+    layout: LayoutSettings
+    segmenter: SegmenterSettings
+    boilerplate: list[Regex]
+    candidates: CandidateSettings
+    model: ModelSettings
+    relations: RelationSettings
+    decoding: DecodingSettings
+    evaluation: EvaluationSettings
+
+    def replace(self, overrides: dict[str, Any]) -> Settings:
+        """A copy with ``{"section": {"key": value}}`` merged in and validated."""
+        return _validate(Settings, merge(self.model_dump(), overrides), "override")
+
+
+class DataSource(Section):
+    name: Annotated[str, Field(min_length=1)]
+    path: Annotated[str, Field(min_length=1)]
+    max_pairs: PositiveInt | None = None
+    none_ratio: Annotated[float, Field(ge=0.0)] | None = None
+    max_per_corpus: dict[str, PositiveInt] | None = None
+
+
+class ReplySplit(Section):
+    test: list[str]
+    dev: list[str]
+
+
+class TrainingRecipe(Section):
+    """How the relation model is trained (``configs/train.yaml``)."""
+
+    base: Annotated[str, Field(min_length=1)]
+    seed: int
+    split_seed: int
+    max_length: Annotated[int, Field(ge=8)]
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    learning_rate: Annotated[float, Field(gt=0.0)]
+    weight_decay: Annotated[float, Field(ge=0.0)]
+    max_grad_norm: Annotated[float, Field(gt=0.0)]
+    warmup: Share
+    length_pool: PositiveInt
+    none_ratio: Annotated[float, Field(ge=0.0)]
+    group_none_ratio: Annotated[float, Field(ge=0.0)]
+    stage2_fraction: Share
+    stage2_folds: Annotated[int, Field(ge=2)]
+    label_balanced: bool
+    fp16_weights: bool
+    context_markers: dict[Literal["post", "reply"], Annotated[str, Field(min_length=1)]]
+    qt30_split: dict[Literal["train", "dev", "test"], Share]
+    reply_split: ReplySplit
+    data: list[DataSource]
+
+
+def config_dir() -> Path:
+    """The shipped configs: inside the wheel (argmine/configs) or the source checkout (configs/)."""
+    for candidate in (_PACKAGE_DIR / "configs", _PACKAGE_DIR.parent / "configs"):
+        if (candidate / "default.yaml").is_file():
+            return candidate
+    raise ConfigError("configs/default.yaml not found: the argmine installation is incomplete")
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from a file; one-line errors for unreadable or malformed files."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        raise ConfigError(f"config {path} is a folder, not a file") from None
+    except FileNotFoundError:
+        raise ConfigError(f"config {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping at the top level")
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; unknown keys are an error (typos fail loudly)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if key not in out:
+            raise ConfigError(f"unknown setting {where}{key}")
+        if isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = merge(out[key], value, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def _validate(model: type[Section], data: dict[str, Any], source: str):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        value = error.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "a mapping"
+        raise ConfigError(f"setting {where} = {shown} in {source}: {error['msg'].lower()}") from None
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults, then the user's file, then overrides (``{"model": {"name": ...}}``), validated."""
+    data = read_yaml(config_dir() / "default.yaml")
+    source = "configs/default.yaml"
+    if path is not None:
+        data = merge(data, read_yaml(path))
+        source = str(path)
+    if overrides:
+        data = merge(data, overrides)
+        source = f"{source} with overrides" if path is not None else "the options given"
+    return _validate(Settings, data, source)
+
+
+@lru_cache(maxsize=1)
+def default_settings() -> Settings:
+    """The shipped settings (``configs/default.yaml``), read once."""
+    return load_settings()
+
+
+def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainingRecipe:
+    """The shipped recipe (``configs/train.yaml``), then a user's recipe, then overrides, validated."""
+    data = read_yaml(config_dir() / "train.yaml")
+    source = "configs/train.yaml"
+    if path is not None and Path(path).resolve() != (config_dir() / "train.yaml").resolve():
+        data = merge(data, read_yaml(path))  # lists (the data sources) are replaced, not merged
+        source = str(path)
+    if overrides:
+        data = merge(data, overrides)
+    return _validate(TrainingRecipe, data, source)
