@@ -15,26 +15,42 @@ from argmine.document import Document
 from argmine.settings import CandidateSettings
 
 
-def answerable_posts(doc: Document) -> dict[str, set[str]]:
-    """For each post, the posts its units may relate to: itself, what it answers (its ancestors; every
-    earlier post in a flat thread) and, for the article, the title."""
-    by_id = {p.id: p for p in doc.posts}
-    out: dict[str, set[str]] = {}
-    earlier: list[str] = []
-    titles = [p.id for p in doc.posts if p.kind == "title"]
-    for post in doc.posts:
-        allowed = {post.id}
-        if doc.flat and post.kind == "comment":
-            allowed.update(e for e in earlier if by_id[e].kind != "title")
-        parent = post.parent
-        while parent is not None:
-            allowed.add(parent)
-            parent = by_id[parent].parent
-        if post.kind in ("article",) or (post.kind == "comment" and post.parent is None):
-            allowed.update(titles)
-        out[post.id] = allowed
-        earlier.append(post.id)
-    return out
+class Answerable:
+    """Which posts a post's units may relate to: itself, what it answers (its ancestors; every earlier
+    post in a flat thread) and, for the article, the title. Ancestry is read from DFS entry and exit
+    times, so memory stays linear however deep the reply chain."""
+
+    def __init__(self, doc: Document):
+        self.flat = doc.flat
+        self.kind = {p.id: p.kind for p in doc.posts}
+        self.order = {p.id: k for k, p in enumerate(doc.posts)}
+        self.top = {p.id for p in doc.posts if p.kind == "article" or (p.kind == "comment" and p.parent is None)}
+        children: dict[str | None, list[str]] = {}
+        for p in doc.posts:
+            children.setdefault(p.parent, []).append(p.id)
+        self.entry: dict[str, int] = {}
+        self.exit: dict[str, int] = {}
+        clock = 0
+        stack = [(root, False) for root in reversed(children.get(None, []))]
+        while stack:  # iterative: a reply chain thousands deep is no recursion problem
+            post, done = stack.pop()
+            if done:
+                self.exit[post] = clock
+                continue
+            self.entry[post] = clock
+            clock += 1
+            stack.append((post, True))
+            stack.extend((c, False) for c in reversed(children.get(post, [])))
+
+    def __call__(self, source: str, target: str) -> bool:
+        """May a unit of post ``source`` relate to a unit of post ``target``?"""
+        if source == target:
+            return True
+        if self.entry[target] <= self.entry[source] and self.exit[source] <= self.exit[target]:
+            return True  # an ancestor
+        if self.kind[target] == "title":
+            return source in self.top
+        return self.flat and self.kind[source] == "comment" and self.order[target] < self.order[source]
 
 
 def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[tuple[int, int]]:
@@ -46,7 +62,7 @@ def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[
         index_by_post.setdefault(unit.post, []).append(i)
     if matrix is None:
         matrix = tfidf([u.text for u in units])
-    allowed = answerable_posts(doc)
+    allowed = Answerable(doc)
     directed: set[tuple[int, int]] = set()
 
     def add(a: int, b: int) -> None:
@@ -54,9 +70,9 @@ def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[
             return
         if units[a].post == units[b].post:
             directed.update(((a, b), (b, a)))
-        elif units[b].post in allowed[units[a].post]:
+        elif allowed(units[a].post, units[b].post):
             directed.add((a, b))
-        elif units[a].post in allowed[units[b].post]:
+        elif allowed(units[b].post, units[a].post):
             directed.add((b, a))
 
     for members in index_by_post.values():

@@ -34,12 +34,16 @@ def decode_trees(
     extra_threshold: float = 1.01,
     reply_threshold: float | None = None,
     exact_root_limit: int = 40,
+    max_tree_units: int = 200,
 ) -> tuple[list[Relation], dict[str, Relation]]:
     """(relations, tree): the confident labelled relations, and the decoded tree (each unit's link to its
     parent, confident or not: what attachment accuracy measures).
 
     ``threshold`` applies to links inside a post, ``reply_threshold`` (default: the same) to links across posts.
-    Above ``exact_root_limit`` units in a post, its root is chosen greedily (one arborescence, not one per candidate root)."""
+    Above ``exact_root_limit`` units in a post, its root is chosen greedily (one arborescence, not one per candidate root).
+    A post of more than ``max_tree_units`` units is decoded in consecutive blocks of that many, each
+    block's root attaching to an earlier block or another post: memory stays bounded by the block,
+    whatever the scores (Edmonds' algorithm as networkx runs it keeps a copy of the graph per contraction)."""
     if reply_threshold is None:
         reply_threshold = threshold
     units = doc.units
@@ -60,11 +64,11 @@ def decode_trees(
             outside[a] = (w, b)
     parent_of: dict[int, int] = {}
     for post_id, idx in members.items():
-        edges = inside.get(post_id, [])
-        root, tree = _post_tree(idx, edges, link, outside, exact_root_limit)
-        parent_of.update(tree)
-        if root in outside:
-            parent_of[root] = outside[root][1]
+        for block, edges, reach in _blocks(idx, inside.get(post_id, []), link, outside, max_tree_units):
+            root, tree = _post_tree(block, edges, link, reach, exact_root_limit)
+            parent_of.update(tree)
+            if root in reach:
+                parent_of[root] = reach[root][1]
     tree: dict[str, Relation] = {}
     relations: list[Relation] = []
     for child, parent in parent_of.items():
@@ -83,6 +87,30 @@ def decode_trees(
     order = {u.id: i for i, u in enumerate(units)}
     relations.sort(key=lambda r: (order[r.source], order[r.target]))
     return relations, tree
+
+
+def _blocks(idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]], size: int):
+    """A post's units in consecutive blocks of at most ``size``: (units, edges inside the block, each
+    unit's best link out of the block: to another post, or back to an earlier block of this post)."""
+    if len(idx) <= size:
+        yield idx, edges, outside
+        return
+    block_of = {u: k // size for k, u in enumerate(idx)}
+    within: dict[int, list[tuple[int, int]]] = {}
+    back: dict[int, tuple[float, int]] = {}
+    for a, b in edges:  # sorted, as ``link`` was: ties go to the first pair
+        if block_of[a] == block_of[b]:
+            within.setdefault(block_of[a], []).append((a, b))
+        elif block_of[b] < block_of[a] and link[(a, b)] > back.get(a, (-1.0, -1))[0]:
+            back[a] = (link[(a, b)], b)
+    for k in range(0, len(idx), size):
+        block = idx[k : k + size]
+        reach = {}
+        for a in block:
+            best = max((c for c in (outside.get(a), back.get(a)) if c is not None), key=lambda c: c[0], default=None)
+            if best is not None:
+                reach[a] = best
+        yield block, within.get(block_of[block[0]], []), reach
 
 
 def _weight(p: float) -> float:

@@ -41,8 +41,34 @@ def _sentence_splitter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def sentences(text: str, start: int, end: int) -> list[Span]:
-    """Sentence spans of ``text[start:end]``; pysbd finds the boundaries, we re-anchor the offsets."""
+_LIKELY_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[\"“‘(]?[A-Z0-9])")
+
+
+def _chunks(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """``start:end`` cut into pieces of at most about ``size`` characters, each cut at the last likely
+    sentence boundary before the limit (whitespace when there is none)."""
+    out = []
+    while end - start > size:
+        window = text[start : start + size]
+        cut = None
+        for m in _LIKELY_BOUNDARY.finditer(window):
+            if m.start() > size // 2:
+                cut = m.start()
+        if cut is None:
+            space = window.rfind(" ", size // 2)
+            cut = space if space > 0 else size
+        out.append((start, start + cut))
+        start += cut
+    out.append((start, end))
+    return out
+
+
+def sentences(text: str, start: int, end: int, chunk_chars: int = 10_000) -> list[Span]:
+    """Sentence spans of ``text[start:end]``; pysbd finds the boundaries, we re-anchor the offsets.
+    pysbd's time grows with the square of its input, so a longer stretch is cut at likely sentence
+    boundaries into pieces of about ``chunk_chars`` first."""
+    if end - start > chunk_chars:
+        return [s for a, b in _chunks(text, start, end, chunk_chars) for s in sentences(text, a, b, chunk_chars)]
     chunk = text[start:end]
     spans: list[Span] = []
     cursor = 0
@@ -141,7 +167,7 @@ def segment_post(doc: Document, post: Post, cfg: SegmenterSettings, boilerplate:
             m = dateline.match(text, para.start, para.end)
             if m:
                 start = m.end()
-        for sent in sentences(text, start, para.end):
+        for sent in sentences(text, start, para.end, cfg.sentence_chunk_chars):
             if is_boilerplate(text[sent.start : sent.end], boilerplate):
                 continue
             spans.extend(clause_splits(text, sent, cfg))
