@@ -28,7 +28,7 @@ _PUBLIC = {
     "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
     "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
-    "argmine.writers": ["write_text", "write_files", "render_trees"],
+    "argmine.writers": ["write_text", "write_files", "render_trees", "check_output"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 
@@ -43,7 +43,7 @@ __all__ = [
     "export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
     "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
     "train",
-    "write_text", "write_files", "render_trees",
+    "write_text", "write_files", "render_trees", "check_output",
 ]  # fmt: skip
 
 
@@ -69,4 +69,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from argmine.relations import RelationModel
     from argmine.settings import Settings, TrainingRecipe, load_recipe, load_settings
     from argmine.training import train
-    from argmine.writers import render_trees, write_files, write_text
+    from argmine.writers import check_output, render_trees, write_files, write_text

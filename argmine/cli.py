@@ -84,7 +84,11 @@ def analyze(
     batch_size: BatchOpt = None,
     comments_from: Annotated[
         Optional[int],
-        typer.Option("--comments-from", min=1, help="Plain text: 0-based paragraph index where comments begin."),
+        typer.Option(
+            "--comments-from",
+            min=1,
+            help="Plain text: index of the first comment paragraph, counting from 0 (the title, if any, is 0; the article needs at least one, so 1 or more).",
+        ),
     ] = None,
     input_format: Annotated[str, typer.Option("--input-format", help="auto, text, thread, jsonl or reddit.")] = "auto",
     timings: Annotated[
@@ -102,6 +106,7 @@ def analyze(
     """Segment a thread into units, label support/attack relations and decode argument trees."""
     with user_errors():
         settings = argmine.load_settings(config, _overrides(model, device, batch_size))
+        _check_export(output_format, output, allow_json=True)
         outcomes = argmine.analyze_all(
             file,
             settings=settings,
@@ -110,8 +115,13 @@ def analyze(
             timings=timings,
             progress=not quiet,
         )
+        batch = len(outcomes) > 1 or outcomes[0].line is not None
+        if not batch and outcomes[0].error is not None:
+            raise outcomes[0].error  # one thread: its error is the command's
         graphs = [o.graph for o in outcomes if o.graph is not None]
         for outcome in outcomes:
+            for warning in outcome.read.warnings if not quiet else []:
+                err.print(f"argmine: warning: {warning}", markup=False)
             if outcome.error is not None:
                 err.print(f"argmine: error: {outcome.error}", markup=False)
             elif outcome.graph.stats["truncated_pairs"] and not quiet:
@@ -120,7 +130,6 @@ def analyze(
                     f"{outcome.graph.model['max_length']} tokens and were truncated",
                     markup=False,
                 )
-        batch = len(outcomes) > 1 or outcomes[0].line is not None
         if output_format != "json":
             if graphs:
                 _write_export(graphs, output_format, output)
@@ -128,12 +137,23 @@ def analyze(
             body = "".join(o.to_json_line() + "\n" for o in outcomes) if batch else graphs[0].to_json()
             argmine.write_text(output or "-", body)
         if tree:
-            console = Console(highlight=False)
+            # the JSON goes to stdout: the tree view then goes to stderr, so stdout stays one JSON document
+            console = Console(highlight=False, stderr=output_format == "json" and output == "-")
             for graph in graphs:
                 argmine.render_trees(graph, console)
         failures = len(outcomes) - len(graphs)
         if failures:
             raise fail(f"{failures} of {len(outcomes)} threads failed (recorded in the output)")
+
+
+def _check_export(fmt: str, output: str | None, allow_json: bool = False) -> None:
+    """An unknown format or an output that cannot be written is refused before any work."""
+    formats = ("json", *argmine.EXPORT_FORMATS) if allow_json else argmine.EXPORT_FORMATS
+    if fmt not in formats:
+        raise ArgmineError(f"unknown format {fmt!r} (choose from {', '.join(formats)})")
+    folder = fmt in argmine.FOLDER_FORMATS
+    if output is not None or folder:
+        argmine.check_output(output, folder=folder, what=f"a {fmt} export")
 
 
 def _write_export(graphs: list, fmt: str, output: str | None) -> None:
@@ -156,6 +176,7 @@ def export(
 ) -> None:
     """Export an argmine graph to an annotation tool's format."""
     with user_errors():
+        _check_export(to, output)
         _write_export(argmine.load_graphs(graph), to, output)
 
 
@@ -170,6 +191,7 @@ def import_(
 ) -> None:
     """Turn a tool's annotations back into an argmine graph (gold for evaluate and train)."""
     with user_errors():
+        argmine.check_output(output)
         graphs = argmine.import_graphs(file, from_format, text)
         body = graphs[0].to_json() if len(graphs) == 1 else "".join(g.to_json(indent=None) + "\n" for g in graphs)
         argmine.write_text(output or "-", body)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 from argmine.boilerplate import SENTENCE_BREAK, is_boilerplate_paragraph
 from argmine.document import Document, Post, Span, trim_span
 from argmine.errors import InputError
@@ -54,6 +52,13 @@ def is_title(text: str, paras: list[Span], max_chars: int, min_words: int = 2) -
     return "\n" not in first and len(first) <= max_chars and len(first.split()) >= min_words and first[-1] not in ".,;:!"
 
 
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # loaded on first use: scikit-learn is slow to import
+
+    return ENGLISH_STOP_WORDS
+
+
 @lru_cache(maxsize=8)
 def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
@@ -89,7 +94,7 @@ def _opens_with_verb(clause: str, verbs: set[str]) -> bool:
 
 def _is_shouted(word: str, min_chars: int) -> bool:
     """Ordinary words in capitals (ANY, NEVER), not acronyms (ISIS, NATO)."""
-    return len(word) >= min_chars and word.isupper() and word.lower() in ENGLISH_STOP_WORDS
+    return len(word) >= min_chars and word.isupper() and word.lower() in _stop_words()
 
 
 def register_score(paragraph: str, cfg: CommentDetectionSettings) -> float:

@@ -110,6 +110,12 @@ def relate(doc: Document, model: RelationModel, settings: Settings, show_progres
     """Units -> scored candidate pairs -> decoded trees and confident relations."""
     matrix = tfidf([u.text for u in doc.units])  # shared by candidates and the second stage
     pairs = candidate_pairs(doc, settings.candidates, matrix)
+    if len(pairs) > settings.candidates.max_pairs:
+        raise InputError(
+            f"{doc.id}: {len(doc.units)} units need {len(pairs)} pair scores, over the work limit of "
+            f"{settings.candidates.max_pairs} (candidates.max_pairs; ~150 pairs/s on 2 CPU cores): "
+            "raise it in a --config file to go on, or split the thread"
+        )
     scores, truncated = score_pairs(doc, pairs, model, settings.model.batch_size, show_progress, matrix)
     relations, tree = decode_trees(
         doc,
@@ -119,6 +125,7 @@ def relate(doc: Document, model: RelationModel, settings: Settings, show_progres
         settings.decoding.extra_threshold,
         relation_threshold(model, settings.relations, "reply_threshold"),
         settings.decoding.exact_root_limit,
+        settings.decoding.max_tree_units,
     )
     return Related(relations, tree, len(pairs), truncated)
 
@@ -210,7 +217,8 @@ def analyze_all(
     """Every thread of an input file (one for plain text or a JSON thread, one per line for JSON Lines).
     The file is read and checked before the model loads; a thread that fails is an error outcome."""
     settings = settings or default_settings()
-    results = read_all(path, settings=settings, input_format=input_format, comments_from=comments_from)
+    source = path if path == "-" else Path(path)  # always a file here, never a text
+    results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
     if not isinstance(model, RelationModel) and any(r.document is not None for r in results):
         model = load_model(model, settings=settings)
     outcomes = []

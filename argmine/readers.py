@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class ReadResult:
     document: Document | None = None
     error: InputError | None = None
     line: int | None = None
+    warnings: list[str] = field(default_factory=list)  # what was read differently from the file, one line each
 
 
 def read_bytes(path: str, max_bytes: int) -> bytes:
@@ -54,12 +55,12 @@ def read_bytes(path: str, max_bytes: int) -> bytes:
     return data
 
 
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 with or without BOM, verbatim; empty, binary or other encodings are errors."""
+def decode(data: bytes, name: str, keep_bom: bool = False) -> str:
+    """UTF-8 with or without BOM (dropped unless ``keep_bom``), verbatim; empty, binary or other encodings are errors."""
     if b"\x00" in data:
         raise InputError(f"{name} looks binary (it contains NUL bytes)")
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8" if keep_bom else "utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})") from None
     if not text.strip():
@@ -86,10 +87,18 @@ def sniff(text: str, path: str) -> str:
 
 
 def is_path(source: str | Path) -> bool:
-    """A ``Path``, ``-`` (stdin), or a one-line string naming an existing file; any other string is text."""
+    """A ``Path``, ``-`` (stdin), a string naming an existing file, or one that looks like a path (one
+    line, no spaces: a missing file is then an error, not a text); any other string is text."""
     if isinstance(source, Path) or source == "-":
         return True
-    return "\n" not in source and len(source) < 4096 and Path(source).is_file()
+    if "\n" in source or len(source) >= 4096 or source.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        if Path(source).is_file():
+            return True
+    except OSError:  # a name too long for the file system, say: not a file
+        return False
+    return not any(c.isspace() for c in source)
 
 
 def read_all(
@@ -146,7 +155,8 @@ def read_input(
         return list(_read_jsonl(text, stem, source))
     obj = jsonio.parse(text, name)
     if fmt == "reddit" or (isinstance(obj, list) and fmt == "auto"):
-        return [ReadResult(stem, reddit_thread(obj, stem, **source))]
+        warnings: list[str] = []
+        return [ReadResult(stem, reddit_thread(obj, stem, warnings, **source), warnings=warnings)]
     return [ReadResult(stem, json_thread(obj, stem, **source))]
 
 
@@ -190,10 +200,12 @@ def json_thread(obj: Any, default_id: str, **doc_kwargs) -> Document:
         raise InputError("'comments' must be a list")
     doc_id = _id(obj["id"], "the thread") if obj.get("id") is not None else default_id
     parts: list[PostText] = []
+    # argmine names the title and (unless it has an id) the article itself: never with a comment's id
+    taken = {str(c["id"]) for c in comments if isinstance(c, dict) and isinstance(c.get("id"), (str, int))}
+    article_id = _id(article["id"], "the article") if article.get("id") is not None else _free("article", taken)
     title = _text_field(obj, "title", "the thread", required=False)
     if title and title.strip():
-        parts.append(PostText("title", "title", title))
-    article_id = _id(article.get("id", "article"), "the article")
+        parts.append(PostText(_free("title", taken | {article_id}), "title", title))
     parts.append(PostText(article_id, "article", _text_field(article, "text", "the article"), None, _author(article)))
     for i, comment in enumerate(comments):
         if not isinstance(comment, dict):
@@ -207,13 +219,24 @@ def json_thread(obj: Any, default_id: str, **doc_kwargs) -> Document:
     return join_posts(doc_id, parts, **doc_kwargs)
 
 
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``, ... when a user's id already has it."""
+    k = 1
+    while (candidate := name if k == 1 else f"{name}-{k}") in taken:
+        k += 1
+    return candidate
+
+
 def _author(obj: dict) -> str | None:
     author = obj.get("author")
     return str(author) if author is not None else None
 
 
-def reddit_thread(obj: Any, default_id: str, **doc_kwargs) -> Document:
-    """Reddit's thread JSON: ``[post listing, comment listing]`` with nested ``replies``."""
+def reddit_thread(obj: Any, default_id: str, warnings: list[str] | None = None, **doc_kwargs) -> Document:
+    """Reddit's thread JSON: ``[post listing, comment listing]`` with nested ``replies``. A comment
+    whose parent is not in the file (the export of a comment's permalink page) answers the post; a
+    line in ``warnings`` says so. ``[deleted]`` and ``[removed]`` bodies stay in the text (they are
+    boilerplate to the segmenter, so they give no units)."""
     try:
         post = obj[0]["data"]["children"][0]["data"]
         top = obj[1]["data"]["children"]
@@ -227,24 +250,35 @@ def reddit_thread(obj: Any, default_id: str, **doc_kwargs) -> Document:
     body = post.get("selftext") or ""
     parts.append(PostText(article_id, "article", body, None, post.get("author")))
 
-    def walk(children: Any) -> None:
-        if not isinstance(children, list):
-            raise InputError("Reddit comment listing has no 'children' list")
-        for child in children:
-            if not isinstance(child, dict) or child.get("kind") != "t1":
-                continue  # "more" stubs and other kinds carry no text
-            data = child.get("data") or {}
-            cid = str(data.get("name") or f"t1_{data.get('id')}")
-            parent = data.get("parent_id") or article_id
-            text = data.get("body")
-            if not isinstance(text, str):
-                raise InputError(f"Reddit comment {cid} has no 'body' text")
-            parts.append(PostText(cid, "comment", text, str(parent), data.get("author")))
-            replies = data.get("replies")
-            if isinstance(replies, dict):
-                walk((replies.get("data") or {}).get("children", []))
-
-    walk(top)
+    if not isinstance(top, list):
+        raise InputError("Reddit comment listing has no 'children' list")
+    stack = list(reversed(top))  # depth first, in reading order, without recursion (reply chains run deep)
+    while stack:
+        child = stack.pop()
+        if not isinstance(child, dict) or child.get("kind") != "t1":
+            continue  # "more" stubs and other kinds carry no text
+        data = child.get("data") or {}
+        cid = str(data.get("name") or f"t1_{data.get('id')}")
+        parent = data.get("parent_id") or article_id
+        text = data.get("body")
+        if not isinstance(text, str):
+            raise InputError(f"Reddit comment {cid} has no 'body' text")
+        parts.append(PostText(cid, "comment", text, str(parent), data.get("author")))
+        replies = data.get("replies")
+        if isinstance(replies, dict):
+            children = (replies.get("data") or {}).get("children", [])
+            if not isinstance(children, list):
+                raise InputError(f"Reddit comment {cid}: replies have no 'children' list")
+            stack.extend(reversed(children))
+    known = {p.id for p in parts}
+    orphans = [p for p in parts if p.parent is not None and p.parent not in known]
+    if orphans:
+        parts = [PostText(p.id, p.kind, p.text, article_id, p.author) if p in orphans else p for p in parts]
+        if warnings is not None:
+            warnings.append(
+                f"{len(orphans)} Reddit comment(s) answer a comment not in the file (a permalink page?): "
+                f"they are read as replies to the post"
+            )
     if not any(p.text.strip() for p in parts):
         raise InputError("the Reddit thread has no text")
     doc_id = str(post.get("id") or default_id)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from argmine.document import PairScores
 from argmine.errors import ModelError
 from argmine.scorer import Scorer
+
+if TYPE_CHECKING:
+    import torch
 
 LABELS = ("support", "attack", "none")
 
@@ -100,7 +103,15 @@ def map_labels(id2label: dict) -> dict[int, str]:
     return mapping
 
 
+DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
 def resolve_device(device: str) -> torch.device:
+    """``auto`` (a CUDA GPU when present, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``; anything else is refused."""
+    import torch
+
+    if not DEVICES.fullmatch(device):
+        raise ModelError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -132,6 +143,7 @@ class RelationModel:
     ) -> RelationModel:
         """Load a checkpoint (hub id or folder): safetensors only, no remote code. A folder's own second
         stage, context markers and thresholds come with it (``second_stage=False`` leaves the scorer out)."""
+        import torch
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -146,6 +158,8 @@ class RelationModel:
             instance.name = "embedded"
             return instance
         local = Path(name_or_path).is_dir()
+        if Path(name_or_path).is_file():
+            raise ModelError(f"model {name_or_path} is a file: pass the checkpoint's folder (config.json, weights, tokenizer)")
         if not local and (Path(name_or_path).exists() or name_or_path.startswith((".", "/", "~"))):
             raise ModelError(f"model folder {name_or_path} not found")
         # Check the labels before loading weights: a checkpoint we cannot map is refused fast.
@@ -200,6 +214,8 @@ class RelationModel:
         contexts: list[str] | None = None,
     ) -> Scored:
         """``predict``, also counting the pairs cut to the model window."""
+        import torch
+
         if not pairs:
             return Scored([])
         if contexts is not None and self.markers:

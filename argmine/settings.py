@@ -31,7 +31,14 @@ def _regex(pattern: str) -> str:
     return pattern
 
 
+def _device(name: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
+    return name
+
+
 Regex = Annotated[str, AfterValidator(_regex)]
+Device = Annotated[str, AfterValidator(_device)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
 Count = Annotated[int, Field(ge=0)]
@@ -95,6 +102,7 @@ class SegmenterSettings(Section):
     min_clause_words: PositiveInt
     finite_verb_window: PositiveInt
     min_unit_chars: PositiveInt
+    sentence_chunk_chars: Annotated[int, Field(ge=200)]
 
 
 class CandidateSettings(Section):
@@ -104,11 +112,12 @@ class CandidateSettings(Section):
     previous_post: bool
     top_k_similar: Count
     min_similarity: Share
+    max_pairs: PositiveInt
 
 
 class ModelSettings(Section):
     name: Annotated[str, Field(min_length=1)]
-    device: Annotated[str, Field(min_length=1)]
+    device: Device
     batch_size: PositiveInt
     max_length: Annotated[int, Field(ge=8)]
 
@@ -121,6 +130,7 @@ class RelationSettings(Section):
 class DecodingSettings(Section):
     extra_threshold: Annotated[float, Field(ge=0.0)]
     exact_root_limit: PositiveInt
+    max_tree_units: Annotated[int, Field(ge=2)]
 
 
 class EvaluationSettings(Section):
@@ -233,7 +243,8 @@ def _validate(model: type[Section], data: dict[str, Any], source: str):
         where = ".".join(str(p) for p in error["loc"])
         value = error.get("input")
         shown = repr(value) if not isinstance(value, dict) else "a mapping"
-        raise ConfigError(f"setting {where} = {shown} in {source}: {error['msg'].lower()}") from None
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"setting {where} = {shown} in {source}: {message[0].lower()}{message[1:]}") from None
 
 
 def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:

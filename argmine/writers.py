@@ -11,24 +11,64 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
+from argmine.errors import InputError
 from argmine.graph import Graph, TreeNode
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_output(path: str | None, folder: bool = False, what: str = "this output") -> None:
+    """Refuse, before any work, an output that cannot be written: ``InputError("cannot write PATH: reason")``.
+    ``folder``: the output is a folder of files (brat, Label Studio), so stdout will not do."""
+    if path is None or path == "-":
+        if folder:
+            raise InputError(f"{what} is several files: name a folder with --output")
+        return
+    target = Path(path)
+    if folder and target.exists() and not target.is_dir():
+        raise InputError(f"cannot write {path}: it is a file, and {what} needs a folder")
+    if not folder and target.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder")
+    probe = target if folder else target.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"cannot write {path}: {probe} is not a folder")
+    try:  # a real probe: permissions, read-only file systems and quotas all show here
+        fd, tmp = tempfile.mkstemp(prefix=".argmine-probe.", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def write_text(path: str, text: str) -> None:
-    """Write to ``path`` (``-`` = stdout) via a temp file and rename, so no half-written output remains."""
+    """Write to ``path`` (``-`` = stdout) via a temp file and rename, so no half-written output remains.
+    The file gets the mode the umask gives new files (a temp file's 0600 would lock out other users)."""
     if path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -7,11 +7,21 @@ Offsets are code points. A unit crossing a line break becomes a discontinuous sp
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+from argmine import jsonio
 from argmine.errors import InputError
-from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, read_text, roles
+from argmine.formats.common import (
+    LABEL_TO_RELATION,
+    RELATION_TO_LABEL,
+    argmine_meta,
+    check_same_text,
+    graph_from_annotations,
+    read_text,
+    roles,
+)
 from argmine.graph import Graph
 
 _FRAGMENT = re.compile(r"[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
@@ -56,7 +66,8 @@ def dump(graph: Graph, name: str | None = None) -> dict[str, str]:
         lines.append(f"R{n}\t{RELATION_TO_LABEL[rel.label]} Arg1:{tids[rel.source]} Arg2:{tids[rel.target]}")
         notes.append(("R", n, f"score={rel.score}"))
     lines += [f"#{i}\tAnnotatorNotes {kind}{n}\t{note}" for i, (kind, n, note) in enumerate(notes, start=1)]
-    return {f"{name}.txt": text, f"{name}.ann": "\n".join(lines) + "\n", "annotation.conf": CONF}
+    meta = json.dumps(argmine_meta(graph), ensure_ascii=False) + "\n"  # posts and trees: brat has no place for them
+    return {f"{name}.txt": text, f"{name}.ann": "\n".join(lines) + "\n", f"{name}.argmine.json": meta, "annotation.conf": CONF}
 
 
 def _safe(name: str) -> str:
@@ -64,14 +75,17 @@ def _safe(name: str) -> str:
 
 
 def load(ann_path: str | Path, text: str | None = None) -> Graph:
-    """An argmine graph from a ``.ann`` file and its text (the sibling ``.txt`` unless given)."""
+    """An argmine graph from a ``.ann`` file and its text (the sibling ``.txt`` unless given); the
+    sibling ``.argmine.json`` argmine wrote at export brings back posts and trees."""
     ann_path = Path(ann_path)
+    txt = ann_path.with_suffix(".txt")
+    own = read_text(txt, keep_bom=True) if txt.is_file() else None  # verbatim: brat's offsets count a BOM and CRLF
     if text is None:
-        txt = ann_path.with_suffix(".txt")
-        if not txt.exists():
+        if own is None:
             raise InputError(f"{ann_path}: no text given and {txt.name} not found (use --text)")
-        with txt.open(encoding="utf-8", newline="") as handle:  # keep CRLF: offsets count it
-            text = handle.read()
+        text = own
+    sidecar = ann_path.with_suffix(".argmine.json")
+    meta = jsonio.parse(read_text(sidecar), str(sidecar)) if sidecar.is_file() else None
     spans: dict[str, tuple[int, int, str]] = {}
     kinds: dict[str, str] = {}
     rels: list[tuple[str | None, str, str, str]] = []
@@ -121,4 +135,5 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
         if a not in spans or b not in spans:
             raise InputError(f"{ann_path.name}: relation {a} -> {b} names a missing unit")
         relations.append((ids.get(a, a), ids.get(b, b), label, scores.get(rid)))
-    return graph_from_annotations(text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path))
+    check_same_text(own, text, units, str(ann_path))
+    return graph_from_annotations(text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta)

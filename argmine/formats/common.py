@@ -7,7 +7,7 @@ from pathlib import Path
 
 from argmine.document import Document, Post, Relation, Unit
 from argmine.errors import InputError
-from argmine.graph import Graph, text_sha256
+from argmine.graph import Graph, nest, post_dict, text_sha256
 
 
 def roles(graph: Graph) -> dict[str, str]:
@@ -53,10 +53,21 @@ def graph_from_annotations(
     doc_id: str = "imported",
     source_path: str = "-",
     model: dict | None = None,
+    meta: dict | None = None,
 ) -> Graph:
     """Build a schema-valid argmine graph from imported units ``(id, start, end, text?)`` and
-    relations ``(source, target, label, score?)``; offsets that do not match the text are errors."""
-    doc_posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in posts or []]
+    relations ``(source, target, label, score?)``; offsets that do not match the text are errors.
+    ``meta`` is what argmine stored beside the annotations at export (``argmine_meta``): the posts,
+    the document id and which relations are tree edges, so a round trip gives back the same graph."""
+    meta = meta if isinstance(meta, dict) else {}
+    if posts is None and isinstance(meta.get("posts"), list):
+        posts = meta["posts"]
+    if isinstance(meta.get("id"), str) and meta["id"]:
+        doc_id = meta["id"]
+    try:
+        doc_posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in posts or []]
+    except (KeyError, TypeError):
+        raise InputError("the stored posts are not argmine posts (id, kind, start, end)") from None
     if not doc_posts:
         doc_posts = [Post("article", "article", 0, len(text))]
     document = Document(doc_id, text, doc_posts, source_path=source_path, sha256=text_sha256(text))
@@ -75,8 +86,17 @@ def graph_from_annotations(
             raise InputError(f"unit {uid}: span {start}:{end} is not inside one post")
         doc_units.append(Unit(uid, post, start, end, text[start:end]))
     document = document.with_units(doc_units)
+    known = {}  # scores stored at export, for tools that keep none (Label Studio, doccano)
+    if isinstance(meta.get("scores"), list):
+        spans = {u.id: (u.start, u.end) for u in doc_units}
+        at_span = {v: k for k, v in spans.items()}
+        for e in meta["scores"]:
+            if isinstance(e, list) and len(e) == 5 and isinstance(e[4], (int, float)):
+                pair = (at_span.get(tuple(e[:2])), at_span.get(tuple(e[2:4])))
+                known[pair] = float(e[4])
     rels = []
     for source, target, label, score in relations:
+        score = known.get((source, target)) if score is None else score
         if source not in seen or target not in seen:
             raise InputError(f"relation {source} -> {target} names a unit that does not exist")
         if label not in ("support", "attack"):
@@ -84,14 +104,50 @@ def graph_from_annotations(
         rels.append(Relation(source, target, label, 1.0 if score is None else float(score)))
     order = {u.id: i for i, u in enumerate(doc_units)}
     rels.sort(key=lambda r: (order[r.source], order[r.target]))
-    return Graph.gold(document, rels, model)
+    if not isinstance(meta.get("tree"), list):
+        return Graph.gold(document, rels, model)
+    # the exported trees, as far as their edges are still relations (an annotator may have removed some)
+    at = {(u.start, u.end): u.id for u in doc_units}
+    edges = {(at.get(tuple(e[:2])), at.get(tuple(e[2:]))) for e in meta["tree"] if isinstance(e, list) and len(e) == 4}
+    attached: dict[str, Relation] = {}
+    for rel in rels:
+        if (rel.source, rel.target) in edges and rel.source not in attached:
+            attached[rel.source] = rel
+    graph = Graph.gold(document, rels, model)
+    graph.trees = nest(document, attached)
+    return graph
 
 
-def read_text(path: str | Path, max_bytes: int = 1_000_000_000) -> str:
-    """An annotation file's text: UTF-8 (BOM dropped); missing, binary or undecodable files are one-line errors."""
+def check_same_text(own: str | None, given: str | None, units: list[tuple], where: str) -> None:
+    """A file that carries its own text, imported with ``--text``: the two must agree, or the units
+    would be arbitrary slices. The error names the first unit (``(id, start, end, ...)``) that differs."""
+    if own is None or given is None or own == given:
+        return
+    for uid, start, end, *_ in sorted(units, key=lambda u: (u[1], u[2])):
+        if own[start:end] != given[start:end]:
+            raise InputError(
+                f"{where}: --text differs from the file's own text at unit {uid} ({start}:{end}): "
+                f"{own[start:end][:40]!r} in the file, {given[start:end][:40]!r} in --text"
+            )
+    first = next((i for i, (a, b) in enumerate(zip(own, given)) if a != b), min(len(own), len(given)))
+    raise InputError(f"{where}: --text differs from the file's own text from character {first} on")
+
+
+def argmine_meta(graph: Graph) -> dict:
+    """What annotation tools have no place for, stored beside their annotations at export: the document
+    id, the posts and the tree edges (by unit offsets, so units renamed by a tool still match)."""
+    spans = {u.id: [u.start, u.end] for u in graph.units}
+    tree = [spans[child.unit] + spans[node.unit] for root in graph.trees for node, _ in root.walk() for child in node.children]
+    scores = [spans[r.source] + spans[r.target] + [r.score] for r in graph.relations]
+    return {"id": graph.id, "posts": [post_dict(p) for p in graph.posts], "tree": tree, "scores": scores}
+
+
+def read_text(path: str | Path, max_bytes: int = 1_000_000_000, keep_bom: bool = False) -> str:
+    """An annotation file's text: UTF-8 (a BOM dropped unless ``keep_bom``); missing, binary or
+    undecodable files are one-line errors."""
     from argmine.readers import decode, read_bytes
 
-    return decode(read_bytes(str(path), max_bytes), str(path))
+    return decode(read_bytes(str(path), max_bytes), str(path), keep_bom)
 
 
 LABEL_TO_RELATION = {"supports": "support", "support": "support", "attacks": "attack", "attack": "attack"}

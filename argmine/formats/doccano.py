@@ -7,7 +7,15 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
-from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, graph_from_annotations, read_text, roles
+from argmine.formats.common import (
+    LABEL_TO_RELATION,
+    RELATION_TO_LABEL,
+    argmine_meta,
+    check_same_text,
+    graph_from_annotations,
+    read_text,
+    roles,
+)
 from argmine.graph import Graph
 
 
@@ -25,6 +33,7 @@ def record(graph: Graph) -> dict:
             {"id": i, "from_id": number[r.source], "to_id": number[r.target], "type": RELATION_TO_LABEL[r.label]}
             for i, r in enumerate(graph.relations, start=1)
         ],
+        "argmine": argmine_meta(graph),  # posts and trees: doccano keeps extra fields as metadata
     }
 
 
@@ -42,7 +51,8 @@ def load(path: str | Path, text: str | None = None) -> list[Graph]:
         number, item = line.number, line.value
         if not isinstance(item, dict):
             raise InputError(f"{path} line {number}: not a doccano record (a JSON object)")
-        doc_text = text if text is not None else item.get("text")
+        own = item.get("text") if isinstance(item.get("text"), str) else None
+        doc_text = text if text is not None else own
         if not isinstance(doc_text, str):
             raise InputError(f"{path}: line {number} has no text (use --text)")
         entities = sorted(item.get("entities") or [], key=lambda e: (e["start_offset"], e["end_offset"]))
@@ -56,9 +66,8 @@ def load(path: str | Path, text: str | None = None) -> list[Graph]:
             if r["from_id"] not in names or r["to_id"] not in names:
                 raise InputError(f"{path}: line {number}: relation {r.get('id')} names a missing entity")
             relations.append((names[r["from_id"]], names[r["to_id"]], label, None))
-        graphs.append(
-            graph_from_annotations(
-                doc_text, units, relations, doc_id=str(item.get("id") or f"{path.stem}-{number}"), source_path=str(path)
-            )
-        )
+        check_same_text(own, doc_text, units, f"{path} line {number}")
+        meta = item.get("argmine") or (item.get("meta") or {}).get("argmine")
+        doc_id = str(item.get("id") or f"{path.stem}-{number}")
+        graphs.append(graph_from_annotations(doc_text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta))
     return graphs

@@ -9,7 +9,16 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
-from argmine.formats.common import LABEL_TO_RELATION, RELATION_TO_LABEL, Utf16, graph_from_annotations, read_text, roles
+from argmine.formats.common import (
+    LABEL_TO_RELATION,
+    RELATION_TO_LABEL,
+    Utf16,
+    argmine_meta,
+    check_same_text,
+    graph_from_annotations,
+    read_text,
+    roles,
+)
 from argmine.graph import Graph
 
 CONFIG = """<View>
@@ -61,7 +70,7 @@ def task(graph: Graph, task_id: int = 1) -> dict:
     scores = [r.score for r in graph.relations]
     return {
         "id": task_id,
-        "data": {"text": text, "argmine_id": graph.id},
+        "data": {"text": text, "argmine_id": graph.id, "argmine": argmine_meta(graph)},
         "predictions": [
             {
                 "model_version": f"argmine {graph.model['name']}",
@@ -86,17 +95,18 @@ def load(path: str | Path, text: str | None = None) -> list[Graph]:
     for n, item in enumerate(tasks, start=1):
         if not isinstance(item, dict) or "data" not in item:
             raise InputError(f"{path}: task {n} has no 'data'")
-        doc_text = text if text is not None else item["data"].get("text")
+        own = item["data"].get("text") if isinstance(item["data"].get("text"), str) else None
+        doc_text = text if text is not None else own
         if not isinstance(doc_text, str):
             raise InputError(f"{path}: task {n} has no data.text (use --text)")
         done = [a for a in item.get("annotations") or [] if not a.get("was_cancelled")]
         chosen = done[-1] if done else (item.get("predictions") or [{}])[0]
-        graphs.append(_from_result(doc_text, chosen.get("result") or [], item, path))
+        graphs.append(_from_result(doc_text, chosen.get("result") or [], item, path, own))
     return graphs
 
 
-def _from_result(text: str, result: list[dict], item: dict, path: Path) -> Graph:
-    utf16 = Utf16(text)
+def _from_result(text: str, result: list[dict], item: dict, path: Path, own: str | None = None) -> Graph:
+    utf16 = Utf16(own if own is not None else text)  # regions count UTF-16 units of the task's own text
     units, relations = [], []
     for r in result:
         if r.get("type") in ("labels", "hypertextlabels") and "value" in r:
@@ -112,4 +122,6 @@ def _from_result(text: str, result: list[dict], item: dict, path: Path) -> Graph
                 source, target = target, source
             relations.append((source, target, label, None))
     doc_id = str(item["data"].get("argmine_id") or f"task-{item.get('id', 1)}")
-    return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path))
+    check_same_text(own, text, units, f"{path} task {item.get('id', 1)}")
+    meta = item["data"].get("argmine")
+    return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta)

@@ -12,7 +12,7 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
-from argmine.formats.common import graph_from_annotations, read_text
+from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations, read_text
 from argmine.graph import Graph, post_dict
 
 SCHEMES = {"RA": "72", "CA": "71", "TA": "82", "YA": "168"}
@@ -106,6 +106,7 @@ def dump(graph: Graph) -> str:
                     "posts": [post_dict(p) for p in graph.posts],
                     "offsets": offsets,
                     "scores": {f"{r.source}->{r.target}": r.score for r in graph.relations},
+                    "tree": argmine_meta(graph)["tree"],
                 },
             },
             ensure_ascii=False,
@@ -134,11 +135,13 @@ def load(path: str | Path, text: str | None = None) -> Graph:
     """A graph from xAIF: offsets from the ``argmine`` section, or I-node texts found in ``text`` in order."""
     path = Path(path)
     data = jsonio.parse(read_text(path), str(path))
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not xAIF (a JSON object with AIF nodes and edges)")
     aif = data.get("AIF", data)
     if not isinstance(aif, dict) or "nodes" not in aif or "edges" not in aif:
         raise InputError(f"{path}: not xAIF (no AIF nodes and edges)")
     nodes = {str(n["nodeID"]): n for n in aif["nodes"]}
-    extra = data.get("argmine") or {}
+    extra = data.get("argmine") if isinstance(data.get("argmine"), dict) else {}
     doc_text = text if text is not None else extra.get("text")
     if not isinstance(doc_text, str):
         raise InputError(f"{path}: no argmine section with the text; pass the document with --text")
@@ -175,7 +178,9 @@ def load(path: str | Path, text: str | None = None) -> Graph:
         for src in (s for s in incoming.get(nid, []) if s in name):
             for trg in (t for t in outgoing.get(nid, []) if t in name):
                 relations.append((name[src], name[trg], label, scores.get(f"{name[src]}->{name[trg]}")))
-    posts = extra.get("posts") if text is None else None
+    own = extra.get("text") if isinstance(extra.get("text"), str) else None
+    check_same_text(own, doc_text, units, str(path))
+    meta = extra if own is not None else None
     return graph_from_annotations(
-        doc_text, units, relations, posts=posts, doc_id=extra.get("id") or path.stem, source_path=str(path)
+        doc_text, units, relations, doc_id=extra.get("id") or path.stem, source_path=str(path), meta=meta
     )
