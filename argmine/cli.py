@@ -98,7 +98,7 @@ def analyze(
         str,
         typer.Option(
             "--format",
-            help="json (the argmine graph) or an export format: xaif, brat, label-studio, doccano, argdown, graphml, dot.",
+            help="json (the argmine graph), html (a page to look at) or an export format: xaif, brat, label-studio, doccano, argdown, graphml, dot.",
         ),
     ] = "json",
     quiet: QuietOpt = False,
@@ -178,6 +178,17 @@ def export(
     with user_errors():
         _check_export(to, output)
         _write_export(argmine.load_graphs(graph), to, output)
+
+
+@app.command()
+def view(
+    graph: Annotated[str, typer.Argument(help="argmine graph JSON (one thread).")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="The HTML file (- = stdout).")] = None,
+) -> None:
+    """Write a self-contained HTML page of a graph: the text with its units beside the argument trees."""
+    with user_errors():
+        _check_export("html", output)
+        _write_export(argmine.load_graphs(graph), "html", output)
 
 
 @app.command(name="import")

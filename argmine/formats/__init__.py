@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from argmine.errors import InputError
-from argmine.formats import argdown, brat, doccano, graphml, label_studio, xaif
+from argmine.formats import argdown, brat, doccano, graphml, html, label_studio, xaif
 from argmine.formats.common import read_text
 from argmine.graph import Graph, validate
 
@@ -20,6 +20,7 @@ EXPORTERS = {
     "argdown": argdown.dump,
     "graphml": graphml.dump_graphml,
     "dot": graphml.dump_dot,
+    "html": html.dump,
 }
 EXPORT_FORMATS = tuple(EXPORTERS)
 # Formats whose export is a folder of several files; the others are one file (or stdout).
