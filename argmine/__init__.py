@@ -28,6 +28,7 @@ _PUBLIC = {
     "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
     "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
+    "argmine.batch": ["run_batch", "Summary"],
     "argmine.writers": ["write_text", "write_files", "render_trees", "check_output"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
@@ -43,6 +44,7 @@ __all__ = [
     "export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
     "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
     "train",
+    "run_batch", "Summary",
     "write_text", "write_files", "render_trees", "check_output",
 ]  # fmt: skip
 
@@ -60,6 +62,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from argmine.batch import Summary, run_batch
     from argmine.document import Document, PairScores, Post, Relation, Span, Unit
     from argmine.evaluation import EVAL_FORMATS, SPLITS, Report, evaluate
     from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, IMPORT_FORMATS, export, import_graphs

@@ -181,6 +181,41 @@ def export(
 
 
 @app.command()
+def batch(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="JSON Lines (.jsonl, .gz, .zst), Parquet, a folder of thread files, or a saved datasets dataset.",
+        ),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder for the shards and manifest.json.")],
+    output_format: Annotated[str, typer.Option("--output-format", help="jsonl or parquet shards.")] = "jsonl",
+    shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Threads per shard.")] = 1000,
+    group_size: Annotated[int, typer.Option("--group-size", min=1, help="Threads whose pairs share one model pass.")] = 16,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    device: DeviceOpt = None,
+    batch_size: BatchOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Analyze a corpus of threads into shards of graphs; run it again to resume after a stop."""
+    with user_errors():
+        settings = argmine.load_settings(config, _overrides(model, device, batch_size))
+        argmine.check_output(output, folder=True, what="a batch")
+        summary = argmine.run_batch(
+            source,
+            output,
+            settings=settings,
+            shard_size=shard_size,
+            group_size=group_size,
+            output_format=output_format,
+            progress=not quiet,
+        )
+        typer.echo(summary.line())
+
+
+@app.command()
 def view(
     graph: Annotated[str, typer.Argument(help="argmine graph JSON (one thread).")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="The HTML file (- = stdout).")] = None,

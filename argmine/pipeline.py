@@ -106,9 +106,10 @@ class Related:
     truncated: int
 
 
-def relate(doc: Document, model: RelationModel, settings: Settings, show_progress: bool = False) -> Related:
-    """Units -> scored candidate pairs -> decoded trees and confident relations."""
-    matrix = tfidf([u.text for u in doc.units])  # shared by candidates and the second stage
+def _candidates(doc: Document, settings: Settings):
+    """(the units' TF-IDF, shared by candidates and the second stage; the candidate pairs), refusing a
+    thread over the work limit."""
+    matrix = tfidf([u.text for u in doc.units])
     pairs = candidate_pairs(doc, settings.candidates, matrix)
     if len(pairs) > settings.candidates.max_pairs:
         raise InputError(
@@ -116,38 +117,54 @@ def relate(doc: Document, model: RelationModel, settings: Settings, show_progres
             f"{settings.candidates.max_pairs} (candidates.max_pairs; ~150 pairs/s on 2 CPU cores): "
             "raise it in a --config file to go on, or split the thread"
         )
-    scores, truncated = score_pairs(doc, pairs, model, settings.model.batch_size, show_progress, matrix)
-    relations, tree = decode_trees(
-        doc,
-        pairs,
-        scores,
-        relation_threshold(model, settings.relations),
-        settings.decoding.extra_threshold,
-        relation_threshold(model, settings.relations, "reply_threshold"),
-        settings.decoding.exact_root_limit,
-        settings.decoding.max_tree_units,
-    )
-    return Related(relations, tree, len(pairs), truncated)
+    return matrix, pairs
 
 
-def analyze_document(
-    doc: Document, model: RelationModel, settings: Settings, timings: bool = False, show_progress: bool = False
-) -> Graph:
-    """Run every stage on one document (segmenting it unless it already has units) and return its graph."""
-    clock = {"start": time.perf_counter()}
-    if not doc.units:
-        doc = segment(doc, settings.segmenter, settings.boilerplate)
-    clock["segment"] = time.perf_counter()
-    related = relate(doc, model, settings, show_progress)
-    clock["relations"] = time.perf_counter()
-    trees = nest(doc, confident_tree(related.tree, related.relations))
-    clock["decode"] = time.perf_counter()
-    seconds = None
-    if timings:
-        stages = ["segment", "relations", "decode"]
-        previous = ["start", *stages]
-        seconds = {s: round(clock[s] - clock[p], 3) for s, p in zip(stages, previous)}
-        seconds["total"] = round(clock["decode"] - clock["start"], 3)
+def relate_many(docs: list[Document], model: RelationModel, settings: Settings, show_progress: bool = False) -> list[Related]:
+    """``relate`` for several documents at once: one pair-model pass over all their unit pairs (and one over
+    their whole-post pairs), so batches fill up however short each thread is; then each document's second
+    stage and decoding. A document over the work limit raises (check with ``relate`` one by one first)."""
+    prepared = [(doc, *_candidates(doc, settings)) for doc in docs]
+    staged = model.scorer is not None
+    unit_texts, unit_contexts, post_texts, post_keys = [], [], [], []
+    for doc, _, pairs in prepared:
+        unit_texts += [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
+        unit_contexts += pair_contexts(doc, pairs)
+        keys = post_pairs(doc, pairs) if staged else []
+        spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
+        post_texts += [(spans[a], spans[b]) for a, b in keys]
+        post_keys.append(keys)
+    batch = settings.model.batch_size
+    scored = model.score(unit_texts, batch_size=batch, show_progress=show_progress, contexts=unit_contexts)
+    post_scored = model.predict(post_texts, batch, contexts=["reply"] * len(post_texts))
+    out, at, post_at = [], 0, 0
+    for (doc, matrix, pairs), keys in zip(prepared, post_keys):
+        scores = scored.scores[at : at + len(pairs)]
+        truncated = sum(scored.cut[at : at + len(pairs)]) if scored.cut else 0
+        posts = dict(zip(keys, post_scored[post_at : post_at + len(keys)]))
+        at, post_at = at + len(pairs), post_at + len(keys)
+        if staged and pairs:
+            scores = model.scorer.combine(model.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, posts))
+        relations, tree = decode_trees(
+            doc,
+            pairs,
+            scores,
+            relation_threshold(model, settings.relations),
+            settings.decoding.extra_threshold,
+            relation_threshold(model, settings.relations, "reply_threshold"),
+            settings.decoding.exact_root_limit,
+            settings.decoding.max_tree_units,
+        )
+        out.append(Related(relations, tree, len(pairs), truncated))
+    return out
+
+
+def relate(doc: Document, model: RelationModel, settings: Settings, show_progress: bool = False) -> Related:
+    """Units -> scored candidate pairs -> decoded trees and confident relations."""
+    return relate_many([doc], model, settings, show_progress)[0]
+
+
+def _graph(doc: Document, related: Related, model: RelationModel, settings: Settings, seconds: dict | None = None) -> Graph:
     stats = {
         "units": len(doc.units),
         "pairs_scored": related.pairs_scored,
@@ -160,7 +177,44 @@ def analyze_document(
         "threshold": relation_threshold(model, settings.relations),
         "reply_threshold": relation_threshold(model, settings.relations, "reply_threshold"),
     }
-    return Graph(doc, related.relations, trees, model_info, stats)
+    return Graph(doc, related.relations, nest(doc, confident_tree(related.tree, related.relations)), model_info, stats)
+
+
+def analyze_document(
+    doc: Document, model: RelationModel, settings: Settings, timings: bool = False, show_progress: bool = False
+) -> Graph:
+    """Run every stage on one document (segmenting it unless it already has units) and return its graph."""
+    clock = {"start": time.perf_counter()}
+    if not doc.units:
+        doc = segment(doc, settings.segmenter, settings.boilerplate)
+    clock["segment"] = time.perf_counter()
+    related = relate(doc, model, settings, show_progress)
+    clock["relations"] = time.perf_counter()
+    graph = _graph(doc, related, model, settings)
+    clock["decode"] = time.perf_counter()
+    if timings:
+        stages = ["segment", "relations", "decode"]
+        previous = ["start", *stages]
+        seconds = {s: round(clock[s] - clock[p], 3) for s, p in zip(stages, previous)}
+        seconds["total"] = round(clock["decode"] - clock["start"], 3)
+        graph.stats["seconds"] = seconds
+    return graph
+
+
+def analyze_many(docs: list[Document], model: RelationModel, settings: Settings) -> list[Graph | InputError]:
+    """Several threads with one pair-model pass (``relate_many``): a graph per document, or the error
+    that stopped it (over the work limit, say), in order."""
+    segmented: list[Document | InputError] = []
+    for doc in docs:
+        try:
+            doc = doc if doc.units else segment(doc, settings.segmenter, settings.boilerplate)
+            _candidates(doc, settings)
+            segmented.append(doc)
+        except InputError as exc:
+            segmented.append(exc)
+    ok = [d for d in segmented if isinstance(d, Document)]
+    related = iter(relate_many(ok, model, settings))
+    return [d if isinstance(d, InputError) else _graph(d, next(related), model, settings) for d in segmented]
 
 
 def analyze(

@@ -83,6 +83,7 @@ class Scored:
 
     scores: list[PairScores]
     truncated: int = 0
+    cut: list[bool] | None = None  # per pair: was it cut to the window?
 
 
 def map_labels(id2label: dict) -> dict[int, str]:
@@ -224,25 +225,26 @@ class RelationModel:
         probs: list[list[float] | None] = [None] * len(pairs)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         progress = _progress(len(pairs), show_progress)
-        truncated = 0
+        cut = [False] * len(pairs)
         try:
             with torch.inference_mode():
                 for batch in batches:
                     enc, over = self._encode([pairs[i][0] for i in batch], [pairs[i][1] for i in batch])
-                    truncated += over
+                    for i, flag in zip(batch, over):
+                        cut[i] = flag
                     logits = self.model(**enc).logits.float()
                     for i, row in zip(batch, torch.softmax(logits, dim=-1).tolist()):
                         probs[i] = row
                     progress.update(len(batch))
         finally:
             progress.close()
-        return Scored([self._to_scores(p) for p in probs], truncated)
+        return Scored([self._to_scores(p) for p in probs], sum(cut), cut)
 
     def _encode(self, premises: list[str], hypotheses: list[str]):
-        """Tokenize one batch with dynamic padding; truncate (and count) only pairs over the window."""
+        """Tokenize one batch with dynamic padding; truncate (and flag) only pairs over the window."""
         enc = self.tokenizer(premises, hypotheses, truncation=False)
-        over = sum(1 for ids in enc["input_ids"] if len(ids) > self.max_length)
-        if over:
+        over = [len(ids) > self.max_length for ids in enc["input_ids"]]
+        if any(over):
             enc = self.tokenizer(premises, hypotheses, truncation="longest_first", max_length=self.max_length)
         return self.tokenizer.pad(enc, return_tensors="pt").to(self.device), over
 

@@ -1,0 +1,374 @@
+"""Corpus-scale analysis: many threads in, shards of graphs out, resumable.
+
+Threads are read as a stream (JSON Lines plain, ``.gz`` or ``.zst``; Parquet; a folder of thread files;
+a Hugging Face ``datasets`` dataset saved to disk) and cut into shards of ``shard_size`` threads by
+their position in the input. Each shard is written atomically (``shard-00000.jsonl`` or ``.parquet``)
+and recorded in ``manifest.json``. While a shard is being filled its threads go, one line each, to a
+``.partial`` file; a run that was killed and started again with the same command skips finished
+shards, keeps the finished threads of the shard it was in, and writes every thread exactly once.
+Threads are analysed in groups whose candidate pairs share one pair-model pass (``analyze_many``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argmine import jsonio
+from argmine.errors import InputError
+from argmine.readers import json_thread, read_input
+from argmine.settings import Settings, default_settings
+from argmine.version import __version__
+
+MANIFEST = "manifest.json"
+OUTPUT_FORMATS = ("jsonl", "parquet")
+THREAD_FILES = (".txt", ".text", ".md", ".json")
+
+
+@dataclass
+class Thread:
+    """One thread of the input: its id and document, or the error that stopped it."""
+
+    id: str
+    document: object | None = None
+    error: str | None = None
+    position: int = 0
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    if path.suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise InputError(f"{path}: reading .zst needs the zstandard package (pip install zstandard)") from None
+        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(path.open("rb")), encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def input_kind(path: Path) -> str:
+    if path.is_dir():
+        if (path / "dataset_info.json").is_file() or (path / "state.json").is_file() or (path / "dataset_dict.json").is_file():
+            return "dataset"
+        return "folder"
+    if not path.is_file():
+        raise InputError(f"{path}: no such file or folder")
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    if any(name.endswith(s) for s in (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".jsonl.zst", ".ndjson.zst")):
+        return "jsonl"
+    raise InputError(f"{path}: batch input is JSON Lines (.jsonl, .gz, .zst), Parquet, a folder of threads or a saved dataset")
+
+
+def _records(path: Path, kind: str) -> Iterator[tuple[str, object]]:
+    """(where, thread object or an error message) for every thread, in input order."""
+    if kind == "jsonl":
+        with _open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield f"line {number}", jsonio.parse(line, f"line {number}")
+                except InputError as exc:
+                    yield f"line {number}", str(exc)
+    elif kind == "parquet":
+        import pyarrow.parquet as pq
+
+        row = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
+            for record in batch.to_pylist():
+                row += 1
+                yield f"row {row}", _row(record)
+    elif kind == "dataset":
+        from datasets import load_from_disk
+
+        data = load_from_disk(str(path))
+        if hasattr(data, "keys"):  # a DatasetDict: its splits in order
+            data = [row for split in data.keys() for row in data[split]]
+        for row, record in enumerate(data, start=1):
+            yield f"row {row}", _row(record)
+    else:
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in THREAD_FILES):
+            yield str(file.relative_to(path)), file
+
+
+def _row(record: dict) -> object:
+    """A table row: a thread's own fields, or one column ``thread`` holding it as JSON."""
+    if set(record) <= {"thread", "id"} and isinstance(record.get("thread"), str):
+        value = jsonio.parse(record["thread"], "thread")
+        if isinstance(value, dict) and record.get("id") is not None:
+            value.setdefault("id", record["id"])
+        return value
+    return record
+
+
+def count_threads(path: Path, kind: str) -> int | None:
+    """How many threads the input holds (for the ETA), when that is cheap to know."""
+    if kind == "jsonl":
+        with _open_text(path) as handle:
+            return sum(1 for line in handle if line.strip())
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    if kind == "folder":
+        return sum(1 for p in path.rglob("*") if p.is_file() and p.suffix.lower() in THREAD_FILES)
+    return None
+
+
+def threads(path: str | Path, settings: Settings) -> Iterator[Thread]:
+    """Every thread of the input as a document (or an error), with a unique id, in input order."""
+    path = Path(path)
+    kind = input_kind(path)
+    seen: set[str] = set()
+    for position, (where, record) in enumerate(_records(path, kind)):
+        if kind == "folder":
+            stem = str(Path(where).with_suffix("")).replace(os.sep, "/")
+            try:
+                (result,) = read_input(str(record), settings)
+                doc, error = dataclasses.replace(result.document, id=stem), None
+            except (InputError, ValueError) as exc:
+                doc, error = None, str(exc)
+            tid = stem
+        elif isinstance(record, str):
+            tid, doc, error = where.replace(" ", "-"), None, record
+        else:
+            tid = str(record.get("id")) if isinstance(record, dict) and record.get("id") is not None else where.replace(" ", "-")
+            try:
+                doc, error = json_thread(record, tid, source_path=str(path), source_line=position + 1), None
+            except InputError as exc:
+                doc, error = None, f"{where}: {exc}"
+        if tid in seen:
+            doc, error = None, f"{where}: thread id {tid!r} appears twice (the first one is kept)"
+            tid = f"{tid}#{position + 1}"
+        seen.add(tid)
+        yield Thread(tid, doc, error, position)
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class Summary:
+    threads: int = 0
+    skipped: int = 0  # already done in an earlier run
+    units: int = 0
+    relations: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    shards: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        rate = self.units / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.threads} threads ({self.skipped} done before), {self.units} units, {self.relations} relations, "
+            f"{self.errors} errors in {self.seconds:.1f} s ({rate:.1f} units/s)"
+        )
+
+
+def _fingerprint(path: Path, settings: Settings, model_name: str, shard_size: int, output_format: str) -> str:
+    """What must not change between a run and its resumption."""
+    stat = [(str(p), p.stat().st_size) for p in ([path] if path.is_file() else sorted(path.rglob("*"))) if p.is_file()]
+    blob = json.dumps([stat, settings.model_dump(), model_name, shard_size, output_format], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _record(thread: Thread, graph) -> str:
+    if graph is not None:
+        return graph.to_json(indent=None)
+    return json.dumps({"format": "argmine.error", "id": thread.id, "error": thread.error}, ensure_ascii=False)
+
+
+def _finish_shard(out: Path, name: str, lines: list[str], output_format: str) -> str:
+    if output_format == "jsonl":
+        final = out / f"{name}.jsonl"
+        _write_atomic(final, "".join(line + "\n" for line in lines).encode("utf-8"))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = [json.loads(line) for line in lines]
+        table = pa.table(
+            {
+                "id": [r.get("id") for r in rows],
+                "ok": [r.get("format") == "argmine.graph" for r in rows],
+                "record": lines,
+            }
+        )
+        final = out / f"{name}.parquet"
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        _write_atomic(final, sink.getvalue().to_pybytes())
+    return final.name
+
+
+def _read_partial(partial: Path) -> list[str]:
+    """The complete lines of a shard's partial file (a line cut by a kill is dropped, and the file trimmed)."""
+    if not partial.is_file():
+        return []
+    data = partial.read_bytes()
+    keep = data[: data.rfind(b"\n") + 1]
+    if len(keep) != len(data):
+        partial.write_bytes(keep)
+    return keep.decode("utf-8").splitlines()
+
+
+def run_batch(
+    source: str | Path,
+    out: str | Path,
+    *,
+    model=None,
+    settings: Settings | None = None,
+    shard_size: int = 1000,
+    group_size: int = 16,
+    output_format: str = "jsonl",
+    progress: bool = False,
+    log=None,
+) -> Summary:
+    """Analyse every thread of ``source`` into shards under ``out`` (resuming an earlier run of the same
+    job there) and return the counts."""
+    from tqdm.auto import tqdm
+
+    from argmine.pipeline import analyze_many, load_model
+
+    if output_format not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
+    if shard_size < 1 or group_size < 1:
+        raise InputError("shard size and group size must be at least 1")
+    settings = settings or default_settings()
+    source, out = Path(source), Path(out)
+    kind = input_kind(source)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"cannot write {out}: it is a file, and a batch writes a folder of shards")
+    out.mkdir(parents=True, exist_ok=True)
+    model = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
+    fingerprint = _fingerprint(source, settings, model.name, shard_size, output_format)
+    manifest_path = out / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
+    if manifest is not None and manifest.get("fingerprint") != fingerprint:
+        raise InputError(f"{out} holds another job's output (other input, settings, model or shard size): use an empty folder")
+    manifest = manifest or {
+        "format": "argmine.batch",
+        "generator": f"argmine {__version__}",
+        "input": str(source),
+        "model": model.name,
+        "shard_size": shard_size,
+        "output_format": output_format,
+        "fingerprint": fingerprint,
+        "shards": {},
+        "complete": False,
+    }
+    summary = Summary()
+    started = time.perf_counter()
+    total = count_threads(source, kind)
+    bar = tqdm(total=total, desc="threads", unit="thread", disable=not progress)
+    shard_lines: list[str] = []
+    shard_index = -1
+    partial: Path | None = None
+    handle = None
+    group: list[Thread] = []
+
+    def analyze_group(docs: list) -> list:
+        try:
+            return analyze_many(docs, model, settings)
+        except Exception:  # noqa: BLE001 - one bad thread must not stop the corpus: find it alone
+            out = []
+            for doc in docs:
+                try:
+                    out.extend(analyze_many([doc], model, settings))
+                except Exception as exc:  # noqa: BLE001
+                    out.append(InputError(f"internal error: {type(exc).__name__}: {exc}"))
+            return out
+
+    def flush_group() -> None:
+        docs = [t.document for t in group if t.document is not None]
+        results = iter(analyze_group(docs)) if docs else iter(())
+        for thread in group:
+            graph = None
+            if thread.document is not None:
+                result = next(results)
+                if isinstance(result, Exception):
+                    thread.error = str(result)
+                else:
+                    graph = result
+            line = _record(thread, graph)
+            handle.write(line + "\n")
+            shard_lines.append(line)
+            summary.threads += 1
+            if graph is not None:
+                summary.units += len(graph.units)
+                summary.relations += len(graph.relations)
+            else:
+                summary.errors += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+        bar.update(len(group))
+        elapsed = time.perf_counter() - started
+        bar.set_postfix(units_s=f"{summary.units / elapsed:.1f}" if elapsed else "0")
+        group.clear()
+
+    def close_shard() -> None:
+        nonlocal handle
+        if handle is None:
+            return
+        if group:
+            flush_group()
+        handle.close()
+        handle = None
+        name = f"shard-{shard_index:05d}"
+        file = _finish_shard(out, name, shard_lines, output_format)
+        ids = [json.loads(line).get("id") for line in shard_lines]
+        manifest["shards"][name] = {"file": file, "threads": len(shard_lines), "first": ids[0], "last": ids[-1]}
+        _write_atomic(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
+        partial.unlink(missing_ok=True)
+        summary.shards.append(file)
+
+    done_in_shard: set[str] = set()
+    for thread in threads(source, settings):
+        index = thread.position // shard_size
+        if index != shard_index:
+            close_shard()
+            shard_index = index
+            name = f"shard-{index:05d}"
+            if name in manifest["shards"] and (out / manifest["shards"][name]["file"]).is_file():
+                done_in_shard = None  # a finished shard: skip its threads
+            else:
+                partial = out / f"{name}.partial"
+                shard_lines = _read_partial(partial)
+                done_in_shard = {json.loads(line).get("id") for line in shard_lines}
+                handle = partial.open("a", encoding="utf-8")
+        if done_in_shard is None or thread.id in done_in_shard:
+            summary.skipped += 1
+            bar.update(1)
+            continue
+        group.append(thread)
+        if len(group) >= group_size:
+            flush_group()
+    close_shard()
+    manifest["complete"] = True
+    manifest["threads"] = sum(s["threads"] for s in manifest["shards"].values())
+    _write_atomic(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
+    bar.close()
+    summary.seconds = time.perf_counter() - started
+    if log:
+        log(summary.line())
+    return summary
