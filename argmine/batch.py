@@ -232,6 +232,106 @@ def _read_partial(partial: Path) -> list[str]:
     return keep.decode("utf-8").splitlines()
 
 
+def analyze_group(docs: list, model, settings: Settings) -> list:
+    """Graphs (or errors) of several threads in one model pass; a failure is isolated to its thread."""
+    from argmine.pipeline import analyze_many
+
+    try:
+        return analyze_many(docs, model, settings)
+    except Exception:  # noqa: BLE001 - one bad thread must not stop the corpus: find it alone
+        out = []
+        for doc in docs:
+            try:
+                out.extend(analyze_many([doc], model, settings))
+            except Exception as exc:  # noqa: BLE001
+                out.append(InputError(f"internal error: {type(exc).__name__}: {exc}"))
+        return out
+
+
+class LocalEngine:
+    """Groups analysed one after another in this process."""
+
+    name = "local"
+
+    def __init__(self, model, settings: Settings):
+        self.model, self.settings = model, settings
+
+    def map(self, groups: list[list]) -> Iterator[list]:
+        for docs in groups:
+            yield analyze_group(docs, self.model, self.settings)
+
+    def close(self) -> None:
+        pass
+
+
+class _RayWorker:
+    """A Ray actor: loads the model once, then analyses the groups it is given."""
+
+    def __init__(self, model_name: str, settings_json: str):
+        from argmine.pipeline import load_model
+
+        self.settings = Settings.model_validate_json(settings_json)
+        self.model = load_model(model_name, settings=self.settings)
+
+    def __call__(self, batch: dict) -> dict:
+        import pickle
+
+        import numpy as np
+
+        payloads = []
+        for payload in batch["payload"]:
+            results = analyze_group(pickle.loads(payload), self.model, self.settings)
+            payloads.append(pickle.dumps([r if not isinstance(r, Exception) else InputError(str(r)) for r in results]))
+        return {"k": batch["k"], "payload": np.array(payloads, dtype=object)}
+
+
+class RayEngine:
+    """Groups analysed by Ray Data: ``map_batches`` over an actor pool, one model per actor (a GPU each
+    where the cluster has them). Results come back in input order, so the shards are those of the local
+    engine, byte for byte."""
+
+    name = "ray"
+
+    def __init__(self, model_name: str, settings: Settings, address: str | None = None, workers: int = 2):
+        try:
+            import ray
+        except ImportError:
+            raise InputError("--engine ray needs Ray: pip install 'argmine[ray]'") from None
+        address = address or os.environ.get("RAY_ADDRESS")
+        if not ray.is_initialized():
+            kwargs = {"address": address} if address else {"num_cpus": workers}
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
+        self.ray = ray
+        self.model_name, self.settings, self.workers = model_name, settings, workers
+        self.gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
+
+    def map(self, groups: list[list]) -> Iterator[list]:
+        import pickle
+
+        context = self.ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        items = [{"k": k, "payload": pickle.dumps(docs)} for k, docs in enumerate(groups)]
+        dataset = self.ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * self.workers)))
+        mapped = dataset.map_batches(
+            _RayWorker,
+            fn_constructor_args=(self.model_name, self.settings.model_dump_json()),
+            batch_size=1,
+            batch_format="numpy",
+            concurrency=self.workers,
+            num_gpus=self.gpus,
+        )
+        rows = sorted(mapped.take_all(), key=lambda r: r["k"])
+        for row in rows:
+            yield pickle.loads(row["payload"])
+
+    def close(self) -> None:
+        pass
+
+
+ENGINES = ("local", "ray")
+
+
 def run_batch(
     source: str | Path,
     out: str | Path,
@@ -241,27 +341,38 @@ def run_batch(
     shard_size: int = 1000,
     group_size: int = 16,
     output_format: str = "jsonl",
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 2,
     progress: bool = False,
     log=None,
 ) -> Summary:
     """Analyse every thread of ``source`` into shards under ``out`` (resuming an earlier run of the same
-    job there) and return the counts."""
+    job there) and return the counts. ``engine="ray"`` runs the groups on a Ray cluster (``address``,
+    else ``RAY_ADDRESS``, else a local one with ``workers`` CPUs) and writes the same shards."""
     from tqdm.auto import tqdm
 
-    from argmine.pipeline import analyze_many, load_model
+    from argmine.pipeline import load_model
 
     if output_format not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
-    if shard_size < 1 or group_size < 1:
-        raise InputError("shard size and group size must be at least 1")
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (choose local or ray)")
+    if shard_size < 1 or group_size < 1 or workers < 1:
+        raise InputError("shard size, group size and workers must be at least 1")
     settings = settings or default_settings()
     source, out = Path(source), Path(out)
     kind = input_kind(source)
     if out.exists() and not out.is_dir():
         raise InputError(f"cannot write {out}: it is a file, and a batch writes a folder of shards")
     out.mkdir(parents=True, exist_ok=True)
-    model = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
-    fingerprint = _fingerprint(source, settings, model.name, shard_size, output_format)
+    model_name = model if isinstance(model, str) else getattr(model, "name", None) or settings.model.name
+    if engine == "ray":
+        runner = RayEngine(model_name, settings, address, workers)
+    else:
+        loaded = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
+        runner = LocalEngine(loaded, settings)
+    fingerprint = _fingerprint(source, settings, model_name, shard_size, output_format)
     manifest_path = out / MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
     if manifest is not None and manifest.get("fingerprint") != fingerprint:
@@ -270,7 +381,7 @@ def run_batch(
         "format": "argmine.batch",
         "generator": f"argmine {__version__}",
         "input": str(source),
-        "model": model.name,
+        "model": model_name,
         "shard_size": shard_size,
         "output_format": output_format,
         "fingerprint": fingerprint,
@@ -279,95 +390,74 @@ def run_batch(
     }
     summary = Summary()
     started = time.perf_counter()
-    total = count_threads(source, kind)
-    bar = tqdm(total=total, desc="threads", unit="thread", disable=not progress)
-    shard_lines: list[str] = []
-    shard_index = -1
-    partial: Path | None = None
-    handle = None
-    group: list[Thread] = []
+    bar = tqdm(total=count_threads(source, kind), desc="threads", unit="thread", disable=not progress)
 
-    def analyze_group(docs: list) -> list:
-        try:
-            return analyze_many(docs, model, settings)
-        except Exception:  # noqa: BLE001 - one bad thread must not stop the corpus: find it alone
-            out = []
-            for doc in docs:
-                try:
-                    out.extend(analyze_many([doc], model, settings))
-                except Exception as exc:  # noqa: BLE001
-                    out.append(InputError(f"internal error: {type(exc).__name__}: {exc}"))
-            return out
-
-    def flush_group() -> None:
-        docs = [t.document for t in group if t.document is not None]
-        results = iter(analyze_group(docs)) if docs else iter(())
-        for thread in group:
-            graph = None
-            if thread.document is not None:
-                result = next(results)
-                if isinstance(result, Exception):
-                    thread.error = str(result)
-                else:
-                    graph = result
-            line = _record(thread, graph)
-            handle.write(line + "\n")
-            shard_lines.append(line)
-            summary.threads += 1
-            if graph is not None:
-                summary.units += len(graph.units)
-                summary.relations += len(graph.relations)
-            else:
-                summary.errors += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-        bar.update(len(group))
-        elapsed = time.perf_counter() - started
-        bar.set_postfix(units_s=f"{summary.units / elapsed:.1f}" if elapsed else "0")
-        group.clear()
-
-    def close_shard() -> None:
-        nonlocal handle
-        if handle is None:
-            return
-        if group:
-            flush_group()
-        handle.close()
-        handle = None
-        name = f"shard-{shard_index:05d}"
-        file = _finish_shard(out, name, shard_lines, output_format)
-        ids = [json.loads(line).get("id") for line in shard_lines]
-        manifest["shards"][name] = {"file": file, "threads": len(shard_lines), "first": ids[0], "last": ids[-1]}
+    def save_manifest() -> None:
         _write_atomic(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
+
+    def do_shard(index: int, members: list[Thread]) -> None:
+        name = f"shard-{index:05d}"
+        if name in manifest["shards"] and (out / manifest["shards"][name]["file"]).is_file():
+            summary.skipped += len(members)
+            bar.update(len(members))
+            return
+        partial = out / f"{name}.partial"
+        lines = _read_partial(partial)
+        done = {json.loads(line).get("id") for line in lines}
+        summary.skipped += sum(t.id in done for t in members)
+        bar.update(sum(t.id in done for t in members))
+        todo = [t for t in members if t.id not in done]
+        groups = [todo[k : k + group_size] for k in range(0, len(todo), group_size)]
+        with partial.open("a", encoding="utf-8") as handle:
+            for group, results in zip(groups, runner.map([[t.document for t in g if t.document is not None] for g in groups])):
+                results = iter(results)
+                for thread in group:
+                    graph = None
+                    if thread.document is not None:
+                        result = next(results)
+                        if isinstance(result, Exception):
+                            thread.error = str(result)
+                        else:
+                            graph = result
+                    line = _record(thread, graph)
+                    handle.write(line + "\n")
+                    lines.append(line)
+                    summary.threads += 1
+                    if graph is not None:
+                        summary.units += len(graph.units)
+                        summary.relations += len(graph.relations)
+                    else:
+                        summary.errors += 1
+                handle.flush()
+                os.fsync(handle.fileno())
+                bar.update(len(group))
+                elapsed = time.perf_counter() - started
+                bar.set_postfix(units_s=f"{summary.units / elapsed:.1f}" if elapsed else "0")
+        order = {t.id: k for k, t in enumerate(members)}  # the partial may hold threads of an earlier run first
+        lines.sort(key=lambda line: order.get(json.loads(line).get("id"), len(order)))
+        file = _finish_shard(out, name, lines, output_format)
+        ids = [json.loads(line).get("id") for line in lines]
+        manifest["shards"][name] = {"file": file, "threads": len(lines), "first": ids[0], "last": ids[-1]}
+        save_manifest()
         partial.unlink(missing_ok=True)
         summary.shards.append(file)
 
-    done_in_shard: set[str] = set()
-    for thread in threads(source, settings):
-        index = thread.position // shard_size
-        if index != shard_index:
-            close_shard()
-            shard_index = index
-            name = f"shard-{index:05d}"
-            if name in manifest["shards"] and (out / manifest["shards"][name]["file"]).is_file():
-                done_in_shard = None  # a finished shard: skip its threads
-            else:
-                partial = out / f"{name}.partial"
-                shard_lines = _read_partial(partial)
-                done_in_shard = {json.loads(line).get("id") for line in shard_lines}
-                handle = partial.open("a", encoding="utf-8")
-        if done_in_shard is None or thread.id in done_in_shard:
-            summary.skipped += 1
-            bar.update(1)
-            continue
-        group.append(thread)
-        if len(group) >= group_size:
-            flush_group()
-    close_shard()
+    members: list[Thread] = []
+    index = 0
+    try:
+        for thread in threads(source, settings):
+            if thread.position // shard_size != index:
+                do_shard(index, members)
+                index, members = thread.position // shard_size, []
+            members.append(thread)
+        if members:
+            do_shard(index, members)
+    finally:
+        bar.close()
+        runner.close()
     manifest["complete"] = True
     manifest["threads"] = sum(s["threads"] for s in manifest["shards"].values())
-    _write_atomic(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
-    bar.close()
+    save_manifest()
     summary.seconds = time.perf_counter() - started
     if log:
         log(summary.line())

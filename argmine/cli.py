@@ -193,6 +193,11 @@ def batch(
     output_format: Annotated[str, typer.Option("--output-format", help="jsonl or parquet shards.")] = "jsonl",
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Threads per shard.")] = 1000,
     group_size: Annotated[int, typer.Option("--group-size", min=1, help="Threads whose pairs share one model pass.")] = 16,
+    engine: Annotated[str, typer.Option("--engine", help="local (this process) or ray (a Ray cluster).")] = "local",
+    address: Annotated[
+        Optional[str], typer.Option("--address", help="Ray cluster address (else RAY_ADDRESS, else a local Ray instance).")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Ray: actors, each with the model loaded once.")] = 2,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
@@ -210,6 +215,9 @@ def batch(
             shard_size=shard_size,
             group_size=group_size,
             output_format=output_format,
+            engine=engine,
+            address=address,
+            workers=workers,
             progress=not quiet,
         )
         typer.echo(summary.line())

@@ -187,3 +187,25 @@ def test_batch_refuses_bad_inputs_in_one_line(tmp_path):
     (tmp_path / "file").write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["batch", str(tmp_path / "x.csv"), "-o", str(tmp_path / "file")])
     assert result.exit_code == 2 and "needs a folder" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_ray_engine_writes_the_same_shards_as_the_local_one(tmp_path, tiny_model):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'argmine[ray]')")
+    _, text = corpus(30)
+    (tmp_path / "in.jsonl").write_text(text, encoding="utf-8")
+    base = ["batch", str(tmp_path / "in.jsonl"), "--shard-size", "8", "--group-size", "3", "--model", str(tiny_model), "-q"]
+    local = runner.invoke(app, [*base, "-o", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.stderr
+    ray = subprocess.run(
+        [sys.executable, "-m", "argmine", *base, "-o", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ray.returncode == 0, ray.stderr[-2000:]
+    shards = sorted(p.name for p in (tmp_path / "local").glob("shard-*"))
+    assert shards == sorted(p.name for p in (tmp_path / "ray").glob("shard-*")) and len(shards) == 4
+    for name in shards:
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
