@@ -24,15 +24,15 @@ from argmine.settings import ModelSettings, RelationSettings, Settings, default_
 
 
 @lru_cache(maxsize=2)
-def _cached_model(name: str, device: str, max_length: int) -> RelationModel:
-    return RelationModel.load(name, device, max_length, quiet=True)
+def _cached_model(name: str, device: str, max_length: int, quantize: str) -> RelationModel:
+    return RelationModel.load(name, device, max_length, quiet=True, quantize=quantize)
 
 
 def load_model(name: str | None = None, *, device: str | None = None, settings: Settings | None = None) -> RelationModel:
     """The relation model (``embedded`` = argmine's own, a hub id or a folder), loaded once per
     (name, device, window) and reused by later calls."""
     cfg: ModelSettings = (settings or default_settings()).model
-    return _cached_model(name or cfg.name, device or cfg.device, cfg.max_length)
+    return _cached_model(name or cfg.name, device or cfg.device, cfg.max_length, cfg.quantize)
 
 
 def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, str]]:

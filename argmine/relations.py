@@ -137,10 +137,17 @@ class RelationModel:
         self.label_map = map_labels(self.id2label)
         self.scorer: Scorer | None = None  # second stage (argmine's own models): see scorer.py
         self.settings: dict = {}  # the folder's argmine_relation.json: context markers, threshold
+        self.quantized: str | None = None  # "int8" when loaded with dynamic int8 weights
 
     @classmethod
     def load(
-        cls, name_or_path: str, device: str = "auto", max_length: int = 256, quiet: bool = True, second_stage: bool = True
+        cls,
+        name_or_path: str,
+        device: str = "auto",
+        max_length: int = 256,
+        quiet: bool = True,
+        second_stage: bool = True,
+        quantize: str = "none",
     ) -> RelationModel:
         """Load a checkpoint (hub id or folder): safetensors only, no remote code. A folder's own second
         stage, context markers and thresholds come with it (``second_stage=False`` leaves the scorer out)."""
@@ -155,7 +162,7 @@ class RelationModel:
         if name_or_path == "embedded":
             if not (EMBEDDED_MODEL_DIR / "config.json").is_file():
                 raise ModelError("the embedded relation model is not installed; pass a checkpoint with --model PATH")
-            instance = cls.load(str(EMBEDDED_MODEL_DIR), device, max_length, quiet, second_stage)
+            instance = cls.load(str(EMBEDDED_MODEL_DIR), device, max_length, quiet, second_stage, quantize)
             instance.name = "embedded"
             return instance
         local = Path(name_or_path).is_dir()
@@ -177,7 +184,19 @@ class RelationModel:
                 trust_remote_code=False,
                 dtype=torch.float32,  # fp16 checkpoints are upcast: CPU kernels want float32
             )
+        if quantize == "int8":
+            if torch_device.type != "cpu":
+                raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
+            # dynamic int8, per output channel: Linear weights stored as int8, activations quantized on the fly
+            with warnings.catch_warnings():  # torch announces the quantized tensor API's successor
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
+                )
+        elif quantize != "none":
+            raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
         instance = cls(model, tokenizer, name_or_path, torch_device, max_length)
+        instance.quantized = quantize if quantize != "none" else None
         if local:
             instance.scorer = Scorer.load(name_or_path) if second_stage else None
             instance.settings = read_relation_settings(name_or_path)
@@ -221,32 +240,35 @@ class RelationModel:
             return Scored([])
         if contexts is not None and self.markers:
             pairs = [(mark(self.markers, c, a), b) for (a, b), c in zip(pairs, contexts)]
-        order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i][0]) + len(pairs[i][1]), i))
+        # Tokenize once, then batch by token count (not characters): pairs of a batch pad to nearly
+        # the same length. Only pairs over the window are cut (and flagged).
+        enc = self.tokenizer([a for a, _ in pairs], [b for _, b in pairs], truncation=False)
+        ids = enc["input_ids"]
+        cut = [len(x) > self.max_length for x in ids]
+        if any(cut):
+            over = [i for i, flag in enumerate(cut) if flag]
+            short = self.tokenizer(
+                [pairs[i][0] for i in over], [pairs[i][1] for i in over], truncation="longest_first", max_length=self.max_length
+            )
+            for k, i in enumerate(over):
+                for key in enc:
+                    enc[key][i] = short[key][k]
+        order = sorted(range(len(pairs)), key=lambda i: (len(enc["input_ids"][i]), i))
         probs: list[list[float] | None] = [None] * len(pairs)
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         progress = _progress(len(pairs), show_progress)
-        cut = [False] * len(pairs)
         try:
             with torch.inference_mode():
                 for batch in batches:
-                    enc, over = self._encode([pairs[i][0] for i in batch], [pairs[i][1] for i in batch])
-                    for i, flag in zip(batch, over):
-                        cut[i] = flag
-                    logits = self.model(**enc).logits.float()
+                    features = [{key: enc[key][i] for key in enc} for i in batch]
+                    inputs = self.tokenizer.pad(features, return_tensors="pt").to(self.device)
+                    logits = self.model(**inputs).logits.float()
                     for i, row in zip(batch, torch.softmax(logits, dim=-1).tolist()):
                         probs[i] = row
                     progress.update(len(batch))
         finally:
             progress.close()
         return Scored([self._to_scores(p) for p in probs], sum(cut), cut)
-
-    def _encode(self, premises: list[str], hypotheses: list[str]):
-        """Tokenize one batch with dynamic padding; truncate (and flag) only pairs over the window."""
-        enc = self.tokenizer(premises, hypotheses, truncation=False)
-        over = [len(ids) > self.max_length for ids in enc["input_ids"]]
-        if any(over):
-            enc = self.tokenizer(premises, hypotheses, truncation="longest_first", max_length=self.max_length)
-        return self.tokenizer.pad(enc, return_tensors="pt").to(self.device), over
 
     def _to_scores(self, row: list[float]) -> PairScores:
         out = {label: 0.0 for label in LABELS}
@@ -263,6 +285,8 @@ class RelationModel:
         }
         if self.scorer is not None:
             info["second_stage"] = "argmine_scorer.json"
+        if self.quantized:
+            info["quantized"] = self.quantized
         return info
 
 

@@ -120,6 +120,7 @@ class ModelSettings(Section):
     device: Device
     batch_size: PositiveInt
     max_length: Annotated[int, Field(ge=8)]
+    quantize: Literal["none", "int8"]
 
 
 class RelationSettings(Section):

@@ -127,3 +127,30 @@ def test_unreadable_relation_settings_are_one_line_errors(tmp_path, make_model):
     (folder / "argmine_relation.json").write_text("[1, 2", encoding="utf-8")
     with pytest.raises(ModelError, match="argmine_relation.json"):
         RelationModel.load(str(folder), device="cpu")
+
+
+def test_int8_is_an_opt_in_fast_path_recorded_in_the_graph(tiny_model):
+    settings = argmine.load_settings(overrides={"model": {"name": str(tiny_model), "device": "cpu", "quantize": "int8"}})
+    model = argmine.load_model(settings=settings)
+    assert model.quantized == "int8" and "quantized" in type(model.model.classifier).__module__
+    graph = argmine.analyze(THREAD, model=model, settings=settings)
+    assert graph.model["quantized"] == "int8" and graph.stats["pairs_scored"] > 0
+    assert "quantized" not in argmine.analyze(THREAD, model=str(tiny_model)).model
+    with pytest.raises(argmine.ConfigError, match="model.quantize = 'int4'"):
+        argmine.load_settings(overrides={"model": {"quantize": "int4"}})
+
+
+def test_pairs_are_tokenized_once_and_batched_by_token_count(tiny_model, monkeypatch):
+    model = RelationModel.load(str(tiny_model), device="cpu")
+    sizes = []
+    original = model.tokenizer.pad
+
+    def recording(features, **kwargs):
+        sizes.append([len(f["input_ids"]) for f in features])
+        return original(features, **kwargs)
+
+    monkeypatch.setattr(model.tokenizer, "pad", recording)
+    # by characters these would batch as [the, a*6], [a*8, zzz...]; by tokens the unknown word is one token
+    pairs = [("z" * 30, "no"), ("a a a a a a", "no"), ("the", "no"), ("a a a a a a a a", "no")]
+    model.predict(pairs, batch_size=2)
+    assert sizes == [[5, 5], [10, 12]]
