@@ -150,6 +150,41 @@ def decisions() -> None:
     print(f"  relation F1: fp32 {r0['relations']['overall']['f1']}  int8 {r1['relations']['overall']['f1']}")
 
 
+def ray_overhead(n: int) -> None:
+    """Wall time of the whole command, local engine against a local 2-worker Ray instance, same output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "corpus.jsonl"
+        path.write_text(corpus(n, seed=1), encoding="utf-8")
+        times = {}
+        for engine in ("local", "ray"):
+            start = time.perf_counter()
+            cmd = [
+                sys.executable,
+                "-m",
+                "argmine",
+                "batch",
+                str(path),
+                "-o",
+                str(Path(tmp) / engine),
+                "--engine",
+                engine,
+                "--workers",
+                "2",
+                "--shard-size",
+                "20",
+                "-q",
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr[-2000:])
+            times[engine] = (time.perf_counter() - start, proc.stdout.strip().splitlines()[-1])
+        same = all((Path(tmp) / "ray" / f.name).read_bytes() == f.read_bytes() for f in (Path(tmp) / "local").glob("shard-*"))
+        print(f"\nray against local on {n} threads (2 CPU cores, the ray engine with 2 workers): shards identical: {same}")
+        for engine, (wall, line) in times.items():
+            print(f"  {engine:<6} {wall:6.1f} s wall (process start, model loads, Ray start included): {line}")
+        print(f"  overhead of ray: {times['ray'][0] / times['local'][0] - 1:+.0%} wall time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", default="80", help="corpus sizes, comma-separated")
@@ -157,10 +192,13 @@ def main() -> None:
     parser.add_argument("--variants", default="passive-none,active-none,passive-int8")
     parser.add_argument("--raw", default="passive-none,passive-int8", help="variants whose raw forward rate is measured")
     parser.add_argument("--decisions", action="store_true")
+    parser.add_argument(
+        "--ray", type=int, default=0, help="also compare --engine ray (2 workers) with local on this many threads"
+    )
     args = parser.parse_args()
     variants = [tuple(v.split("-")) for v in args.variants.split(",") if v]
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (int(x) for x in args.threads.split(",")):
+        for n in (int(x) for x in args.threads.split(",") if int(x) > 0 and variants):
             path = Path(tmp) / f"corpus-{n}.jsonl"
             path.write_text(corpus(n), encoding="utf-8")
             results: dict[tuple, list[dict]] = {v: [] for v in variants}
@@ -188,6 +226,8 @@ def main() -> None:
                     )
     if args.decisions:
         decisions()
+    if args.ray:
+        ray_overhead(args.ray)
 
 
 if __name__ == "__main__":
