@@ -51,38 +51,33 @@ class PairModelScores:
 
 
 def pair_model_scores(
-    doc: Document,
-    pairs: list[tuple[int, int]],
+    docs: list[Document],
+    pairs: list[list[tuple[int, int]]],
     model: RelationModel,
     batch_size: int,
     show_progress: bool = False,
     whole_posts: bool = True,
-) -> PairModelScores:
-    """Each candidate unit pair (with its post/reply context) and, for reply pairs, the whole source
-    post against the whole target post."""
-    texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
-    scored = model.score(texts, batch_size=batch_size, show_progress=show_progress, contexts=pair_contexts(doc, pairs))
-    post_scores: dict[tuple[str, str], PairScores] = {}
-    if whole_posts:
-        keys = post_pairs(doc, pairs)
+) -> list[PairModelScores]:
+    """For each document, its candidate unit pairs (with their post/reply context) and, for reply pairs,
+    the whole source post against the whole target post: one model pass over the unit pairs of all the
+    documents and one over their post pairs, so batches fill up however short each thread is."""
+    unit_texts, contexts, post_texts, post_keys = [], [], [], []
+    for doc, mine in zip(docs, pairs):
+        unit_texts += [(doc.units[a].text, doc.units[b].text) for a, b in mine]
+        contexts += pair_contexts(doc, mine)
+        keys = post_pairs(doc, mine) if whole_posts else []
         spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
-        post_scores = dict(
-            zip(keys, model.predict([(spans[a], spans[b]) for a, b in keys], batch_size, contexts=["reply"] * len(keys)))
-        )
-    return PairModelScores(scored.scores, post_scores, scored.truncated)
-
-
-def score_pairs(
-    doc: Document, pairs: list[tuple[int, int]], model: RelationModel, batch_size: int, show_progress: bool = False, matrix=None
-) -> tuple[list[PairScores], int]:
-    """Pair-model probabilities, refined by the model's second stage when it ships one; and the
-    number of pairs truncated."""
-    staged = model.scorer is not None
-    raw = pair_model_scores(doc, pairs, model, batch_size, show_progress, staged)
-    scores = raw.units
-    if staged and pairs:
-        scores = model.scorer.combine(model.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, raw.posts))
-    return scores, raw.truncated
+        post_texts += [(spans[a], spans[b]) for a, b in keys]
+        post_keys.append(keys)
+    scored = model.score(unit_texts, batch_size=batch_size, show_progress=show_progress, contexts=contexts)
+    post_scored = model.predict(post_texts, batch_size, contexts=["reply"] * len(post_texts))
+    out, at, post_at = [], 0, 0
+    for mine, keys in zip(pairs, post_keys):
+        end, post_end = at + len(mine), post_at + len(keys)
+        posts = dict(zip(keys, post_scored[post_at:post_end]))
+        out.append(PairModelScores(scored.scores[at:end], posts, sum(scored.cut[at:end])))
+        at, post_at = end, post_end
+    return out
 
 
 def relation_threshold(model: RelationModel, cfg: RelationSettings, key: str = "threshold") -> float:
@@ -120,31 +115,17 @@ def _candidates(doc: Document, settings: Settings):
     return matrix, pairs
 
 
-def relate_many(docs: list[Document], model: RelationModel, settings: Settings, show_progress: bool = False) -> list[Related]:
-    """``relate`` for several documents at once: one pair-model pass over all their unit pairs (and one over
-    their whole-post pairs), so batches fill up however short each thread is; then each document's second
-    stage and decoding. A document over the work limit raises (check with ``relate`` one by one first)."""
-    prepared = [(doc, *_candidates(doc, settings)) for doc in docs]
+def _relate_prepared(prepared: list[tuple], model: RelationModel, settings: Settings, show_progress: bool) -> list[Related]:
+    """Documents with their (TF-IDF, candidate pairs) -> scores in one pass -> second stage and trees each."""
     staged = model.scorer is not None
-    unit_texts, unit_contexts, post_texts, post_keys = [], [], [], []
-    for doc, _, pairs in prepared:
-        unit_texts += [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
-        unit_contexts += pair_contexts(doc, pairs)
-        keys = post_pairs(doc, pairs) if staged else []
-        spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
-        post_texts += [(spans[a], spans[b]) for a, b in keys]
-        post_keys.append(keys)
-    batch = settings.model.batch_size
-    scored = model.score(unit_texts, batch_size=batch, show_progress=show_progress, contexts=unit_contexts)
-    post_scored = model.predict(post_texts, batch, contexts=["reply"] * len(post_texts))
-    out, at, post_at = [], 0, 0
-    for (doc, matrix, pairs), keys in zip(prepared, post_keys):
-        scores = scored.scores[at : at + len(pairs)]
-        truncated = sum(scored.cut[at : at + len(pairs)]) if scored.cut else 0
-        posts = dict(zip(keys, post_scored[post_at : post_at + len(keys)]))
-        at, post_at = at + len(pairs), post_at + len(keys)
+    raw = pair_model_scores(
+        [d for d, _, _ in prepared], [p for _, _, p in prepared], model, settings.model.batch_size, show_progress, staged
+    )
+    out = []
+    for (doc, matrix, pairs), scored in zip(prepared, raw):
+        scores = scored.units
         if staged and pairs:
-            scores = model.scorer.combine(model.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, posts))
+            scores = model.scorer.combine(model.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, scored.posts))
         relations, tree = decode_trees(
             doc,
             pairs,
@@ -155,8 +136,14 @@ def relate_many(docs: list[Document], model: RelationModel, settings: Settings, 
             settings.decoding.exact_root_limit,
             settings.decoding.max_tree_units,
         )
-        out.append(Related(relations, tree, len(pairs), truncated))
+        out.append(Related(relations, tree, len(pairs), scored.truncated))
     return out
+
+
+def relate_many(docs: list[Document], model: RelationModel, settings: Settings, show_progress: bool = False) -> list[Related]:
+    """``relate`` for several documents with one pair-model pass over all their pairs. A document over
+    the work limit raises (``analyze_many`` records it instead)."""
+    return _relate_prepared([(doc, *_candidates(doc, settings)) for doc in docs], model, settings, show_progress)
 
 
 def relate(doc: Document, model: RelationModel, settings: Settings, show_progress: bool = False) -> Related:
@@ -164,13 +151,13 @@ def relate(doc: Document, model: RelationModel, settings: Settings, show_progres
     return relate_many([doc], model, settings, show_progress)[0]
 
 
-def _graph(doc: Document, related: Related, model: RelationModel, settings: Settings, seconds: dict | None = None) -> Graph:
+def _graph(doc: Document, related: Related, model: RelationModel, settings: Settings) -> Graph:
     stats = {
         "units": len(doc.units),
         "pairs_scored": related.pairs_scored,
         "relations": len(related.relations),
         "truncated_pairs": related.truncated,
-        "seconds": seconds,
+        "seconds": None,
     }
     model_info = {
         **model.describe(),
@@ -202,19 +189,17 @@ def analyze_document(
 
 
 def analyze_many(docs: list[Document], model: RelationModel, settings: Settings) -> list[Graph | InputError]:
-    """Several threads with one pair-model pass (``relate_many``): a graph per document, or the error
-    that stopped it (over the work limit, say), in order."""
-    segmented: list[Document | InputError] = []
+    """Several threads with one pair-model pass: a graph per document, or the error that stopped it
+    (over the work limit, say), in order."""
+    prepared: list[tuple | InputError] = []
     for doc in docs:
         try:
             doc = doc if doc.units else segment(doc, settings.segmenter, settings.boilerplate)
-            _candidates(doc, settings)
-            segmented.append(doc)
+            prepared.append((doc, *_candidates(doc, settings)))
         except InputError as exc:
-            segmented.append(exc)
-    ok = [d for d in segmented if isinstance(d, Document)]
-    related = iter(relate_many(ok, model, settings))
-    return [d if isinstance(d, InputError) else _graph(d, next(related), model, settings) for d in segmented]
+            prepared.append(exc)
+    related = iter(_relate_prepared([p for p in prepared if not isinstance(p, InputError)], model, settings, False))
+    return [p if isinstance(p, InputError) else _graph(p[0], next(related), model, settings) for p in prepared]
 
 
 def analyze(

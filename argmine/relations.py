@@ -82,8 +82,11 @@ class Scored:
     """One call's results: each pair's probabilities, and how many pairs exceeded the model window."""
 
     scores: list[PairScores]
-    truncated: int = 0
-    cut: list[bool] | None = None  # per pair: was it cut to the window?
+    cut: list[bool]  # per pair: was it cut to the window?
+
+    @property
+    def truncated(self) -> int:
+        return sum(self.cut)
 
 
 def map_labels(id2label: dict) -> dict[int, str]:
@@ -237,7 +240,7 @@ class RelationModel:
         import torch
 
         if not pairs:
-            return Scored([])
+            return Scored([], [])
         if contexts is not None and self.markers:
             pairs = [(mark(self.markers, c, a), b) for (a, b), c in zip(pairs, contexts)]
         # Tokenize once, then batch by token count (not characters): pairs of a batch pad to nearly
@@ -268,7 +271,7 @@ class RelationModel:
                     progress.update(len(batch))
         finally:
             progress.close()
-        return Scored([self._to_scores(p) for p in probs], sum(cut), cut)
+        return Scored([self._to_scores(p) for p in probs], cut)
 
     def _to_scores(self, row: list[float]) -> PairScores:
         out = {label: 0.0 for label in LABELS}

@@ -324,7 +324,7 @@ def stage2_inputs(model, docs: list[tuple[str, Graph]], settings: Settings, repl
         pairs = candidate_pairs(document, settings.candidates)
         if not pairs:
             continue
-        raw = pair_model_scores(document, pairs, model, settings.model.batch_size)
+        (raw,) = pair_model_scores([document], [pairs], model, settings.model.batch_size)
         rows = pair_features(document, pairs, dict(zip(pairs, raw.units)), None, raw.posts, **FEATURE_SETTINGS)
         gold = corpora.gold_links(doc) if doc is not None else {}
         prepared.append(Stage2Doc(document, pairs, rows, gold, stance))

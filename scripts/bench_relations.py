@@ -20,9 +20,8 @@ import torch
 
 import argmine
 from argmine.candidates import candidate_pairs
-from argmine.decoding import decode_trees
 from argmine.document import Document, Post, Unit
-from argmine.pipeline import relation_threshold, score_pairs
+from argmine.pipeline import relate
 from argmine.segmenter import segment
 
 WORDS = (
@@ -111,8 +110,7 @@ def main() -> None:
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
     model.predict(texts[:batch_size], batch_size)  # warm-up
     start = time.perf_counter()
-    scores, _ = score_pairs(doc, pairs, model, batch_size)  # pair model + second stage
-    decode_trees(doc, pairs, scores, relation_threshold(model, config.relations), config.decoding.extra_threshold)
+    relate(doc, model, config)  # candidates, pair model, second stage, decoding
     full = time.perf_counter() - start
     raw = raw_forward(model, texts, batch_size)
     print(f"\nthroughput on {doc.id}: {len(doc.units)} units, {len(pairs)} directed pairs")
