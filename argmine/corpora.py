@@ -20,6 +20,7 @@ from argmine import jsonio
 from argmine.document import Document, Post, PostText, Relation, Unit, join_posts, trim_span
 from argmine.errors import InputError
 from argmine.graph import GOLD_MODEL, Graph, load_graphs
+from argmine.readers import read_text
 from argmine.settings import TrainingRecipe
 
 csv.field_size_limit(10_000_000)
@@ -387,8 +388,6 @@ def read_pair_file(path: str | Path) -> list[Pair]:
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
     else:
-        from argmine.formats.common import read_text
-
         rows = jsonio.records(read_text(path), str(path))
     pairs = []
     for n, row in enumerate(rows, start=1):

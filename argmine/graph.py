@@ -87,8 +87,11 @@ class Graph:
         raise KeyError(unit_id)
 
     @classmethod
-    def gold(cls, document: Document, relations: list[Relation], model: dict | None = None) -> Graph:
-        """Annotated units and relations as a graph: trees keep each unit's strongest parent, no cycles."""
+    def gold(
+        cls, document: Document, relations: list[Relation], model: dict | None = None, attached: dict[str, Relation] | None = None
+    ) -> Graph:
+        """Annotated units and relations as a graph. Trees are ``attached`` (child unit -> its relation to
+        its parent) when known, else each unit keeps its strongest parent, no cycles."""
         from argmine.decoding import forest
 
         stats = {
@@ -98,7 +101,9 @@ class Graph:
             "truncated_pairs": 0,
             "seconds": None,
         }
-        return cls(document, list(relations), nest(document, forest(document, relations)), model or dict(GOLD_MODEL), stats)
+        if attached is None:
+            attached = forest(document, relations)
+        return cls(document, list(relations), nest(document, attached), model or dict(GOLD_MODEL), stats)
 
     # ------------------------------------------------------------------ JSON
 
@@ -211,9 +216,9 @@ def validate(data: Any, name: str = "graph") -> None:
 
 def load_graphs(path: str, max_bytes: int = 1_000_000_000) -> list[Graph]:
     """Graphs from a JSON file or JSON Lines (``argmine.error`` records of a batch are skipped)."""
-    from argmine.readers import decode, read_bytes
+    from argmine.readers import read_text
 
-    text = decode(read_bytes(path, max_bytes), path)
+    text = read_text(path, max_bytes)
     items = jsonio.records(text, path)
     graphs = [
         Graph.from_dict(g, f"{path} graph {i}" if len(items) > 1 else path)

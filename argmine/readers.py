@@ -68,6 +68,12 @@ def decode(data: bytes, name: str, keep_bom: bool = False) -> str:
     return text
 
 
+def read_text(path: str | Path, max_bytes: int = 1_000_000_000, keep_bom: bool = False) -> str:
+    """A file's text for importers and graph files: UTF-8 (a BOM dropped unless ``keep_bom``); missing,
+    binary or undecodable files are one-line errors."""
+    return decode(read_bytes(str(path), max_bytes), str(path), keep_bom)
+
+
 def sniff(text: str, path: str) -> str:
     """Guess the input format from the extension, then the content."""
     suffix = Path(path).suffix.lower() if path != "-" else ""

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from argmine.errors import InputError
 from argmine.formats import argdown, brat, doccano, graphml, html, label_studio, xaif
-from argmine.formats.common import read_text
 from argmine.graph import Graph, validate
+from argmine.readers import read_text
 
 EXPORTERS = {
     "xaif": xaif.dump,

@@ -19,10 +19,10 @@ from argmine.formats.common import (
     argmine_meta,
     check_same_text,
     graph_from_annotations,
-    read_text,
     roles,
 )
 from argmine.graph import Graph
+from argmine.readers import read_text
 
 _FRAGMENT = re.compile(r"[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from pathlib import Path
 
 from argmine.document import Document, Post, Relation, Unit
 from argmine.errors import InputError
-from argmine.graph import Graph, nest, post_dict, text_sha256
+from argmine.graph import Graph, post_dict, text_sha256
 
 
 def roles(graph: Graph) -> dict[str, str]:
@@ -86,14 +85,18 @@ def graph_from_annotations(
             raise InputError(f"unit {uid}: span {start}:{end} is not inside one post")
         doc_units.append(Unit(uid, post, start, end, text[start:end]))
     document = document.with_units(doc_units)
-    known = {}  # scores stored at export, for tools that keep none (Label Studio, doccano)
-    if isinstance(meta.get("scores"), list):
-        spans = {u.id: (u.start, u.end) for u in doc_units}
-        at_span = {v: k for k, v in spans.items()}
-        for e in meta["scores"]:
-            if isinstance(e, list) and len(e) == 5 and isinstance(e[4], (int, float)):
-                pair = (at_span.get(tuple(e[:2])), at_span.get(tuple(e[2:4])))
-                known[pair] = float(e[4])
+    # what argmine stored at export refers to units by their spans (a tool may rename units)
+    at = {(u.start, u.end): u.id for u in doc_units}
+
+    def stored(entry: object, size: int) -> tuple | None:
+        if not isinstance(entry, list) or len(entry) != size:
+            return None
+        return at.get(tuple(entry[:2])), at.get(tuple(entry[2:4]))
+
+    known = {}  # scores, for tools that keep none (Label Studio, doccano)
+    for e in meta.get("scores") if isinstance(meta.get("scores"), list) else []:
+        if stored(e, 5) and isinstance(e[4], (int, float)):
+            known[stored(e, 5)] = float(e[4])
     rels = []
     for source, target, label, score in relations:
         score = known.get((source, target)) if score is None else score
@@ -107,15 +110,12 @@ def graph_from_annotations(
     if not isinstance(meta.get("tree"), list):
         return Graph.gold(document, rels, model)
     # the exported trees, as far as their edges are still relations (an annotator may have removed some)
-    at = {(u.start, u.end): u.id for u in doc_units}
-    edges = {(at.get(tuple(e[:2])), at.get(tuple(e[2:]))) for e in meta["tree"] if isinstance(e, list) and len(e) == 4}
+    edges = {stored(e, 4) for e in meta["tree"]}
     attached: dict[str, Relation] = {}
     for rel in rels:
         if (rel.source, rel.target) in edges and rel.source not in attached:
             attached[rel.source] = rel
-    graph = Graph.gold(document, rels, model)
-    graph.trees = nest(document, attached)
-    return graph
+    return Graph.gold(document, rels, model, attached)
 
 
 def check_same_text(own: str | None, given: str | None, units: list[tuple], where: str) -> None:
@@ -140,14 +140,6 @@ def argmine_meta(graph: Graph) -> dict:
     tree = [spans[child.unit] + spans[node.unit] for root in graph.trees for node, _ in root.walk() for child in node.children]
     scores = [spans[r.source] + spans[r.target] + [r.score] for r in graph.relations]
     return {"id": graph.id, "posts": [post_dict(p) for p in graph.posts], "tree": tree, "scores": scores}
-
-
-def read_text(path: str | Path, max_bytes: int = 1_000_000_000, keep_bom: bool = False) -> str:
-    """An annotation file's text: UTF-8 (a BOM dropped unless ``keep_bom``); missing, binary or
-    undecodable files are one-line errors."""
-    from argmine.readers import decode, read_bytes
-
-    return decode(read_bytes(str(path), max_bytes), str(path), keep_bom)
 
 
 LABEL_TO_RELATION = {"supports": "support", "support": "support", "attacks": "attack", "attack": "attack"}

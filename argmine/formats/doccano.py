@@ -13,10 +13,10 @@ from argmine.formats.common import (
     argmine_meta,
     check_same_text,
     graph_from_annotations,
-    read_text,
     roles,
 )
 from argmine.graph import Graph
+from argmine.readers import read_text
 
 
 def record(graph: Graph) -> dict:

@@ -12,8 +12,9 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
-from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations, read_text
+from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations
 from argmine.graph import Graph, post_dict
+from argmine.readers import read_text
 
 SCHEMES = {"RA": "72", "CA": "71", "TA": "82", "YA": "168"}
 RELATION_NODE = {"support": ("RA", "Default Inference", "Arguing"), "attack": ("CA", "Default Conflict", "Disagreeing")}
