@@ -192,28 +192,29 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _record(thread: Thread, graph) -> str:
-    if graph is not None:
-        return graph.to_json(indent=None)
-    return json.dumps({"format": "argmine.error", "id": thread.id, "error": thread.error}, ensure_ascii=False)
+@dataclass
+class Record:
+    """One thread's line of a shard: its graph, or an error record."""
+
+    id: str
+    ok: bool
+    line: str
+
+    @classmethod
+    def parse(cls, line: str) -> Record:
+        data = json.loads(line)
+        return cls(data.get("id"), data.get("format") == "argmine.graph", line)
 
 
-def _finish_shard(out: Path, name: str, lines: list[str], output_format: str) -> str:
+def _finish_shard(out: Path, name: str, records: list[Record], output_format: str) -> str:
     if output_format == "jsonl":
         final = out / f"{name}.jsonl"
-        _write_atomic(final, "".join(line + "\n" for line in lines).encode("utf-8"))
+        _write_atomic(final, "".join(r.line + "\n" for r in records).encode("utf-8"))
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = [json.loads(line) for line in lines]
-        table = pa.table(
-            {
-                "id": [r.get("id") for r in rows],
-                "ok": [r.get("format") == "argmine.graph" for r in rows],
-                "record": lines,
-            }
-        )
+        table = pa.table({"id": [r.id for r in records], "ok": [r.ok for r in records], "record": [r.line for r in records]})
         final = out / f"{name}.parquet"
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
@@ -221,7 +222,7 @@ def _finish_shard(out: Path, name: str, lines: list[str], output_format: str) ->
     return final.name
 
 
-def _read_partial(partial: Path) -> list[str]:
+def _read_partial(partial: Path) -> list[Record]:
     """The complete lines of a shard's partial file (a line cut by a kill is dropped, and the file trimmed)."""
     if not partial.is_file():
         return []
@@ -229,7 +230,7 @@ def _read_partial(partial: Path) -> list[str]:
     keep = data[: data.rfind(b"\n") + 1]
     if len(keep) != len(data):
         partial.write_bytes(keep)
-    return keep.decode("utf-8").splitlines()
+    return [Record.parse(line) for line in keep.decode("utf-8").splitlines()]
 
 
 def analyze_group(docs: list, model, settings: Settings) -> list:
@@ -259,9 +260,6 @@ class LocalEngine:
     def map(self, groups: list[list]) -> Iterator[list]:
         for docs in groups:
             yield analyze_group(docs, self.model, self.settings)
-
-    def close(self) -> None:
-        pass
 
 
 class _RayWorker:
@@ -325,9 +323,6 @@ class RayEngine:
         for row in rows:
             yield pickle.loads(row["payload"])
 
-    def close(self) -> None:
-        pass
-
 
 ENGINES = ("local", "ray")
 
@@ -352,7 +347,7 @@ def run_batch(
     else ``RAY_ADDRESS``, else a local one with ``workers`` CPUs) and writes the same shards."""
     from tqdm.auto import tqdm
 
-    from argmine.pipeline import load_model
+    from argmine.pipeline import error_record, load_model
 
     if output_format not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
@@ -402,8 +397,8 @@ def run_batch(
             bar.update(len(members))
             return
         partial = out / f"{name}.partial"
-        lines = _read_partial(partial)
-        done = {json.loads(line).get("id") for line in lines}
+        records = _read_partial(partial)
+        done = {r.id for r in records}
         summary.skipped += sum(t.id in done for t in members)
         bar.update(sum(t.id in done for t in members))
         todo = [t for t in members if t.id not in done]
@@ -419,9 +414,12 @@ def run_batch(
                             thread.error = str(result)
                         else:
                             graph = result
-                    line = _record(thread, graph)
-                    handle.write(line + "\n")
-                    lines.append(line)
+                    if graph is not None:
+                        record = Record(thread.id, True, graph.to_json(indent=None))
+                    else:
+                        record = Record(thread.id, False, error_record(thread.error, str(source), thread.position + 1, thread.id))
+                    handle.write(record.line + "\n")
+                    records.append(record)
                     summary.threads += 1
                     if graph is not None:
                         summary.units += len(graph.units)
@@ -434,10 +432,9 @@ def run_batch(
                 elapsed = time.perf_counter() - started
                 bar.set_postfix(units_s=f"{summary.units / elapsed:.1f}" if elapsed else "0")
         order = {t.id: k for k, t in enumerate(members)}  # the partial may hold threads of an earlier run first
-        lines.sort(key=lambda line: order.get(json.loads(line).get("id"), len(order)))
-        file = _finish_shard(out, name, lines, output_format)
-        ids = [json.loads(line).get("id") for line in lines]
-        manifest["shards"][name] = {"file": file, "threads": len(lines), "first": ids[0], "last": ids[-1]}
+        records.sort(key=lambda r: order.get(r.id, len(order)))
+        file = _finish_shard(out, name, records, output_format)
+        manifest["shards"][name] = {"file": file, "threads": len(records), "first": records[0].id, "last": records[-1].id}
         save_manifest()
         partial.unlink(missing_ok=True)
         summary.shards.append(file)
@@ -454,7 +451,6 @@ def run_batch(
             do_shard(index, members)
     finally:
         bar.close()
-        runner.close()
     manifest["complete"] = True
     manifest["threads"] = sum(s["threads"] for s in manifest["shards"].values())
     save_manifest()

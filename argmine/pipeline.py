@@ -237,10 +237,17 @@ class Outcome:
         """The graph on one line, or an ``argmine.error`` record naming the input and the problem."""
         if self.graph is not None:
             return self.graph.to_json(indent=None)
-        return json.dumps(
-            {"format": "argmine.error", "source": {"path": self.path, "line": self.line}, "error": str(self.error)},
-            ensure_ascii=False,
-        )
+        return error_record(self.error, self.path, self.line)
+
+
+def error_record(error: object, path: str, line: int | None, thread_id: str | None = None) -> str:
+    """One line recording a thread that failed, in place of its graph (``argmine.error``)."""
+    record: dict = {"format": "argmine.error"}
+    if thread_id is not None:
+        record["id"] = thread_id
+    record["source"] = {"path": path, "line": line}
+    record["error"] = str(error)
+    return json.dumps(record, ensure_ascii=False)
 
 
 def analyze_all(

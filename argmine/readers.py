@@ -277,9 +277,9 @@ def reddit_thread(obj: Any, default_id: str, warnings: list[str] | None = None, 
                 raise InputError(f"Reddit comment {cid}: replies have no 'children' list")
             stack.extend(reversed(children))
     known = {p.id for p in parts}
-    orphans = [p for p in parts if p.parent is not None and p.parent not in known]
+    orphans = {p.id for p in parts if p.parent is not None and p.parent not in known}
     if orphans:
-        parts = [PostText(p.id, p.kind, p.text, article_id, p.author) if p in orphans else p for p in parts]
+        parts = [PostText(p.id, p.kind, p.text, article_id, p.author) if p.id in orphans else p for p in parts]
         if warnings is not None:
             warnings.append(
                 f"{len(orphans)} Reddit comment(s) answer a comment not in the file (a permalink page?): "

@@ -271,7 +271,7 @@ def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None
     """The shipped recipe (``configs/train.yaml``), then a user's recipe, then overrides, validated."""
     data = read_yaml(config_dir() / "train.yaml")
     source = "configs/train.yaml"
-    if path is not None and Path(path).resolve() != (config_dir() / "train.yaml").resolve():
+    if path is not None:
         data = merge(data, read_yaml(path))  # lists (the data sources) are replaced, not merged
         source = str(path)
     if overrides:

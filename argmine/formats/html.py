@@ -52,17 +52,15 @@ def layout(graph: Graph) -> tuple[dict[str, Placed], float, float]:
         return x, cursor
 
     for tree in graph.trees:
-        nodes = [n for n, _ in tree.walk()]
-        depth = max(d for _, d in tree.walk())
-        before = set(positions)
+        walked = list(tree.walk())
+        nodes, depth = [n for n, _ in walked], max(d for _, d in walked)
         _, right = place(tree, 0, 0.0)
         tree_w, tree_h = right, depth * LAYER + 2 * NODE_R
         if row_x > PAD and row_x + tree_w > ROW_WIDTH:  # start a new row
             row_x, row_y, row_h = PAD, row_y + row_h + LAYER, 0.0
-        for n in nodes:
-            if n.unit not in before:
-                p = positions[n.unit]
-                positions[n.unit] = Placed(p.x + row_x, p.y + row_y + NODE_R)
+        for n in nodes:  # from the tree's own coordinates to its place in the row
+            p = positions[n.unit]
+            positions[n.unit] = Placed(p.x + row_x, p.y + row_y + NODE_R)
         row_x += tree_w + SLOT / 2
         row_h = max(row_h, tree_h)
         width = max(width, row_x)
