@@ -64,6 +64,17 @@ class PairScores:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A reply's quotation of an earlier post (``>`` lines, or its words in quotation marks): a span of
+    post ``post`` that is no unit but points at ``target``, the unit it repeats (None when unknown)."""
+
+    post: str
+    start: int
+    end: int
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class PostText:
     """A post before it is placed in a document: its own text and reply link."""
 
@@ -76,7 +87,10 @@ class PostText:
 
 @dataclass
 class Document:
-    """A thread: verbatim text, its posts (in reading order) and, once segmented, its units."""
+    """A thread: verbatim text, its posts (in reading order) and, once segmented, its units and quotes.
+
+    Quotes live here, not on ``Post``: a quote's target is a unit id and units live here too, so one
+    list holds the whole pointer and ``Post`` stays the reply structure every reader builds."""
 
     id: str
     text: str
@@ -87,9 +101,12 @@ class Document:
     source_line: int | None = None
     # True when reply links are unknown (plain text): comments may answer the comment above.
     flat: bool = False
+    # A reply's quotes of the posts it answers (argmine.quotes): spans that are no unit.
+    quotes: list[Quote] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._validate_posts()
+        self._validate_quotes()
 
     def _validate_posts(self) -> None:
         ids: dict[str, Post] = {}
@@ -112,6 +129,15 @@ class Document:
                     raise InputError(f"reply cycle through post {post.id!r}")
                 seen.add(parent)
                 parent = ids[parent].parent
+
+    def _validate_quotes(self) -> None:
+        posts = {p.id: p for p in self.posts}
+        for q in self.quotes:
+            post = posts.get(q.post)
+            if post is None:
+                raise InputError(f"a quote belongs to missing post {q.post!r}")
+            if not post.start <= q.start < q.end <= post.end:
+                raise InputError(f"quote {q.start}:{q.end} is not inside post {q.post!r} ({post.start}:{post.end})")
 
     def post(self, post_id: str) -> Post:
         for post in self.posts:

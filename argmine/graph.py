@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from argmine import jsonio
-from argmine.document import Document, Post, Relation, Unit
+from argmine.document import Document, Post, Quote, Relation, Unit
 from argmine.errors import InputError
 from argmine.version import __version__
 
@@ -121,7 +121,7 @@ class Graph:
             "source": source,
             "model": self.model,
             "text": doc.text,
-            "posts": [post_dict(p) for p in doc.posts],
+            "posts": posts_json(doc),
             "units": [unit_dict(u) for u in doc.units],
             "relations": [relation_dict(r) for r in self.relations],
             "trees": [t.to_dict() for t in self.trees],
@@ -139,7 +139,7 @@ class Graph:
         """A graph from its JSON object, checked against the schema and the offset contract (``InputError``)."""
         validate(data, name)
         source = data["source"]
-        posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in data["posts"]]
+        posts, quotes = posts_from_json(data["posts"])
         document = Document(
             data.get("id", ""),
             data["text"],
@@ -147,6 +147,7 @@ class Graph:
             source_path=source["path"],
             sha256=source["sha256"],
             source_line=source.get("line"),
+            quotes=quotes,
         )
         units = [Unit(u["id"], u["post"], u["start"], u["end"], u["text"]) for u in data["units"]]
         ids = {u.id for u in units}
@@ -155,6 +156,9 @@ class Graph:
         for u in units:
             if u.post not in {p.id for p in posts}:
                 raise InputError(f"{name}: unit {u.id} belongs to missing post {u.post!r}")
+        for q in quotes:
+            if q.target is not None and q.target not in ids:
+                raise InputError(f"{name}: a quote of post {q.post} points at unit {q.target}, which does not exist")
         relations = [Relation(r["source"], r["target"], r["label"], r["score"]) for r in data["relations"]]
         for r in relations:
             if r.source not in ids or r.target not in ids:
@@ -181,8 +185,27 @@ def nest(doc: Document, attached: dict[str, Relation]) -> list[TreeNode]:
     return [build(u.id, None) for u in doc.units if u.id not in attached]
 
 
-def post_dict(p: Post) -> dict:
-    return {"id": p.id, "kind": p.kind, "parent": p.parent, "author": p.author, "start": p.start, "end": p.end}
+def post_dict(p: Post, quotes: list[Quote] = ()) -> dict:
+    """A post's JSON object; ``quotes`` only when it has some, so a thread without quotes keeps its bytes."""
+    out = {"id": p.id, "kind": p.kind, "parent": p.parent, "author": p.author, "start": p.start, "end": p.end}
+    if quotes:
+        out["quotes"] = [{"start": q.start, "end": q.end, "target": q.target} for q in quotes]
+    return out
+
+
+def posts_json(doc: Document) -> list[dict]:
+    """Every post's JSON object, each with its own quotes."""
+    quotes: dict[str, list[Quote]] = {}
+    for q in doc.quotes:
+        quotes.setdefault(q.post, []).append(q)
+    return [post_dict(p, quotes.get(p.id, [])) for p in doc.posts]
+
+
+def posts_from_json(items: list[dict]) -> tuple[list[Post], list[Quote]]:
+    """Posts and their quotes back from post objects (``KeyError``/``TypeError`` on a malformed one)."""
+    posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in items]
+    quotes = [Quote(p["id"], q["start"], q["end"], q.get("target")) for p in items for q in p.get("quotes") or []]
+    return posts, quotes
 
 
 def unit_dict(u: Unit) -> dict:

@@ -1,18 +1,21 @@
 """Segmenter: posts -> argumentative units (sentences from pysbd, then clause-level splits).
 
 Units are trimmed spans of the verbatim text; boilerplate (subscription appeals, bylines,
-photo credits) is dropped by the patterns in ``configs/default.yaml``.
+photo credits) is dropped by the patterns in ``configs/default.yaml``, and a reply's quotes of the
+posts it answers (``argmine.quotes``) are no units: they are kept on the document as pointers.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 import pysbd
 
 from argmine.boilerplate import is_boilerplate
-from argmine.document import Document, Post, Span, Unit, trim_span
+from argmine.document import Document, Post, Quote, Span, Unit, trim_span
+from argmine.quotes import find_quotes, point_quotes
 from argmine.settings import SegmenterSettings
 
 _TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
@@ -34,6 +37,7 @@ _FINITE = frozenset(
 _CONTRACTED_VERB = re.compile(r"[’'](s|re|ve|ll|d|m)$", re.IGNORECASE)
 _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
+_BESIDE_QUOTE = ",;:—–-"  # punctuation left hanging at a cut around a quote
 
 
 @lru_cache(maxsize=1)
@@ -153,8 +157,31 @@ def _paragraph_spans(text: str, post: Post) -> list[Span]:
     ]
 
 
-def segment_post(doc: Document, post: Post, cfg: SegmenterSettings, boilerplate: list[str]) -> list[Span]:
-    """Unit spans of one post, in order."""
+def outside_quotes(text: str, sent: Span, quotes: list[Quote]) -> list[Span]:
+    """``sent`` less the quotes that overlap it: the pieces around them, trimmed of whitespace and of
+    punctuation left hanging at a cut (a sentence without quotes comes back unchanged)."""
+    inside = sorted((q.start, q.end) for q in quotes if q.start < sent.end and sent.start < q.end)
+    if not inside:
+        return [sent]
+    bounds = [sent.start]
+    for start, end in inside:
+        bounds += [start, end]
+    bounds.append(sent.end)
+    pieces = []
+    for a, b in zip(bounds[::2], bounds[1::2]):
+        start, end = max(a, sent.start), min(b, sent.end)
+        while start < end and (text[start].isspace() or text[start] in _BESIDE_QUOTE):
+            start += 1
+        start, end = trim_span(text, start, end, _BESIDE_QUOTE)
+        if end > start:
+            pieces.append(Span(start, end))
+    return pieces
+
+
+def segment_post(
+    doc: Document, post: Post, cfg: SegmenterSettings, boilerplate: list[str], quotes: list[Quote] = ()
+) -> list[Span]:
+    """Unit spans of one post, in order; no unit overlaps one of the post's ``quotes``."""
     text = doc.text
     dateline = _dateline(cfg.dateline)
     spans: list[Span] = []
@@ -170,7 +197,8 @@ def segment_post(doc: Document, post: Post, cfg: SegmenterSettings, boilerplate:
         for sent in sentences(text, start, para.end, cfg.sentence_chunk_chars):
             if is_boilerplate(text[sent.start : sent.end], boilerplate):
                 continue
-            spans.extend(clause_splits(text, sent, cfg))
+            for piece in outside_quotes(text, sent, quotes):
+                spans.extend(clause_splits(text, piece, cfg))
     return [s for s in spans if s.end - s.start >= cfg.min_unit_chars and any(c.isalpha() for c in text[s.start : s.end])]
 
 
@@ -180,10 +208,15 @@ def _dateline(pattern: str | None) -> re.Pattern | None:
 
 
 def segment(doc: Document, cfg: SegmenterSettings, boilerplate: list[str] = ()) -> Document:
-    """Return the document with its units, numbered u1, u2, ... in reading order; sentences matching a
-    ``boilerplate`` pattern are not units."""
+    """Return the document with its units, numbered u1, u2, ... in reading order, and its quotes, each
+    pointing at the unit it repeats; sentences matching a ``boilerplate`` pattern and quotes are not units."""
+    quotes = find_quotes(doc, cfg.quote_min_words)
+    by_post: dict[str, list[Quote]] = {}
+    for quote in quotes:
+        by_post.setdefault(quote.post, []).append(quote)
     units: list[Unit] = []
     for post in doc.posts:
-        for span in segment_post(doc, post, cfg, list(boilerplate)):
+        for span in segment_post(doc, post, cfg, list(boilerplate), by_post.get(post.id, [])):
             units.append(doc.span(post, span.start, span.end, f"u{len(units) + 1}"))
-    return doc.with_units(units)
+    doc = doc.with_units(units)
+    return replace(doc, quotes=point_quotes(doc, quotes, cfg.quote_target_min_words))

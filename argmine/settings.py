@@ -103,6 +103,8 @@ class SegmenterSettings(Section):
     finite_verb_window: PositiveInt
     min_unit_chars: PositiveInt
     sentence_chunk_chars: Annotated[int, Field(ge=200)]
+    quote_min_words: PositiveInt
+    quote_target_min_words: PositiveInt
 
 
 class CandidateSettings(Section):
@@ -136,6 +138,7 @@ class DecodingSettings(Section):
 
 class EvaluationSettings(Section):
     unit_match_overlap: Annotated[float, Field(gt=0.0, le=1.0)]
+    cv_epochs: PositiveInt
 
 
 class Settings(Section):
@@ -170,8 +173,9 @@ class ReplySplit(Section):
 
 
 class TrainingRecipe(Section):
-    """How the relation model is trained (``configs/train.yaml``)."""
+    """How a pair model is trained (``configs/train.yaml``)."""
 
+    kind: Literal["pair"]
     base: Annotated[str, Field(min_length=1)]
     seed: int
     split_seed: int
@@ -193,6 +197,41 @@ class TrainingRecipe(Section):
     qt30_split: dict[Literal["train", "dev", "test"], Share]
     reply_split: ReplySplit
     data: list[DataSource]
+
+
+class ParserData(Section):
+    name: Annotated[str, Field(min_length=1)]
+    path: Annotated[str, Field(min_length=1)]
+    max_items: PositiveInt | None = None  # documents or pairs drawn (seeded) from this source
+
+
+class ParserRecipe(Section):
+    """How the contextual parser is trained (``configs/parser.yaml``)."""
+
+    kind: Literal["parser"]
+    base: Annotated[str, Field(min_length=1)]
+    seed: int
+    split_seed: int
+    max_length: Annotated[int, Field(ge=16)]
+    context_share: Share
+    unit_tokens: Annotated[int, Field(ge=4)]
+    overlap_tokens: Annotated[int, Field(ge=0)]
+    dim: PositiveInt
+    feature_dim: PositiveInt
+    dropout: Share
+    epochs: PositiveInt
+    encoder_lr: Annotated[float, Field(gt=0.0)]
+    head_lr: Annotated[float, Field(gt=0.0)]
+    weight_decay: Annotated[float, Field(ge=0.0)]
+    max_grad_norm: Annotated[float, Field(gt=0.0)]
+    warmup: Share
+    tokens_per_batch: Annotated[int, Field(ge=64)]
+    label_weight: Annotated[float, Field(ge=0.0)]
+    dev_fraction: Share
+    fp16_weights: bool
+    qt30_split: dict[Literal["train", "dev", "test"], Share]
+    reply_split: ReplySplit
+    data: list[ParserData]
 
 
 def config_dir() -> Path:
@@ -267,13 +306,19 @@ def default_settings() -> Settings:
     return load_settings()
 
 
-def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainingRecipe:
-    """The shipped recipe (``configs/train.yaml``), then a user's recipe, then overrides, validated."""
-    data = read_yaml(config_dir() / "train.yaml")
-    source = "configs/train.yaml"
-    if path is not None:
-        data = merge(data, read_yaml(path))  # lists (the data sources) are replaced, not merged
-        source = str(path)
+RECIPES = {"parser": "parser.yaml", "pair": "train.yaml"}  # recipe kind -> the shipped recipe it is merged over
+
+
+def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> ParserRecipe | TrainingRecipe:
+    """A training recipe, validated: the shipped one of its ``kind`` (``parser``, the default:
+    ``configs/parser.yaml``; ``pair``: ``configs/train.yaml``), then a user's recipe, then overrides.
+    Lists (the data sources) are replaced, not merged."""
+    user = read_yaml(path) if path is not None else {}
+    kind = (overrides or {}).get("kind", user.get("kind", "parser"))
+    if kind not in RECIPES:
+        raise ConfigError(f"setting kind = {kind!r} in {path or 'the options given'}: choose parser or pair")
+    data = merge(read_yaml(config_dir() / RECIPES[kind]), user)
+    source = str(path) if path is not None else f"configs/{RECIPES[kind]}"
     if overrides:
         data = merge(data, overrides)
-    return _validate(TrainingRecipe, data, source)
+    return _validate(ParserRecipe if kind == "parser" else TrainingRecipe, data, source)

@@ -43,6 +43,7 @@ def export(graphs: list[Graph], fmt: str) -> str | dict[str, str]:
         for i, graph in enumerate(graphs):
             name = None if len(graphs) == 1 else f"{brat._safe(graph.id or 'document')}-{i + 1}"
             files.update(brat.dump(graph, name))
+        files["annotation.conf"] = brat.conf(any(g.document.quotes for g in graphs))  # one for the collection
         return files
     if fmt == "label-studio":
         tasks = [label_studio.task(g, i) for i, g in enumerate(graphs, start=1)]

@@ -1,8 +1,10 @@
 """brat standoff: ``DOC.txt``, ``DOC.ann`` (T/R lines, AnnotatorNotes) and an ``annotation.conf``.
 
 Offsets are code points. A unit crossing a line break becomes a discontinuous span of fragments
-(brat annotations must fit on one line). Import also reads AAE-style essays, where a Claim's
-``Stance For|Against`` attribute stands for its relation to the MajorClaim.
+(brat annotations must fit on one line). A reply's quote (``argmine.quotes``) is a ``Quote``
+annotation with a ``quotes`` relation to the unit it repeats; both come back on import, and the
+collection's ``annotation.conf`` declares them only when a document has quotes. Import also reads
+AAE-style essays, where a Claim's ``Stance For|Against`` attribute stands for its relation to the MajorClaim.
 """
 
 from __future__ import annotations
@@ -40,6 +42,15 @@ Stance\tArg:Claim, Value:For|Against
 
 [events]
 """
+# The same with quotes: a Quote entity and its pointer to the unit it repeats.
+CONF_QUOTES = CONF.replace("Premise\n\n[relations]", "Premise\nQuote\n\n[relations]").replace(
+    "\n\n[attributes]", "\nquotes\tArg1:Quote, Arg2:MajorClaim|Claim|Premise\n\n[attributes]"
+)
+
+
+def conf(quotes: bool) -> str:
+    """``annotation.conf`` of a collection; ``quotes`` when one of its documents has quotes."""
+    return CONF_QUOTES if quotes else CONF
 
 
 def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -62,12 +73,49 @@ def dump(graph: Graph, name: str | None = None) -> dict[str, str]:
         covered = " ".join(text[s:e] for s, e in pieces)
         lines.append(f"T{n}\t{role.get(unit.id, 'Premise')} {offsets}\t{covered}")
         notes.append(("T", n, f"argmine id={unit.id} post={unit.post}"))
+    quote_spans, pointers = _quote_lines(graph, tids)
+    lines += quote_spans
     for n, rel in enumerate(graph.relations, start=1):
         lines.append(f"R{n}\t{RELATION_TO_LABEL[rel.label]} Arg1:{tids[rel.source]} Arg2:{tids[rel.target]}")
         notes.append(("R", n, f"score={rel.score}"))
+    lines += pointers
     lines += [f"#{i}\tAnnotatorNotes {kind}{n}\t{note}" for i, (kind, n, note) in enumerate(notes, start=1)]
     meta = json.dumps(argmine_meta(graph), ensure_ascii=False) + "\n"  # posts and trees: brat has no place for them
-    return {f"{name}.txt": text, f"{name}.ann": "\n".join(lines) + "\n", f"{name}.argmine.json": meta, "annotation.conf": CONF}
+    ann = "\n".join(lines) + "\n"
+    return {
+        f"{name}.txt": text,
+        f"{name}.ann": ann,
+        f"{name}.argmine.json": meta,
+        "annotation.conf": conf(bool(graph.document.quotes)),
+    }
+
+
+def _quote_lines(graph: Graph, tids: dict[str, str]) -> tuple[list[str], list[str]]:
+    """``Quote`` text-bound annotations (numbered after the units) and their ``quotes`` relations
+    (numbered after the support/attack ones)."""
+    spans, pointers = [], []
+    for k, quote in enumerate(graph.document.quotes, start=len(tids) + 1):
+        pieces = fragments(graph.text, quote.start, quote.end)
+        offsets = ";".join(f"{s} {e}" for s, e in pieces)
+        spans.append(f"T{k}\tQuote {offsets}\t{' '.join(graph.text[s:e] for s, e in pieces)}")
+        if quote.target is not None:
+            pointers.append(f"R{len(graph.relations) + len(pointers) + 1}\tquotes Arg1:T{k} Arg2:{tids[quote.target]}")
+    return spans, pointers
+
+
+def _split_quotes(
+    spans: dict[str, tuple[int, int, str]], pointers: dict[str, str], ids: dict[str, str], where: str
+) -> tuple[dict[str, tuple[int, int, str]], list[tuple[int, int, str | None]]]:
+    """The text-bound annotations less the ``Quote`` ones, and those as ``(start, end, target unit id)``."""
+    quotes = []
+    for key, (start, end, kind) in spans.items():
+        if kind != "Quote":
+            continue
+        target = pointers.get(key)
+        if target is not None and spans.get(target, (0, 0, "Quote"))[2] == "Quote":
+            raise InputError(f"{where}: quote {key} points at {target}, which is not a unit")
+        quotes.append((start, end, None if target is None else ids.get(target, target)))
+    return {key: span for key, span in spans.items() if span[2] != "Quote"}, quotes
 
 
 def _safe(name: str) -> str:
@@ -76,7 +124,8 @@ def _safe(name: str) -> str:
 
 def load(ann_path: str | Path, text: str | None = None) -> Graph:
     """An argmine graph from a ``.ann`` file and its text (the sibling ``.txt`` unless given); the
-    sibling ``.argmine.json`` argmine wrote at export brings back posts and trees."""
+    sibling ``.argmine.json`` argmine wrote at export brings back posts and trees. ``Quote``
+    annotations and their ``quotes`` relations are the document's quotes, not units."""
     ann_path = Path(ann_path)
     txt = ann_path.with_suffix(".txt")
     own = read_text(txt, keep_bom=True) if txt.is_file() else None  # verbatim: brat's offsets count a BOM and CRLF
@@ -92,6 +141,7 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
     stance: dict[str, str] = {}
     ids: dict[str, str] = {}
     scores: dict[str, float] = {}
+    pointers: dict[str, str] = {}
     for number, line in enumerate(read_text(ann_path).split("\n"), start=1):
         if not line.strip():
             continue
@@ -111,7 +161,9 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
             elif key.startswith("R"):
                 kind, arg1, arg2 = fields[1].split()
                 label = LABEL_TO_RELATION.get(kind.lower())
-                if label:
+                if kind == "quotes":
+                    pointers[arg1.split(":", 1)[1]] = arg2.split(":", 1)[1]
+                elif label:
                     rels.append((key, arg1.split(":", 1)[1], arg2.split(":", 1)[1], label))
             elif key.startswith("A"):
                 parts = fields[1].split()
@@ -129,6 +181,7 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
     for claim, value in stance.items():  # AAE: a Claim's stance is its relation to the MajorClaim
         if major and claim in spans:
             rels.append((None, claim, major[0], "support" if value.lower() == "for" else "attack"))
+    spans, quotes = _split_quotes(spans, pointers, ids, ann_path.name)
     units = [(ids.get(t, t), s, e, None) for t, (s, e, _) in spans.items()]
     relations = []
     for rid, a, b, label in rels:
@@ -136,4 +189,6 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
             raise InputError(f"{ann_path.name}: relation {a} -> {b} names a missing unit")
         relations.append((ids.get(a, a), ids.get(b, b), label, scores.get(rid)))
     check_same_text(own, text, units, str(ann_path))
-    return graph_from_annotations(text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta)
+    return graph_from_annotations(
+        text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta, quotes=quotes
+    )

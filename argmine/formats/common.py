@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import replace
 
-from argmine.document import Document, Post, Relation, Unit
+from argmine.document import Document, Post, Quote, Relation, Unit
 from argmine.errors import InputError
-from argmine.graph import Graph, post_dict, text_sha256
+from argmine.graph import Graph, posts_from_json, posts_json, text_sha256
 
 
 def roles(graph: Graph) -> dict[str, str]:
@@ -53,23 +54,28 @@ def graph_from_annotations(
     source_path: str = "-",
     model: dict | None = None,
     meta: dict | None = None,
+    quotes: list[tuple[int, int, str | None]] | None = None,
 ) -> Graph:
     """Build a schema-valid argmine graph from imported units ``(id, start, end, text?)`` and
     relations ``(source, target, label, score?)``; offsets that do not match the text are errors.
-    ``meta`` is what argmine stored beside the annotations at export (``argmine_meta``): the posts,
-    the document id and which relations are tree edges, so a round trip gives back the same graph."""
+    ``meta`` is what argmine stored beside the annotations at export (``argmine_meta``): the posts
+    with their quotes, the document id and which relations are tree edges, so a round trip gives back
+    the same graph. ``quotes`` ``(start, end, target unit?)``, where the tool annotates them (brat),
+    replace the stored ones."""
     meta = meta if isinstance(meta, dict) else {}
     if posts is None and isinstance(meta.get("posts"), list):
         posts = meta["posts"]
     if isinstance(meta.get("id"), str) and meta["id"]:
         doc_id = meta["id"]
     try:
-        doc_posts = [Post(p["id"], p["kind"], p["start"], p["end"], p.get("parent"), p.get("author")) for p in posts or []]
-    except (KeyError, TypeError):
-        raise InputError("the stored posts are not argmine posts (id, kind, start, end)") from None
+        doc_posts, doc_quotes = posts_from_json(posts or [])
+    except (KeyError, TypeError, AttributeError):
+        raise InputError("the stored posts are not argmine posts (id, kind, start, end, quotes?)") from None
     if not doc_posts:
         doc_posts = [Post("article", "article", 0, len(text))]
-    document = Document(doc_id, text, doc_posts, source_path=source_path, sha256=text_sha256(text))
+    if quotes is not None:
+        doc_quotes = [Quote(_post_of(doc_posts, s, e, "a quote"), s, e, t) for s, e, t in quotes]
+    document = Document(doc_id, text, doc_posts, source_path=source_path, sha256=text_sha256(text), quotes=doc_quotes)
     doc_units = []
     seen = set()
     for uid, start, end, covered in sorted(units, key=lambda u: (u[1], u[2], u[0])):
@@ -80,11 +86,10 @@ def graph_from_annotations(
             raise InputError(f"unit {uid}: offsets {start}:{end} are outside the text (length {len(text)})")
         if covered is not None and text[start:end] != covered:
             raise InputError(f"unit {uid}: text at {start}:{end} is {text[start:end][:40]!r}, not {covered[:40]!r}")
-        post = next((p.id for p in doc_posts if p.start <= start and end <= p.end), None)
-        if post is None:
-            raise InputError(f"unit {uid}: span {start}:{end} is not inside one post")
-        doc_units.append(Unit(uid, post, start, end, text[start:end]))
+        doc_units.append(Unit(uid, _post_of(doc_posts, start, end, f"unit {uid}"), start, end, text[start:end]))
     document = document.with_units(doc_units)
+    # a quote's target unit removed in the tool: the quote stays and points at nothing
+    document = replace(document, quotes=[q if q.target in seen else replace(q, target=None) for q in doc_quotes])
     # what argmine stored at export refers to units by their spans (a tool may rename units)
     at = {(u.start, u.end): u.id for u in doc_units}
 
@@ -118,6 +123,14 @@ def graph_from_annotations(
     return Graph.gold(document, rels, model, attached)
 
 
+def _post_of(posts: list[Post], start: int, end: int, what: str) -> str:
+    """The id of the post a span lies in."""
+    post = next((p.id for p in posts if p.start <= start and end <= p.end), None)
+    if post is None:
+        raise InputError(f"{what}: span {start}:{end} is not inside one post")
+    return post
+
+
 def check_same_text(own: str | None, given: str | None, units: list[tuple], where: str) -> None:
     """A file that carries its own text, imported with ``--text``: the two must agree, or the units
     would be arbitrary slices. The error names the first unit (``(id, start, end, ...)``) that differs."""
@@ -135,11 +148,11 @@ def check_same_text(own: str | None, given: str | None, units: list[tuple], wher
 
 def argmine_meta(graph: Graph) -> dict:
     """What annotation tools have no place for, stored beside their annotations at export: the document
-    id, the posts and the tree edges (by unit offsets, so units renamed by a tool still match)."""
+    id, the posts (with their quotes) and the tree edges (by unit offsets, so units renamed by a tool still match)."""
     spans = {u.id: [u.start, u.end] for u in graph.units}
     tree = [spans[child.unit] + spans[node.unit] for root in graph.trees for node, _ in root.walk() for child in node.children]
     scores = [spans[r.source] + spans[r.target] + [r.score] for r in graph.relations]
-    return {"id": graph.id, "posts": [post_dict(p) for p in graph.posts], "tree": tree, "scores": scores}
+    return {"id": graph.id, "posts": posts_json(graph.document), "tree": tree, "scores": scores}
 
 
 LABEL_TO_RELATION = {"supports": "support", "support": "support", "attacks": "attack", "attack": "attack"}

@@ -14,6 +14,7 @@ import html
 import json
 from dataclasses import dataclass
 
+from argmine.document import Quote
 from argmine.graph import Graph, TreeNode
 
 # Post colours: title and article first, then comments (a colour-blind-safe palette, cycled).
@@ -85,21 +86,37 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=True).replace("\r", "&#13;")
 
 
+def _quote_span(text: str, quote: Quote) -> str:
+    """A quote of an earlier post, set apart by an inline style (no stylesheet rule: pages without
+    quotes keep their bytes)."""
+    points = f"quotes {quote.target}" if quote.target else "a quote"
+    return (
+        f'<span class="quote" title="{_escape(points)}" style="color:#555;font-style:italic">'
+        f"{_escape(text[quote.start : quote.end])}</span>"
+    )
+
+
 def _text_panel(graph: Graph, colour: dict[str, str]) -> str:
-    units_by_post: dict[str, list] = {}
+    marks_by_post: dict[str, list] = {}
     for unit in graph.units:
-        units_by_post.setdefault(unit.post, []).append(unit)
+        marks_by_post.setdefault(unit.post, []).append(unit)
+    for quote in graph.document.quotes:  # a quote that overlaps a unit (imported annotations) is not set apart
+        if not any(u.start < quote.end and quote.start < u.end for u in marks_by_post.get(quote.post, [])):
+            marks_by_post.setdefault(quote.post, []).append(quote)
     depth = _depths(graph)
     out = []
     for post in graph.posts:
         pieces, cursor = [], post.start
-        for unit in sorted(units_by_post.get(post.id, []), key=lambda u: u.start):
-            pieces.append(_escape(graph.text[cursor : unit.start]))
-            pieces.append(
-                f'<span class="unit" id="unit-{_escape(unit.id)}" data-unit="{_escape(unit.id)}" '
-                f'style="--c:{colour[post.id]}">{_escape(graph.text[unit.start : unit.end])}</span>'
-            )
-            cursor = unit.end
+        for mark in sorted(marks_by_post.get(post.id, []), key=lambda m: m.start):
+            pieces.append(_escape(graph.text[cursor : mark.start]))
+            if isinstance(mark, Quote):
+                pieces.append(_quote_span(graph.text, mark))
+            else:
+                pieces.append(
+                    f'<span class="unit" id="unit-{_escape(mark.id)}" data-unit="{_escape(mark.id)}" '
+                    f'style="--c:{colour[post.id]}">{_escape(graph.text[mark.start : mark.end])}</span>'
+                )
+            cursor = mark.end
         pieces.append(_escape(graph.text[cursor : post.end]))
         who = f" · {_escape(post.author)}" if post.author else ""
         label = post.kind if post.kind != "comment" else f"comment {_escape(post.id)}"

@@ -1,5 +1,6 @@
 """Label Studio: a task list with ``predictions`` (labelled regions and ``relation`` results) and the
 matching labeling config. Label Studio counts offsets in UTF-16 code units; argmine converts both ways.
+A reply's quotes travel with the posts in ``data.argmine`` (side information), not as regions.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """xAIF / OVA3 JSON: I nodes for units, L nodes and locutions per post (one participant per author),
 RA/CA scheme nodes for support/attack, TA transitions from a parent post to its reply, YA anchoring,
-the highlighted ``text`` and the ``OVA`` drawing section. Character offsets live in ``argmine``.
+the highlighted ``text`` and the ``OVA`` drawing section. Character offsets and quotes live in ``argmine``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
 from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations
-from argmine.graph import Graph, post_dict
+from argmine.graph import Graph, posts_json
 from argmine.readers import read_text
 
 SCHEMES = {"RA": "72", "CA": "71", "TA": "82", "YA": "168"}
@@ -104,7 +104,7 @@ def dump(graph: Graph) -> str:
                 "argmine": {
                     "id": graph.id,
                     "text": graph.text,
-                    "posts": [post_dict(p) for p in graph.posts],
+                    "posts": posts_json(graph.document),
                     "offsets": offsets,
                     "scores": {f"{r.source}->{r.target}": r.score for r in graph.relations},
                     "tree": argmine_meta(graph)["tree"],
