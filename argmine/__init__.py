@@ -24,7 +24,9 @@ _PUBLIC = {
     "argmine.graph": ["Graph", "TreeNode", "load_graphs"],
     "argmine.document": ["Document", "Post", "Unit", "Relation", "Span", "PairScores"],
     "argmine.relations": ["RelationModel"],
-    "argmine.settings": ["Settings", "TrainingRecipe", "load_settings", "load_recipe"],
+    "argmine.parser": ["ArgumentParser"],
+    "argmine.decoding": ["Decision"],
+    "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe"],
     "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
     "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
@@ -39,8 +41,8 @@ __all__ = [
     "read", "read_all", "ReadResult", "INPUT_FORMATS",
     "Graph", "TreeNode", "load_graphs",
     "Document", "Post", "Unit", "Relation", "Span", "PairScores",
-    "RelationModel",
-    "Settings", "TrainingRecipe", "load_settings", "load_recipe",
+    "RelationModel", "ArgumentParser", "Decision",
+    "Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe",
     "export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
     "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
     "train",
@@ -63,13 +65,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from argmine.batch import Summary, run_batch
+    from argmine.decoding import Decision
     from argmine.document import Document, PairScores, Post, Relation, Span, Unit
     from argmine.evaluation import EVAL_FORMATS, SPLITS, Report, evaluate
     from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, IMPORT_FORMATS, export, import_graphs
     from argmine.graph import Graph, TreeNode, load_graphs
+    from argmine.parser import ArgumentParser
     from argmine.pipeline import Outcome, analyze, analyze_all, load_model
     from argmine.readers import INPUT_FORMATS, ReadResult, read, read_all
     from argmine.relations import RelationModel
-    from argmine.settings import Settings, TrainingRecipe, load_recipe, load_settings
+    from argmine.settings import ParserRecipe, Settings, TrainingRecipe, load_recipe, load_settings
     from argmine.training import train
     from argmine.writers import check_output, render_trees, write_files, write_text

@@ -281,6 +281,12 @@ def evaluate(
     limit: Annotated[
         Optional[int], typer.Option("--limit", min=1, help="Only the first N documents (pairs for reply-agreement).")
     ] = None,
+    cv: Annotated[
+        Optional[int],
+        typer.Option(
+            "--cv", min=2, help="Also K-fold cross-validation by document (gold units): the parser fine-tuned on K-1 folds."
+        ),
+    ] = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
@@ -300,6 +306,7 @@ def evaluate(
             limit=limit,
             settings=settings,
             progress=not quiet,
+            cv=cv,
         )
         typer.echo(report.to_json() if as_json else report.table())
 
@@ -308,7 +315,12 @@ def evaluate(
 def train(
     output: Annotated[str, typer.Option("--output", "-o", help="Folder for the trained model (HF format + model card).")],
     config: Annotated[
-        Optional[str], typer.Option("--config", "-c", help="Training recipe (YAML) merged over configs/train.yaml.")
+        Optional[str],
+        typer.Option(
+            "--config",
+            "-c",
+            help="Training recipe (YAML); its kind (parser, the default, or pair) picks configs/parser.yaml or configs/train.yaml to merge over.",
+        ),
     ] = None,
     base: Annotated[Optional[str], typer.Option("--base", help="Encoder to fine-tune: hub id, folder, or 'minilm'.")] = None,
     data: Annotated[
@@ -322,7 +334,7 @@ def train(
     ] = None,
     device: DeviceOpt = None,
 ) -> None:
-    """Fine-tune a support/attack/none pair model and fit its second stage (seeded, reproducible)."""
+    """Train a relation model (seeded, reproducible, resumable): the contextual parser, or a pair model and its second stage."""
     with user_errors():
         overrides: dict = {}
         if data:

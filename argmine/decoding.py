@@ -16,36 +16,71 @@ kept when it reaches ``extra_threshold``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from argmine.document import Document, PairScores, Relation
+
+if TYPE_CHECKING:
+    from argmine.settings import DecodingSettings, RelationSettings
 
 
 def _label(s: PairScores) -> tuple[str, float]:
     return ("attack", s.attack) if s.attack > s.support else ("support", s.support)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """Every number that turns scores into relations and trees, resolved once per run from the settings
+    and what the model stores beside its weights, and handed whole to decoding."""
+
+    threshold: float = 0.5  # a link inside a post is a relation at or above this score
+    reply_threshold: float = 0.5  # ... across posts
+    extra_threshold: float = 1.01  # pair models: a second reply link of a unit under its post's root
+    exact_root_limit: int = 40  # pair models: above this many units a post's root is chosen greedily
+    max_tree_units: int = 200  # pair models: a longer post is decoded in blocks of this many units
+
+    @classmethod
+    def resolve(cls, stored: dict, relations: RelationSettings, decoding: DecodingSettings) -> Decision:
+        """The settings' thresholds when set, else the model's stored ones, else 0.5; the reply
+        threshold falls back to the inside-post one."""
+        threshold = relations.threshold if relations.threshold is not None else stored.get("threshold")
+        threshold = 0.5 if threshold is None else float(threshold)
+        reply = relations.reply_threshold if relations.reply_threshold is not None else stored.get("reply_threshold")
+        return cls(
+            threshold,
+            threshold if reply is None else float(reply),
+            decoding.extra_threshold,
+            decoding.exact_root_limit,
+            decoding.max_tree_units,
+        )
+
+
+@dataclass
+class Related:
+    """What the relation stage found in one document."""
+
+    relations: list[Relation]  # confident labelled relations (the output)
+    tree: dict[str, Relation]  # the decoded tree: every attached unit's link to its parent, confident or not
+    pairs_scored: int
+    truncated: int
+
+
 def decode_trees(
-    doc: Document,
-    pairs: list[tuple[int, int]],
-    scores: list[PairScores],
-    threshold: float,
-    extra_threshold: float = 1.01,
-    reply_threshold: float | None = None,
-    exact_root_limit: int = 40,
-    max_tree_units: int = 200,
+    doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], decision: Decision
 ) -> tuple[list[Relation], dict[str, Relation]]:
     """(relations, tree): the confident labelled relations, and the decoded tree (each unit's link to its
     parent, confident or not: what attachment accuracy measures).
 
-    ``threshold`` applies to links inside a post, ``reply_threshold`` (default: the same) to links across posts.
+    ``decision.threshold`` applies to links inside a post, ``reply_threshold`` to links across posts.
     Above ``exact_root_limit`` units in a post, its root is chosen greedily (one arborescence, not one per candidate root).
     A post of more than ``max_tree_units`` units is decoded in consecutive blocks of that many, each
     block's root attaching to an earlier block or another post: memory stays bounded by the block,
     whatever the scores (Edmonds' algorithm as networkx runs it keeps a copy of the graph per contraction)."""
-    if reply_threshold is None:
-        reply_threshold = threshold
+    threshold, reply_threshold, extra_threshold = decision.threshold, decision.reply_threshold, decision.extra_threshold
+    exact_root_limit, max_tree_units = decision.exact_root_limit, decision.max_tree_units
     units = doc.units
     link: dict[tuple[int, int], float] = {}
     by_pair: dict[tuple[int, int], PairScores] = {}
@@ -175,3 +210,73 @@ def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict
     """The decoded tree's links that made it into the relations (the output's trees)."""
     kept = {(r.source, r.target) for r in relations}
     return {child: r for child, r in tree.items() if (r.source, r.target) in kept}
+
+
+def decode_parse(doc: Document, parse, decision: Decision) -> tuple[list[Relation], dict[str, Relation]]:
+    """(relations, tree) from a parser's arc log-probabilities: the maximum arborescence over the whole thread.
+
+    Heads lie in the unit's own post or in earlier posts it answers, so a cycle can only close inside one
+    post's window: each window's units are decoded by Edmonds' algorithm with one super-source standing for
+    every outside head (ROOT, other posts, earlier units of a long post), which gives the thread's optimum
+    with memory bounded by the window. A decoded link is a relation when its labelled probability reaches
+    ``decision.threshold`` inside a post and ``decision.reply_threshold`` across posts."""
+    units = doc.units
+    threshold, reply_threshold = decision.threshold, decision.reply_threshold
+    head_of: dict[int, int] = {}
+    for group in _window_groups(parse):
+        head_of.update(_arborescence(group, parse.arcs))
+    tree: dict[str, Relation] = {}
+    relations: list[Relation] = []
+    for child in sorted(head_of):
+        head = head_of[child]
+        if head < 0:
+            continue
+        support, attack = parse.labels[(child, head)]
+        link = math.exp(parse.arcs[child][head])
+        label, share = ("attack", attack) if attack > support else ("support", support)
+        edge = Relation(units[child].id, units[head].id, label, round(link * share, 4))
+        tree[edge.source] = edge
+        if edge.score >= (threshold if units[child].post == units[head].post else reply_threshold):
+            relations.append(edge)
+    return relations, tree
+
+
+def _window_groups(parse) -> list[list[int]]:
+    """Dependents that can form cycles together: units that are each other's heads (one window's units)."""
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for d in sorted(parse.arcs):
+        if d in seen:
+            continue
+        group, stack = [], [d]
+        seen.add(d)
+        while stack:
+            u = stack.pop()
+            group.append(u)
+            for h in parse.arcs[u]:
+                if h >= 0 and h in parse.arcs and h not in seen and u in parse.arcs[h]:
+                    seen.add(h)
+                    stack.append(h)
+        groups.append(sorted(group))
+    return groups
+
+
+def _arborescence(group: list[int], arcs: dict[int, dict[int, float]]) -> dict[int, int]:
+    """Each unit's head (ROOT = -1 or a unit outside ``group``) in the best arborescence over ``group``."""
+    inside = set(group)
+    best_out = {d: max(((lp, h) for h, lp in arcs[d].items() if h not in inside), default=(-1e9, -1)) for d in group}
+    if len(group) == 1:
+        return {group[0]: best_out[group[0]][1]}
+    graph = nx.DiGraph()
+    source = "S"
+    shift = 1e4  # every spanning arborescence has len(group) edges: a constant keeps weights positive
+    for d in group:
+        graph.add_edge(source, d, weight=best_out[d][0] + shift)
+        for h, lp in arcs[d].items():
+            if h in inside:
+                graph.add_edge(h, d, weight=lp + shift)
+    branching = nx.maximum_spanning_arborescence(graph, attr="weight", preserve_attrs=True)
+    out = {}
+    for parent, child in branching.edges():
+        out[child] = best_out[child][1] if parent == source else parent
+    return out

@@ -11,6 +11,7 @@ accuracy on correctly attached pairs.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,7 @@ from argmine.corpora import CORPUS_READERS, REPLY_READERS, ReplyPair, gold_links
 from argmine.document import Document, Relation, Unit
 from argmine.errors import InputError
 from argmine.graph import Graph
-from argmine.pipeline import relate
-from argmine.relations import RelationModel
+from argmine.pipeline import Model, relate
 from argmine.segmenter import segment
 from argmine.settings import Settings, default_settings, load_recipe
 
@@ -103,7 +103,7 @@ class Counts:
         }
 
 
-def model_relater(model: RelationModel, settings: Settings) -> Relater:
+def model_relater(model: Model, settings: Settings) -> Relater:
     def run(doc: Document):
         related = relate(doc, model, settings)
         return related.relations, related.tree
@@ -113,7 +113,7 @@ def model_relater(model: RelationModel, settings: Settings) -> Relater:
 
 def evaluate_docs(
     docs: list[Graph],
-    model: RelationModel | None,
+    model: Model | None,
     settings: Settings,
     mode: str = "gold",
     progress=None,
@@ -309,13 +309,15 @@ def evaluate(
     split: str | None = None,
     baselines: bool = True,
     limit: int | None = None,
-    model: RelationModel | str | None = None,
+    model: Model | str | None = None,
     settings: Settings | None = None,
     progress: bool = False,
+    cv: int | None = None,
 ) -> Report:
     """Run the pipeline on an annotated corpus (``fmt``: one of ``EVAL_FORMATS``) and score it beside
     the structural baselines on the same units. ``split`` (qt30, reply-agreement) picks the held-out
-    part of ``configs/train.yaml``'s split: test (default), dev or all."""
+    part of the training recipe's split: test (default), dev or all. ``cv`` (gold-unit corpora, the
+    parser) adds k-fold cross-validation by document: fine-tuned on k-1 folds, scored on the one left."""
     from tqdm.auto import tqdm
 
     from argmine.pipeline import load_model
@@ -336,7 +338,7 @@ def evaluate(
         pairs = (replies if split == "all" else reply_parts(replies, recipe)[split])[:limit]
         if not pairs:
             raise InputError(f"{corpus}: no reply pairs in the {split} topics")
-        relation_model = model if isinstance(model, RelationModel) else load_model(model, settings=settings)
+        relation_model = model if not isinstance(model, (str, type(None))) else load_model(model, settings=settings)
         runs = {"model": model_relater(relation_model, settings)}
         if baselines:
             runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
@@ -354,13 +356,28 @@ def evaluate(
     docs = docs[:limit]
     if not docs:
         raise InputError(f"{corpus}: no annotated documents found")
-    relation_model = model if isinstance(model, RelationModel) else load_model(model, settings=settings)
+    relation_model = model if not isinstance(model, (str, type(None))) else load_model(model, settings=settings)
     results = []
     for m in ["gold", "e2e"] if mode == "both" else [mode]:
         runs: dict[str, Relater | None] = {"model": None}
         if baselines:
             runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
+        if cv and m == "gold":
+            runs[f"model, {cv}-fold cross-validation"] = _cross_validated(docs, relation_model, settings, cv, progress)
         for name, relater in runs.items():
             with tqdm(total=len(docs), desc=f"evaluating ({m}, {name})", unit="doc", disable=not progress, leave=False) as bar:
                 results.append({"system": name, **evaluate_docs(docs, relation_model, settings, m, bar, relater=relater)})
     return Report(str(corpus), fmt, relation_model.name, results, f"{fmt}: {corpus}")
+
+
+def _cross_validated(docs: list[Graph], model, settings: Settings, folds: int, progress: bool) -> Relater:
+    """A relater reading each document with a copy of the parser fine-tuned on the other folds (by text)."""
+    from argmine.parser import ArgumentParser
+    from argmine.parser_training import cross_validate
+
+    if not isinstance(model, ArgumentParser):
+        raise InputError("cross-validation (--cv) fine-tunes the contextual parser: use a parser model")
+    if len(docs) < folds:
+        raise InputError(f"{folds}-fold cross-validation needs at least {folds} documents, got {len(docs)}")
+    log = (lambda m: None) if not progress else (lambda m: print(m, file=sys.stderr))
+    return cross_validate(docs, model, settings, folds, settings.evaluation.cv_epochs, log=log)

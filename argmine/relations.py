@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from argmine.document import PairScores
-from argmine.errors import ModelError
+from argmine.candidates import candidate_pairs, pair_contexts, tfidf
+from argmine.decoding import Decision, Related, decode_trees
+from argmine.document import Document, PairScores
+from argmine.errors import InputError, ModelError
 from argmine.scorer import Scorer
 
 if TYPE_CHECKING:
     import torch
+
+    from argmine.settings import Settings
 
 LABELS = ("support", "attack", "none")
 
@@ -279,6 +283,43 @@ class RelationModel:
             out[self.label_map[index]] += p
         return PairScores(**out)
 
+    # ---- the relation-model contract (see pipeline.Model)
+
+    def decision(self, settings: Settings) -> Decision:
+        """Thresholds (the settings', else those stored with the model) and decoding limits, resolved once."""
+        return Decision.resolve(self.settings, settings.relations, settings.decoding)
+
+    def check(self, doc: Document, settings: Settings) -> None:
+        """Refuse a thread whose candidate pairs exceed the work limit, before any scoring."""
+        self._candidates(doc, settings)
+
+    def _candidates(self, doc: Document, settings: Settings):
+        matrix = tfidf([u.text for u in doc.units])
+        pairs = candidate_pairs(doc, settings.candidates, matrix)
+        if len(pairs) > settings.candidates.max_pairs:
+            raise InputError(
+                f"{doc.id}: {len(doc.units)} units need {len(pairs)} pair scores, over the work limit of "
+                f"{settings.candidates.max_pairs} (candidates.max_pairs; ~150 pairs/s on 2 CPU cores): "
+                "raise it in a --config file to go on, or split the thread"
+            )
+        return matrix, pairs
+
+    def relate(self, docs: list[Document], settings: Settings, decision: Decision, show_progress: bool = False) -> list[Related]:
+        """Candidate pairs -> one pair-model pass over every document's pairs -> second stage and trees each."""
+        prepared = [(doc, *self._candidates(doc, settings)) for doc in docs]
+        staged = self.scorer is not None
+        raw = pair_model_scores(
+            [d for d, _, _ in prepared], [p for _, _, p in prepared], self, settings.model.batch_size, show_progress, staged
+        )
+        out = []
+        for (doc, matrix, pairs), scored in zip(prepared, raw):
+            scores = scored.units
+            if staged and pairs:
+                scores = self.scorer.combine(self.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, scored.posts))
+            relations, tree = decode_trees(doc, pairs, scores, decision)
+            out.append(Related(relations, tree, len(pairs), scored.truncated))
+        return out
+
     def describe(self) -> dict:
         """What the graph records about the model."""
         info = {
@@ -291,6 +332,51 @@ class RelationModel:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, str]]:
+    """The (source post, target post) pairs behind the candidate reply pairs."""
+    units = doc.units
+    return sorted({(units[a].post, units[b].post) for a, b in pairs if units[a].post != units[b].post})
+
+
+@dataclass
+class PairModelScores:
+    """The pair model alone: each candidate unit pair, and each (source post, target post) as wholes."""
+
+    units: list[PairScores]
+    posts: dict[tuple[str, str], PairScores]
+    truncated: int  # unit pairs cut to the model window (whole posts are read from their start by design)
+
+
+def pair_model_scores(
+    docs: list[Document],
+    pairs: list[list[tuple[int, int]]],
+    model: RelationModel,
+    batch_size: int,
+    show_progress: bool = False,
+    whole_posts: bool = True,
+) -> list[PairModelScores]:
+    """For each document, its candidate unit pairs (with their post/reply context) and, for reply pairs,
+    the whole source post against the whole target post: one model pass over the unit pairs of all the
+    documents and one over their post pairs, so batches fill up however short each thread is."""
+    unit_texts, contexts, post_texts, post_keys = [], [], [], []
+    for doc, mine in zip(docs, pairs):
+        unit_texts += [(doc.units[a].text, doc.units[b].text) for a, b in mine]
+        contexts += pair_contexts(doc, mine)
+        keys = post_pairs(doc, mine) if whole_posts else []
+        spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
+        post_texts += [(spans[a], spans[b]) for a, b in keys]
+        post_keys.append(keys)
+    scored = model.score(unit_texts, batch_size=batch_size, show_progress=show_progress, contexts=contexts)
+    post_scored = model.predict(post_texts, batch_size, contexts=["reply"] * len(post_texts))
+    out, at, post_at = [], 0, 0
+    for mine, keys in zip(pairs, post_keys):
+        end, post_end = at + len(mine), post_at + len(keys)
+        posts = dict(zip(keys, post_scored[post_at:post_end]))
+        out.append(PairModelScores(scored.scores[at:end], posts, sum(scored.cut[at:end])))
+        at, post_at = end, post_end
+    return out
 
 
 def _model_window(model, tokenizer) -> int:

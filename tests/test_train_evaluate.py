@@ -26,6 +26,7 @@ def recipe(tmp_path):
     path.write_text(
         yaml.safe_dump(
             {
+                "kind": "pair",
                 "base": "minilm",
                 "seed": 3,
                 "max_length": 48,

@@ -61,3 +61,22 @@ def build(
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_parser(
+    folder: Path, words: list[str] | None = None, max_length: int = 64, threshold: float = 0.0, seed: int = 0
+) -> Path:
+    """Save a tiny random contextual parser (1-layer BERT encoder, small scorers) with stored thresholds."""
+    from transformers import BertModel
+
+    from argmine.parser import ArgumentParser, ParserConfig, build_net
+
+    base = build(folder / "base", ["LABEL_0", "LABEL_1"], words=words, max_positions=max_length, seed=seed)
+    torch.manual_seed(seed)
+    cfg = ParserConfig(max_length=max_length, unit_tokens=16, overlap_tokens=8, dim=8, feature_dim=4)
+    encoder, scorers = build_net(BertModel.from_pretrained(base), cfg)
+    tokenizer = BertTokenizerFast.from_pretrained(base)
+    parser = ArgumentParser(encoder, scorers, tokenizer, cfg, str(folder), torch.device("cpu"))
+    parser.settings = {"threshold": threshold, "reply_threshold": threshold}
+    parser.save(folder / "parser")
+    return folder / "parser"

@@ -1,0 +1,480 @@
+"""Contextual argument parser: each post is read once, with the post it answers, and every unit picks its head.
+
+As in biaffine dependency parsing of argument structure (Ye & Teufel 2021; Morio et al. 2020), the
+units of a window are encoded together by one transformer pass: the thread's title, the units of the
+post being answered (cut to a token budget that keeps the units it quotes or resembles most) and the
+post's own units. A vector is pooled per unit; an arc scorer rates every (unit, head) pair of the
+window, ROOT included, from the two vectors and learned structure (distance, same post, reply, title,
+position, quoting, speaker); a label scorer says support or attack. One forward pass per window
+replaces one per pair. Decoding (``decoding.decode_parse``) takes the maximum arborescence over the
+arc log-probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from argmine.candidates import answered_posts, tfidf
+from argmine.decoding import Decision, Related, decode_parse
+from argmine.document import Document
+from argmine.errors import InputError, ModelError
+
+if TYPE_CHECKING:
+    from argmine.settings import Settings
+
+PARSER_FILE = "argmine_parser.json"
+HEADS_FILE = "argmine_parser.safetensors"
+ROOT = -1
+LABELS = ("support", "attack")
+
+# Head kinds (the arc's structural type): what the head is to the dependent.
+KIND_ROOT, KIND_SAME, KIND_ANSWERED, KIND_TITLE, KIND_ABOVE = range(5)
+MAX_DISTANCE = 7  # same-post distances beyond this share a bucket
+# position buckets of a context head in its own post
+POS_ROOT, POS_FIRST, POS_LAST, POS_MIDDLE, POS_ONLY = range(2 * MAX_DISTANCE + 1, 2 * MAX_DISTANCE + 6)
+
+
+@dataclass(frozen=True)
+class ParserConfig:
+    """What a parser folder stores beside its weights: window budgets and the head's sizes."""
+
+    max_length: int = 256  # tokens per window
+    context_share: float = 0.5  # at most this share of a window for the title and the answered post
+    unit_tokens: int = 64  # a unit longer than this is cut (and counted) when pooled
+    overlap_tokens: int = 64  # a long post's later windows also see this much of the units before
+    dim: int = 256
+    feature_dim: int = 16
+    dropout: float = 0.1
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ParserConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Window:
+    """One transformer input: heads are context units then the post's own; ``dependents`` get scored."""
+
+    post: str
+    heads: list[int]  # unit indices (document order), ROOT not included
+    dependents: list[int]
+    input_ids: list[int]
+    token_type_ids: list[int]
+    spans: dict[int, tuple[int, int]]  # unit index -> token range in input_ids
+    cut: int = 0  # units cut to unit_tokens
+
+
+@dataclass
+class Parse:
+    """The parser's reading of one document: per dependent unit, log-probabilities of its heads (ROOT = -1)
+    and, per (dependent, head unit), support/attack probabilities."""
+
+    arcs: dict[int, dict[int, float]] = field(default_factory=dict)
+    labels: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
+    windows: int = 0
+    cut: int = 0
+
+    @property
+    def pairs_scored(self) -> int:
+        return sum(len(h) for h in self.arcs.values())
+
+
+# ---------------------------------------------------------------- windows and structure
+
+
+def context_posts(doc: Document) -> dict[str, list[str]]:
+    """For each post with units, the earlier posts its units may attach to: the title, the post it
+    answers and, in a flat thread, the comment just above."""
+    with_units = {u.post for u in doc.units}
+    answered = answered_posts(doc)
+    title = next((p.id for p in doc.posts if p.kind == "title" and p.id in with_units), None)
+    out: dict[str, list[str]] = {}
+    previous = None
+    for post in doc.posts:
+        if post.id not in with_units:
+            continue
+        ctx = []
+        if title and post.id != title:
+            ctx.append(title)
+        parent = answered.get(post.id)
+        if parent in with_units and parent not in ctx:
+            ctx.append(parent)
+        if doc.flat and post.kind == "comment" and previous and previous not in ctx:
+            ctx.append(previous)
+        if post.kind == "article" and not ctx and previous and previous != post.id:
+            ctx.append(previous)
+        out[post.id] = ctx
+        previous = post.id
+    return out
+
+
+def _quoted(doc: Document) -> dict[str, set[str]]:
+    """Parent units each post quotes (``quotes.quoted_units``), when the document carries quotes."""
+    try:
+        from argmine.quotes import quoted_units
+    except ImportError:
+        return {}
+    return quoted_units(doc)
+
+
+def _pick_context(doc, ctx_units: list[int], mine: list[int], budget: int, lengths, quoted: set[str], matrix) -> list[int]:
+    """Context units that fit ``budget`` tokens: quoted ones first, then the title, then the most similar
+    to the post's own units, then the answered post's first and last; kept in document order."""
+    units = doc.units
+    if sum(lengths[i] for i in ctx_units) <= budget:
+        return ctx_units
+
+    def similarity(i: int) -> float:
+        if matrix is None or not mine:
+            return 0.0
+        return float(max((matrix[i] @ matrix[j].T).toarray()[0, 0] for j in mine))
+
+    def priority(i: int) -> tuple:
+        post = doc.post(units[i].post)
+        same = [k for k in ctx_units if units[k].post == units[i].post]
+        edge = i in (same[0], same[-1])
+        return (units[i].id not in quoted, post.kind != "title", -similarity(i), not edge, i)
+
+    chosen, used = [], 0
+    for i in sorted(ctx_units, key=priority):
+        if used + lengths[i] <= budget:
+            chosen.append(i)
+            used += lengths[i]
+    return sorted(chosen)
+
+
+def build_windows(doc: Document, tokenizer, cfg: ParserConfig) -> list[Window]:
+    """Every unit of the document as a dependent of exactly one window."""
+    units = doc.units
+    if not units:
+        return []
+    tokens = tokenizer([u.text for u in units], add_special_tokens=False)["input_ids"]
+    cut = sum(len(t) > cfg.unit_tokens for t in tokens)
+    tokens = [t[: cfg.unit_tokens] or [tokenizer.unk_token_id] for t in tokens]
+    lengths = [len(t) for t in tokens]
+    members: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        members.setdefault(u.post, []).append(i)
+    ctx_of = context_posts(doc)
+    quoted = _quoted(doc)
+    matrix = tfidf([u.text for u in units])
+    windows = []
+    for post_id, mine in members.items():
+        ctx_units = [i for p in ctx_of.get(post_id, []) for i in members.get(p, [])]
+        ctx_units.sort()
+        budget = int((cfg.max_length - 3) * cfg.context_share)
+        ctx = _pick_context(doc, ctx_units, mine, budget, lengths, quoted.get(post_id, set()), matrix)
+        own_budget = cfg.max_length - 3 - sum(lengths[i] for i in ctx)
+        for chunk, before in _chunks(mine, lengths, own_budget, cfg.overlap_tokens):
+            windows.append(_window(post_id, ctx, before, chunk, tokens, tokenizer))
+    if windows:
+        windows[0].cut = cut
+    return windows
+
+
+def _chunks(mine: list[int], lengths: list[int], budget: int, overlap: int):
+    """A post's units in consecutive runs that fit ``budget`` tokens, each with the units just before it
+    (at most ``overlap`` tokens) as extra heads."""
+    start = 0
+    while start < len(mine):
+        before, used = [], 0
+        for i in reversed(mine[:start]):
+            if used + lengths[i] > min(overlap, budget // 2):
+                break
+            before.insert(0, i)
+            used += lengths[i]
+        end, room = start, budget - used
+        while end < len(mine) and (end == start or lengths[mine[end]] <= room):
+            room -= lengths[mine[end]]
+            end += 1
+        yield mine[start:end], before
+        start = end
+
+
+def _window(post_id: str, ctx: list[int], before: list[int], chunk: list[int], tokens, tokenizer) -> Window:
+    ids, types, spans = [tokenizer.cls_token_id], [0], {}
+    for i in ctx:
+        spans[i] = (len(ids), len(ids) + len(tokens[i]))
+        ids += tokens[i]
+    ids.append(tokenizer.sep_token_id)
+    types = [0] * len(ids)
+    for i in before + chunk:
+        spans[i] = (len(ids), len(ids) + len(tokens[i]))
+        ids += tokens[i]
+    ids.append(tokenizer.sep_token_id)
+    types += [1] * (len(ids) - len(types))
+    return Window(post_id, ctx + before + chunk, list(chunk), ids, types, spans)
+
+
+def arc_features(doc: Document, window: Window, quoted: dict[str, set[str]]) -> list[list[list[int]]]:
+    """Per dependent, per head (ROOT first): [kind, distance/position, dependent position, quoted, speaker, post kind]."""
+    units = doc.units
+    posts = {p.id: p for p in doc.posts}
+    position: dict[int, tuple[int, int]] = {}
+    for i in window.heads:
+        position[i] = (0, 0)
+    rank: dict[str, list[int]] = {}
+    for i, u in enumerate(units):
+        rank.setdefault(u.post, []).append(i)
+    kinds = {"title": 0, "article": 1, "comment": 2}
+    out = []
+    for d in window.dependents:
+        dep_post = posts[units[d].post]
+        siblings = rank[dep_post.id]
+        k = siblings.index(d)
+        dep_pos = 0 if k == 0 else 3 if k == len(siblings) - 1 else 1 if k == 1 else 2
+        row = [[KIND_ROOT, 2 * MAX_DISTANCE + 1, dep_pos, 0, 0, kinds[dep_post.kind]]]
+        for h in window.heads:
+            head_post = posts[units[h].post]
+            if head_post.id == dep_post.id:
+                kind = KIND_SAME
+                dist = max(-MAX_DISTANCE, min(MAX_DISTANCE, siblings.index(h) - k)) + MAX_DISTANCE
+            else:
+                kind = KIND_TITLE if head_post.kind == "title" else KIND_ANSWERED
+                if doc.flat and dep_post.parent != head_post.id and head_post.kind == "comment":
+                    kind = KIND_ABOVE
+                theirs = rank[head_post.id]
+                at = theirs.index(h)
+                dist = (
+                    POS_ONLY if len(theirs) == 1 else POS_FIRST if at == 0 else POS_LAST if at == len(theirs) - 1 else POS_MIDDLE
+                )
+            q = int(units[h].id in quoted.get(dep_post.id, ()))
+            a, b = dep_post.author, head_post.author
+            speaker = 0 if kind == KIND_SAME or not a or not b else 1 if a == b else 2
+            row.append([kind, dist, dep_pos, q, speaker, kinds[dep_post.kind]])
+        if d in window.heads:  # a unit is never its own head
+            row[1 + window.heads.index(d)][0] = -1
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- the network
+
+
+def build_net(encoder, cfg: ParserConfig):
+    """The parser network: a transformer encoder and the arc and label scorers over pooled unit vectors."""
+    import torch
+    from torch import nn
+
+    hidden = encoder.config.hidden_size
+    sizes = [5, 2 * MAX_DISTANCE + 6, 4, 2, 3, 3]
+
+    class Scorers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.ModuleList(nn.Embedding(n, cfg.feature_dim) for n in sizes)
+            feat = cfg.feature_dim * len(sizes)
+            self.dep = nn.Sequential(nn.Linear(hidden, cfg.dim), nn.GELU(), nn.Dropout(cfg.dropout))
+            self.head = nn.Sequential(nn.Linear(hidden, cfg.dim), nn.GELU(), nn.Dropout(cfg.dropout))
+            self.root = nn.Parameter(torch.zeros(hidden))
+            self.bilinear = nn.Parameter(torch.zeros(cfg.dim, cfg.dim))
+            self.arc = nn.Sequential(nn.Linear(3 * cfg.dim + feat, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, 1))
+            self.label = nn.Sequential(nn.Linear(3 * cfg.dim + feat, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, len(LABELS)))
+
+        def forward(self, deps, heads, feats):
+            """deps (n, hidden), heads (m, hidden; ROOT added first), feats (n, m + 1, 6) -> arc logits, label logits."""
+            d = self.dep(deps)
+            h = self.head(torch.cat([self.root[None], heads], 0))
+            n, m = d.shape[0], h.shape[0]
+            dd, hh = d[:, None].expand(n, m, -1), h[None].expand(n, m, -1)
+            f = torch.cat([emb(feats[..., k].clamp(min=0)) for k, emb in enumerate(self.features)], -1)
+            x = torch.cat([dd, hh, dd * hh, f], -1)
+            arc = self.arc(x).squeeze(-1) + torch.einsum("nd,de,me->nm", d, self.bilinear, h)
+            arc = arc.masked_fill(feats[..., 0] < 0, -1e4)
+            return arc, self.label(x)
+
+    return encoder, Scorers()
+
+
+def pool_units(hidden, window: Window, index: int, units: list[int]):
+    """Mean of each unit's token vectors in window ``index`` of the batch."""
+    import torch
+
+    return torch.stack([hidden[index, s:e].mean(0) for s, e in (window.spans[u] for u in units)])
+
+
+def encode(encoder, windows: list[Window], device):
+    """One padded batch through the encoder: (batch, tokens, hidden)."""
+    import torch
+
+    width = max(len(w.input_ids) for w in windows)
+    ids = torch.zeros((len(windows), width), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for k, w in enumerate(windows):
+        ids[k, : len(w.input_ids)] = torch.tensor(w.input_ids)
+        types[k, : len(w.token_type_ids)] = torch.tensor(w.token_type_ids)
+        mask[k, : len(w.input_ids)] = 1
+    out = encoder(input_ids=ids.to(device), token_type_ids=types.to(device), attention_mask=mask.to(device))
+    return out.last_hidden_state
+
+
+def score_window(scorers, hidden, k: int, window: Window, feats):
+    """Arc logits (dependents x [ROOT, heads]) and label logits for window ``k`` of an encoded batch."""
+    import torch
+
+    deps = pool_units(hidden, window, k, window.dependents)
+    heads = pool_units(hidden, window, k, window.heads) if window.heads else hidden.new_zeros((0, hidden.shape[-1]))
+    return scorers(deps, heads, torch.tensor(feats, device=hidden.device))
+
+
+# ---------------------------------------------------------------- the model class
+
+
+class ArgumentParser:
+    """argmine's contextual parser: load from a folder, ``parse`` documents, decisions stored beside it."""
+
+    kind = "parser"
+
+    def __init__(self, encoder, scorers, tokenizer, cfg: ParserConfig, name: str, device, settings: dict | None = None):
+        self.encoder = encoder.to(device).eval()
+        self.scorers = scorers.to(device).eval()
+        self.tokenizer = tokenizer
+        self.cfg = cfg
+        self.name = name
+        self.device = device
+        self.settings = settings or {}  # argmine_parser.json: config, thresholds chosen on held-out data
+        self.quantized: str | None = None
+
+    @property
+    def max_length(self) -> int:
+        return self.cfg.max_length
+
+    @classmethod
+    def load(cls, folder: str | Path, device: str = "auto", quantize: str = "none") -> ArgumentParser:
+        """A parser folder: the encoder (HF safetensors + tokenizer), the scorers and ``argmine_parser.json``."""
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoModel, AutoTokenizer
+
+        from argmine.relations import resolve_device
+
+        folder = Path(folder)
+        torch_device = resolve_device(device)
+        try:
+            settings = json.loads((folder / PARSER_FILE).read_text(encoding="utf-8"))
+            cfg = ParserConfig.from_dict(settings.get("config", {}))
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                encoder = AutoModel.from_pretrained(str(folder), use_safetensors=True, dtype=torch.float32)
+            encoder, scorers = build_net(encoder, cfg)
+            scorers.load_state_dict({k: v.float() for k, v in load_file(str(folder / HEADS_FILE)).items()})
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load parser {folder} ({first})") from None
+        instance = cls(encoder, scorers, tokenizer, cfg, str(folder), torch_device, settings)
+        if quantize == "int8":
+            if torch_device.type != "cpu":
+                raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                instance.encoder = torch.ao.quantization.quantize_dynamic(
+                    instance.encoder, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
+                )
+            instance.quantized = "int8"
+        elif quantize != "none":
+            raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
+        return instance
+
+    def save(self, folder: str | Path, fp16: bool = True) -> None:
+        """Write the encoder, tokenizer, scorers and settings (fp16 weights: half the size)."""
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        encoder = self.encoder.half() if fp16 else self.encoder
+        encoder.save_pretrained(str(folder), safe_serialization=True)
+        self.encoder.float()
+        self.tokenizer.save_pretrained(str(folder))
+        state = {
+            k: (v.half() if fp16 and v.is_floating_point() else v).contiguous() for k, v in self.scorers.state_dict().items()
+        }
+        save_file(state, str(folder / HEADS_FILE))
+        settings = {**self.settings, "config": self.cfg.__dict__}
+        (folder / PARSER_FILE).write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False) -> list[Parse]:
+        """Arc log-probabilities and label probabilities for every unit of every document, windows batched by length."""
+        import torch
+
+        jobs = []
+        for n, doc in enumerate(docs):
+            quoted = _quoted(doc)
+            for w in build_windows(doc, self.tokenizer, self.cfg):
+                jobs.append((n, w, arc_features(doc, w, quoted)))
+        parses = [Parse() for _ in docs]
+        order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1].input_ids))
+        progress = _progress(len(jobs), show_progress)
+        try:
+            with torch.inference_mode():
+                for lo in range(0, len(order), batch_size):
+                    batch = [jobs[j] for j in order[lo : lo + batch_size]]
+                    hidden = encode(self.encoder, [w for _, w, _ in batch], self.device).float()
+                    for k, (n, window, feats) in enumerate(batch):
+                        arc, label = score_window(self.scorers, hidden, k, window, feats)
+                        _store(parses[n], window, torch.log_softmax(arc, -1), torch.softmax(label, -1))
+                    progress.update(len(batch))
+        finally:
+            progress.close()
+        for n, window, _ in jobs:
+            parses[n].cut += window.cut
+        return parses
+
+    # ---- the relation-model contract (see pipeline.Model)
+
+    def decision(self, settings: Settings) -> Decision:
+        """Thresholds (the settings', else those chosen at training time on held-out data), resolved once."""
+        return Decision.resolve(self.settings, settings.relations, settings.decoding)
+
+    def check(self, doc: Document, settings: Settings) -> None:
+        """Refuse a thread whose (unit, head) pairs exceed the work limit, before any model work."""
+        needed = sum(len(w.dependents) * (len(w.heads) + 1) for w in build_windows(doc, self.tokenizer, self.cfg))
+        if needed > settings.candidates.max_pairs:
+            raise InputError(
+                f"{doc.id}: {len(doc.units)} units need {needed} (unit, head) scores, over the work limit of "
+                f"{settings.candidates.max_pairs} (candidates.max_pairs): raise it in a --config file to go on, or split the thread"
+            )
+
+    def relate(self, docs: list[Document], settings: Settings, decision: Decision, show_progress: bool = False) -> list[Related]:
+        """One pass over every document's windows, then each document's maximum arborescence."""
+        out = []
+        for doc, parse in zip(docs, self.parse(docs, settings.model.batch_size, show_progress)):
+            relations, tree = decode_parse(doc, parse, decision)
+            out.append(Related(relations, tree, parse.pairs_scored, parse.cut))
+        return out
+
+    def describe(self) -> dict:
+        """What the graph records about the model."""
+        info = {
+            "name": self.name,
+            "kind": "parser",
+            "labels": {label: label for label in LABELS},
+            "max_length": self.cfg.max_length,
+        }
+        if self.quantized:
+            info["quantized"] = self.quantized
+        return info
+
+
+def _store(parse: Parse, window: Window, logp, probs) -> None:
+    logp, probs = logp.tolist(), probs.tolist()
+    parse.windows += 1
+    for r, d in enumerate(window.dependents):
+        arcs = {ROOT: logp[r][0]}
+        for c, h in enumerate(window.heads):
+            if h != d and logp[r][c + 1] > -1e3:
+                arcs[h] = logp[r][c + 1]
+                parse.labels[(d, h)] = (probs[r][c + 1][0], probs[r][c + 1][1])
+        parse.arcs[d] = arcs
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="parsing windows", unit="window", disable=not enabled or total < 200, leave=False)

@@ -1,0 +1,333 @@
+"""Training the contextual parser: one multi-task recipe over gold-unit threads, reply stance and claim stance.
+
+Gold-unit corpora (QT30 threads, CDCP, web discourse, argmine graphs) train both scorers: each unit's
+gold head (ROOT when it links nowhere). Reply pairs (forum quote/response) train the reply decision: the
+response's first unit attaches to some unit of the quote (agree = support, disagree = attack) or to ROOT
+(neutral: a reply that takes no side). Stance pairs (Debatepedia, IBM claim stance) train the label
+scorer only. Batches are windows of similar length; each epoch ends in a checkpoint a rerun resumes from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argmine.corpora import Pair, ReplyPair, reply_thread
+from argmine.document import Document, PostText, join_posts
+from argmine.graph import Graph
+from argmine.parser import LABELS, ParserConfig, Window, arc_features, build_windows
+from argmine.segmenter import segment
+from argmine.settings import Settings
+
+LABEL_ID = {label: k for k, label in enumerate(LABELS)}
+
+
+@dataclass
+class Example:
+    """One window with its targets: per dependent, gold head columns (0 = ROOT; None = no arc loss) and
+    {column: label id} for the label scorer."""
+
+    window: Window
+    feats: list
+    arc_gold: list[list[int] | None]
+    label_gold: list[dict[int, int]]
+    source: str
+
+
+def graph_examples(graph: Graph, tokenizer, cfg: ParserConfig, source: str) -> list[Example]:
+    """A gold graph's windows: every unit's gold heads (ROOT when it has no relation)."""
+    doc = graph.document
+    index = {u.id: i for i, u in enumerate(doc.units)}
+    out_links: dict[int, dict[int, str]] = {}
+    for r in graph.relations:
+        out_links.setdefault(index[r.source], {})[index[r.target]] = r.label
+    return _examples(doc, tokenizer, cfg, source, lambda d: out_links.get(d), arc_for=None)
+
+
+def _examples(doc: Document, tokenizer, cfg: ParserConfig, source: str, links_of, arc_for) -> list[Example]:
+    """Windows of ``doc`` with targets from ``links_of(dependent) -> {head: label} | None`` (None = ROOT);
+    ``arc_for`` (a set of dependents, or None for all) limits the arc loss."""
+    examples = []
+    for w in build_windows(doc, tokenizer, cfg):
+        arc_gold, label_gold = [], []
+        for d in w.dependents:
+            links = links_of(d)
+            cols = {1 + w.heads.index(h): LABEL_ID[lab] for h, lab in (links or {}).items() if h in w.heads and h != d}
+            if arc_for is not None and d not in arc_for:
+                arc_gold.append(None)
+            elif not links:
+                arc_gold.append([0])
+            else:
+                arc_gold.append(sorted(cols) or None)
+            label_gold.append(cols)
+        if any(g is not None for g in arc_gold) or any(label_gold):
+            examples.append(Example(w, arc_features(doc, w, {}), arc_gold, label_gold, source))
+    return examples
+
+
+def reply_examples(pair: ReplyPair, k: int, tokenizer, cfg: ParserConfig, settings: Settings) -> list[Example]:
+    """A forum reply as a two-post thread: the response's first unit answers the quote (any of its units)
+    with the pair's label, or attaches to ROOT when neutral; its other units carry no target."""
+    doc = segment(reply_thread(pair, f"reply-{k}"), settings.segmenter, settings.boilerplate)
+    quote = [i for i, u in enumerate(doc.units) if u.post == "quote"]
+    response = [i for i, u in enumerate(doc.units) if u.post == "response"]
+    if not quote or not response:
+        return []
+    first = response[0]
+
+    def links_of(d: int):
+        if d != first or pair.label == "none":
+            return None
+        return {q: pair.label for q in quote}
+
+    return _examples(doc, tokenizer, cfg, "reply-agreement", links_of, arc_for={first})
+
+
+def stance_examples(pair: Pair, k: int, tokenizer, cfg: ParserConfig) -> list[Example]:
+    """A claim and what it argues for or against, as a reply: trains the label scorer only."""
+    if pair.label not in LABEL_ID:
+        return []
+    doc = join_posts(f"stance-{k}", [PostText("a", "article", pair.text_b), PostText("b", "comment", pair.text_a, "a")])
+    from argmine.document import Unit
+
+    units = [Unit(f"u{i + 1}", p.id, p.start, p.end, doc.text[p.start : p.end]) for i, p in enumerate(doc.posts)]
+    doc = doc.with_units(units)
+    return _examples(doc, tokenizer, cfg, pair.corpus, lambda d: {0: pair.label} if d == 1 else None, arc_for=set())
+
+
+def window_loss(scorers, hidden, k: int, ex: Example, torch):
+    """(arc loss sum, arc count, label loss sum, label count) for one window of an encoded batch."""
+    from argmine.parser import score_window
+
+    arc, label = score_window(scorers, hidden, k, ex.window, ex.feats)
+    arc_loss = label_loss = hidden.new_zeros(())
+    arcs = labels = 0
+    logp = torch.log_softmax(arc, -1)
+    for r, gold in enumerate(ex.arc_gold):
+        if gold:
+            arc_loss = arc_loss - torch.logsumexp(logp[r, gold], 0)
+            arcs += 1
+    for r, cols in enumerate(ex.label_gold):
+        for col, lab in cols.items():
+            label_loss = label_loss + torch.nn.functional.cross_entropy(
+                label[r, col][None], torch.tensor([lab], device=hidden.device)
+            )
+            labels += 1
+    return arc_loss, arcs, label_loss, labels
+
+
+def length_batches(examples: list[Example], tokens_per_batch: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of windows of similar length, each about ``tokens_per_batch`` padded tokens."""
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    batches = []
+    pool = 400
+    for lo in range(0, len(order), pool):
+        chunk = sorted(order[lo : lo + pool], key=lambda i: len(examples[i].window.input_ids))
+        batch: list[int] = []
+        for i in chunk:
+            width = max([len(examples[j].window.input_ids) for j in batch] + [len(examples[i].window.input_ids)])
+            if batch and width * (len(batch) + 1) > tokens_per_batch:
+                batches.append(batch)
+                batch = []
+            batch.append(i)
+        if batch:
+            batches.append(batch)
+    rng.shuffle(batches)
+    return batches
+
+
+def fit(encoder, scorers, examples: list[Example], out: Path, opts: dict, device, log=print) -> dict:
+    """Train encoder and scorers on ``examples`` for ``opts['epochs']``; checkpoint after each epoch and
+    resume from ``out/checkpoint.pt`` when present. Returns the training log."""
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(opts["seed"])
+    encoder.to(device).train()
+    scorers.to(device).train()
+    groups = [
+        {"params": list(encoder.parameters()), "lr": opts["encoder_lr"]},
+        {"params": list(scorers.parameters()), "lr": opts["head_lr"]},
+    ]
+    optim = torch.optim.AdamW(groups, weight_decay=opts.get("weight_decay", 0.01))
+    plan = [length_batches(examples, opts["tokens_per_batch"], opts["seed"] + e) for e in range(opts["epochs"])]
+    total = sum(len(p) for p in plan)
+    warm = max(1, int(opts.get("warmup", 0.06) * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    history, start = [], 0
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        encoder.load_state_dict(state["encoder"])
+        scorers.load_state_dict(state["scorers"])
+        optim.load_state_dict(state["optim"])
+        sched.load_state_dict(state["sched"])
+        start, history = state["epoch"], state["history"]
+        log(f"resuming after epoch {start}")
+    from argmine.parser import encode
+
+    for epoch in range(start, opts["epochs"]):
+        torch.manual_seed(opts["seed"] + epoch)  # dropout draws per epoch: a resumed run trains as an unbroken one
+        t0, sums = time.time(), [0.0, 0, 0.0, 0]
+        bar = tqdm(plan[epoch], desc=f"epoch {epoch + 1}/{opts['epochs']}", unit="batch", mininterval=10)
+        for batch in bar:
+            exs = [examples[i] for i in batch]
+            hidden = encode(encoder, [e.window for e in exs], device)
+            parts = [window_loss(scorers, hidden, k, ex, torch) for k, ex in enumerate(exs)]
+            arcs, labels = sum(p[1] for p in parts), sum(p[3] for p in parts)
+            loss = sum(p[0] for p in parts) / max(1, arcs) + opts.get("label_weight", 1.0) * sum(p[2] for p in parts) / max(
+                1, labels
+            )
+            optim.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], opts.get("max_grad_norm", 1.0))
+            optim.step()
+            sched.step()
+            sums[0] += float(sum(p[0].detach() for p in parts))
+            sums[1] += arcs
+            sums[2] += float(sum(p[2].detach() for p in parts))
+            sums[3] += labels
+            bar.set_postfix(arc=f"{sums[0] / max(1, sums[1]):.3f}", label=f"{sums[2] / max(1, sums[3]):.3f}")
+        bar.close()
+        entry = {
+            "epoch": epoch + 1,
+            "arc_loss": round(sums[0] / max(1, sums[1]), 4),
+            "label_loss": round(sums[2] / max(1, sums[3]), 4),
+        }
+        entry["seconds"] = round(time.time() - t0, 1)
+        history.append(entry)
+        tmp = out / "checkpoint.pt.tmp"
+        state = {"encoder": encoder.state_dict(), "scorers": scorers.state_dict(), "optim": optim.state_dict()}
+        torch.save({**state, "sched": sched.state_dict(), "epoch": epoch + 1, "history": history}, tmp)
+        tmp.replace(ckpt)
+        log(f"epoch {epoch + 1}: {entry}")
+    encoder.eval()
+    scorers.eval()
+    return {"epochs": opts["epochs"], "history": history, "windows": len(examples)}
+
+
+def summarize(examples: list[Example]) -> dict:
+    """Windows, tokens and targets per source: what the model card reports."""
+    out: dict[str, dict] = {}
+    for ex in examples:
+        s = out.setdefault(ex.source, {"windows": 0, "tokens": 0, "arcs": 0, "labels": 0})
+        s["windows"] += 1
+        s["tokens"] += len(ex.window.input_ids)
+        s["arcs"] += sum(g is not None for g in ex.arc_gold)
+        s["labels"] += sum(len(c) for c in ex.label_gold)
+    return out
+
+
+def dump_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def cosine_steps(total: int) -> list[float]:
+    return [0.5 * (1 + math.cos(math.pi * s / max(1, total))) for s in range(total)]
+
+
+# ---------------------------------------------------------------- the recipe
+
+
+@dataclass
+class ParserData:
+    """The recipe's sources as training examples, plus the held-out documents and replies that choose thresholds."""
+
+    examples: list[Example]
+    dev_docs: list[tuple[str, Graph]]
+    dev_replies: list[ReplyPair]
+    sources: list[dict]
+
+
+def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, log=print) -> ParserData:
+    """Read every source of the recipe; held-out parts (QT30 test/dev episodes, reply test/dev topics,
+    ``dev_fraction`` of the other document corpora) never become training examples."""
+    from argmine.corpora import CORPUS_READERS, PAIR_READERS, read_reply_agreement, split_by_group, split_docs, split_replies
+
+    rng = random.Random(recipe.seed)
+    examples: list[Example] = []
+    dev_docs: list[tuple[str, Graph]] = []
+    dev_replies: list[ReplyPair] = []
+    sources = []
+    for spec in recipe.data:
+        if not Path(spec.path).exists():
+            from argmine.errors import InputError
+
+            raise InputError(f"training data {spec.name}: {spec.path} not found")
+        got: list[Example] = []
+        if spec.name in CORPUS_READERS:
+            docs = CORPUS_READERS[spec.name](spec.path)
+            if spec.name == "qt30":
+                parts = split_by_group(docs, dict(recipe.qt30_split), recipe.split_seed)
+                keep, held = parts["train"], parts["dev"]
+            else:
+                keep, held = split_docs(docs, 1 - recipe.dev_fraction, recipe.seed)
+            keep = _cap(keep, spec.max_items, rng)
+            dev_docs += [(spec.name, d) for d in held]
+            for g in keep:
+                got += graph_examples(g, tokenizer, cfg, spec.name)
+        elif spec.name == "reply-agreement":
+            parts = split_replies(read_reply_agreement(spec.path), recipe.reply_split.test, recipe.reply_split.dev)
+            dev_replies = parts["dev"]
+            for k, pair in enumerate(_cap(parts["train"], spec.max_items, rng)):
+                got += reply_examples(pair, k, tokenizer, cfg, settings)
+        elif spec.name in PAIR_READERS:
+            pairs = [p for p in PAIR_READERS[spec.name](spec.path) if p.label in LABEL_ID]
+            for k, pair in enumerate(_cap(pairs, spec.max_items, rng)):
+                got += stance_examples(pair, k, tokenizer, cfg)
+        else:
+            from argmine.errors import ConfigError
+
+            raise ConfigError(f"unknown parser training source {spec.name!r}")
+        examples += got
+        sources.append({"name": spec.name, "path": spec.path, **summarize(got).get(got[0].source if got else spec.name, {})})
+        log(f"{spec.name}: {sources[-1]}")
+    return ParserData(examples, dev_docs, dev_replies, sources)
+
+
+def _cap(items: list, cap: int | None, rng: random.Random) -> list:
+    return rng.sample(items, cap) if cap and len(items) > cap else items
+
+
+# ---------------------------------------------------------------- cross-validation
+
+
+def cv_folds(docs: list[Graph], folds: int, seed: int) -> list[list[Graph]]:
+    """Documents in ``folds`` folds by text (seeded): each text is in exactly one test fold."""
+    order = sorted(docs, key=lambda d: d.id)
+    random.Random(seed).shuffle(order)
+    return [order[k::folds] for k in range(folds)]
+
+
+def cross_validate(docs: list[Graph], parser, settings: Settings, folds: int = 5, epochs: int = 10, seed: int = 13, log=print):
+    """Fine-tune a copy of ``parser`` on all folds but one and parse the held-out fold, for each fold.
+    Returns a relater (document -> relations, tree) that reads each document with the model that never
+    saw it, decided by the parser's own stored thresholds."""
+    import copy
+    import tempfile
+
+    import torch
+
+    from argmine.decoding import decode_parse
+
+    decision = parser.decision(settings)
+    parses: dict[str, object] = {}
+    opts = {"seed": seed, "epochs": epochs, "encoder_lr": 3e-5, "head_lr": 5e-4, "tokens_per_batch": 1024, "warmup": 0.1}
+    for k, test in enumerate(cv_folds(docs, folds, seed)):
+        train_docs = [d for j, fold in enumerate(cv_folds(docs, folds, seed)) if j != k for d in fold]
+        examples = [e for g in train_docs for e in graph_examples(g, parser.tokenizer, parser.cfg, "cv")]
+        encoder, scorers = copy.deepcopy(parser.encoder), copy.deepcopy(parser.scorers)
+        with tempfile.TemporaryDirectory() as tmp:
+            fit(encoder, scorers, examples, Path(tmp), opts, torch.device("cpu") if parser.device is None else parser.device, log)
+        fold_parser = copy.copy(parser)
+        fold_parser.encoder, fold_parser.scorers = encoder.eval(), scorers.eval()
+        for g, parse in zip(test, fold_parser.parse([g.document for g in test])):
+            parses[g.id] = parse
+        log(f"fold {k + 1}/{folds}: trained on {len(train_docs)} texts, parsed {len(test)}")
+    return lambda doc: decode_parse(doc, parses[doc.id], decision)

@@ -1,0 +1,185 @@
+"""The contextual parser: windows, decoding, the relation-model contract, training and cross-validation."""
+
+import json
+import math
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import argmine
+from argmine.cli import app
+from argmine.decoding import Decision, decode_parse
+from argmine.document import PostText, join_posts
+from argmine.parser import ROOT, ArgumentParser, Parse, build_windows, context_posts
+from argmine.segmenter import segment
+from tests.conftest import EXAMPLE, FIXTURES
+
+C = FIXTURES / "corpora"
+runner = CliRunner()
+
+
+def _thread(n_article: int = 3):
+    article = " ".join(f"The council approved plan number {k} for the town." for k in range(n_article))
+    parts = [
+        PostText("title", "title", "Council approves the new plans"),
+        PostText("article", "article", article, "title"),
+        PostText("c1", "comment", "The plans are a waste of money. Nobody asked for them.", "article"),
+        PostText("c2", "comment", "No, the plans help the town because traffic is awful.", "c1"),
+    ]
+    doc = join_posts("t", parts)
+    return segment(doc, argmine.load_settings().segmenter)
+
+
+def test_every_unit_is_scored_in_one_window_and_heads_come_from_posts_it_may_answer(tiny_parser):
+    parser = ArgumentParser.load(tiny_parser, "cpu")
+    doc = _thread(n_article=12)  # the article needs several 64-token windows
+    windows = build_windows(doc, parser.tokenizer, parser.cfg)
+    deps = [d for w in windows for d in w.dependents]
+    assert sorted(deps) == list(range(len(doc.units)))
+    assert len([w for w in windows if w.post == "article"]) > 1
+    ctx = context_posts(doc)
+    assert ctx["c2"] == ["title", "c1"] and ctx["article"] == ["title"] and ctx["title"] == []
+    for w in windows:
+        assert len(w.input_ids) <= parser.cfg.max_length
+        allowed = {w.post, *ctx[w.post]}
+        assert {doc.units[h].post for h in w.heads} <= allowed
+        for i, (s, e) in w.spans.items():  # pooled tokens are the unit's own
+            assert parser.tokenizer.decode(w.input_ids[s:e]).split()[0] in doc.units[i].text.lower()
+
+
+def test_decoding_takes_the_best_tree_never_a_cycle_and_thresholds_by_context():
+    parts = [
+        PostText("a", "article", "One claim here. Two claim here. Three claim here."),
+        PostText("b", "comment", "I disagree.", "a"),
+    ]
+    doc = segment(join_posts("d", parts), argmine.load_settings().segmenter)
+    assert [u.post for u in doc.units] == ["a", "a", "a", "b"]
+    lp = math.log
+    parse = Parse(
+        arcs={
+            0: {ROOT: lp(0.6), 1: lp(0.3), 2: lp(0.1)},
+            1: {ROOT: lp(0.1), 0: lp(0.2), 2: lp(0.7)},  # 1 <-> 2 would be a cycle
+            2: {ROOT: lp(0.1), 0: lp(0.1), 1: lp(0.8)},
+            3: {ROOT: lp(0.3), 0: lp(0.6), 1: lp(0.05), 2: lp(0.05)},
+        },
+        labels={(a, b): (0.2, 0.8) if a == 3 else (0.9, 0.1) for a in range(4) for b in range(4) if a != b},
+    )
+    relations, tree = decode_parse(doc, parse, Decision(0.0, 0.0))
+    heads = {r.source: r.target for r in tree.values()}
+    assert heads == {"u2": "u3", "u3": "u1", "u4": "u1"} or heads == {"u3": "u2", "u2": "u1", "u4": "u1"}
+    assert tree["u4"].label == "attack" and math.isclose(tree["u4"].score, round(0.6 * 0.8, 4))
+    # the reply threshold applies across posts, the other inside
+    relations, _ = decode_parse(doc, parse, Decision(0.0, 0.9))
+    assert {r.source for r in relations} == {"u2", "u3"}
+    relations, _ = decode_parse(doc, parse, Decision(0.95, 0.0))
+    assert [r.source for r in relations] == ["u4"]
+
+
+def test_a_parser_folder_analyzes_end_to_end_and_records_its_decision(tiny_parser):
+    graph = argmine.analyze(FIXTURES / "thread.json", model=str(tiny_parser))
+    assert graph.model["kind"] == "parser" and graph.model["threshold"] == 0.0
+    again = argmine.Graph.from_json(graph.to_json())
+    assert [u.id for u in again.units] == [u.id for u in graph.units]
+    seen = [n.unit for tree in graph.trees for n, _ in tree.walk()]
+    assert sorted(seen) == sorted(u.id for u in graph.units)  # every unit once
+    post = {u.id: u.post for u in graph.units}
+    order = {p.id: k for k, p in enumerate(graph.posts)}
+    assert graph.relations and all(order[post[r.target]] <= order[post[r.source]] for r in graph.relations)
+    assert graph.stats["pairs_scored"] > 0
+    # settings override the stored thresholds; the same input gives the same bytes
+    strict = argmine.load_settings(overrides={"relations": {"threshold": 1.0, "reply_threshold": 1.0}})
+    assert argmine.analyze(FIXTURES / "thread.json", model=str(tiny_parser), settings=strict).relations == []
+    assert argmine.analyze(FIXTURES / "thread.json", model=str(tiny_parser)).to_json() == graph.to_json()
+
+
+def test_cli_runs_the_parser_and_a_pair_checkpoint_through_one_contract(tiny_parser, tiny_model):
+    for model in (tiny_parser, tiny_model):
+        result = runner.invoke(app, ["analyze", str(EXAMPLE), "--model", str(model), "-q"])
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["units"] and "threshold" in data["model"]
+    limited = argmine.load_settings(overrides={"candidates": {"max_pairs": 3}})
+    with pytest.raises(argmine.InputError, match="work limit"):
+        argmine.analyze(EXAMPLE, model=str(tiny_parser), settings=limited)
+
+
+def _recipe(base, data, epochs=1, **extra):
+    return argmine.load_recipe(
+        overrides={"base": str(base), "data": data, "epochs": epochs, "max_length": 64, "dim": 8, "feature_dim": 4, **extra}
+    )
+
+
+DATA = [
+    {"name": "microtexts", "path": str(C / "microtexts")},
+    {"name": "qt30", "path": str(C / "qt30")},
+    {"name": "cdcp", "path": str(C / "cdcp")},
+    {"name": "reply-agreement", "path": str(C / "reply-agreement")},
+    {"name": "ibm-claim-stance", "path": str(C / "ibm.csv")},
+]
+
+
+def test_training_is_reproducible_and_the_folder_loads(tmp_path, tiny_parser):
+    base = tiny_parser.parent / "base"
+    recipe = _recipe(base, DATA, dev_fraction=0.0, qt30_split={"train": 1.0, "dev": 0.0, "test": 0.0})
+    first = argmine.train(tmp_path / "a", recipe, device="cpu", log=lambda m: None)
+    second = argmine.train(tmp_path / "b", recipe, device="cpu", log=lambda m: None)
+    assert (first / "argmine_parser.safetensors").read_bytes() == (second / "argmine_parser.safetensors").read_bytes()
+    stored = json.loads((first / "argmine_parser.json").read_text())
+    assert {"threshold", "reply_threshold", "config", "training"} <= set(stored)
+    assert not (first / "checkpoint.pt").exists()
+    graph = argmine.analyze(FIXTURES / "thread.json", model=str(first))
+    assert graph.model["kind"] == "parser"
+
+
+def test_an_interrupted_training_resumes_from_its_last_epoch(tmp_path, tiny_parser):
+    from argmine.parser_training import fit, graph_examples
+
+    parser = ArgumentParser.load(tiny_parser, "cpu")
+    examples = [e for g in argmine.corpora.read_qt30(C / "qt30") for e in graph_examples(g, parser.tokenizer, parser.cfg, "qt30")]
+    opts = {"seed": 1, "epochs": 2, "encoder_lr": 1e-3, "head_lr": 1e-2, "tokens_per_batch": 128}
+
+    def fresh():
+        p = ArgumentParser.load(tiny_parser, "cpu")
+        return p.encoder, p.scorers
+
+    whole = fresh()
+    fit(*whole, examples, tmp_path, opts, torch.device("cpu"), log=lambda m: None)
+    (tmp_path / "checkpoint.pt").unlink()
+
+    def stop_after_first(message):
+        if message.startswith("epoch 1"):
+            raise KeyboardInterrupt
+
+    cut = fresh()
+    with pytest.raises(KeyboardInterrupt):
+        fit(*cut, examples, tmp_path, opts, torch.device("cpu"), log=stop_after_first)
+    lines = []
+    resumed = fresh()
+    fit(*resumed, examples, tmp_path, opts, torch.device("cpu"), log=lines.append)
+    assert lines[0] == "resuming after epoch 1"
+    for a, b in zip(whole[1].state_dict().values(), resumed[1].state_dict().values()):
+        assert torch.allclose(a, b)
+
+
+def test_cross_validation_by_text_beside_the_model_and_refused_for_pair_models(tmp_path, tiny_parser, tiny_model):
+    from argmine.parser_training import cv_folds
+
+    (gold,) = argmine.corpora.read_microtexts(C / "microtexts")
+    lines = []
+    for k in range(4):
+        data = json.loads(gold.to_json())
+        data["id"] = f"text-{k}"
+        lines.append(json.dumps(data))
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    graphs = argmine.load_graphs(str(path))
+    folds = cv_folds(graphs, 2, 13)
+    assert sorted(g.id for fold in folds for g in fold) == [f"text-{k}" for k in range(4)]  # each text tested once
+    settings = argmine.load_settings(overrides={"evaluation": {"cv_epochs": 1}})
+    report = argmine.evaluate(path, "graph", mode="gold", model=str(tiny_parser), settings=settings, cv=2)
+    rows = {r["system"]: r for r in report.results}
+    assert {"model", "model, 2-fold cross-validation", "baseline: previous unit"} <= set(rows)
+    assert rows["model, 2-fold cross-validation"]["units"]["f1"] == 1.0
+    result = runner.invoke(app, ["evaluate", str(path), "--format", "graph", "--cv", "2", "--model", str(tiny_model), "-q"])
+    assert result.exit_code == 2 and "cross-validation" in result.stderr
