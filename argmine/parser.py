@@ -129,16 +129,18 @@ def _pick_context(doc, ctx_units: list[int], mine: list[int], budget: int, lengt
     if sum(lengths[i] for i in ctx_units) <= budget:
         return ctx_units
 
-    def similarity(i: int) -> float:
-        if matrix is None or not mine:
-            return 0.0
-        return float(max((matrix[i] @ matrix[j].T).toarray()[0, 0] for j in mine))
+    similarity = dict.fromkeys(ctx_units, 0.0)
+    if matrix is not None and mine:
+        best = (matrix[ctx_units] @ matrix[mine].T).max(axis=1).toarray().ravel()
+        similarity = dict(zip(ctx_units, best.tolist()))
+    kinds = {p.id: p.kind for p in doc.posts}
+    first_last: dict[str, list[int]] = {}
+    for i in ctx_units:
+        first_last.setdefault(units[i].post, [i, i])[1] = i
 
     def priority(i: int) -> tuple:
-        post = doc.post(units[i].post)
-        same = [k for k in ctx_units if units[k].post == units[i].post]
-        edge = i in (same[0], same[-1])
-        return (units[i].id not in quoted, post.kind != "title", -similarity(i), not edge, i)
+        edge = i in first_last[units[i].post]
+        return (units[i].id not in quoted, kinds[units[i].post] != "title", -similarity[i], not edge, i)
 
     chosen, used = [], 0
     for i in sorted(ctx_units, key=priority):
@@ -215,34 +217,29 @@ def arc_features(doc: Document, window: Window, quoted: dict[str, set[str]]) -> 
     """Per dependent, per head (ROOT first): [kind, distance/position, dependent position, quoted, speaker, post kind]."""
     units = doc.units
     posts = {p.id: p for p in doc.posts}
-    position: dict[int, tuple[int, int]] = {}
-    for i in window.heads:
-        position[i] = (0, 0)
-    rank: dict[str, list[int]] = {}
+    size: dict[str, int] = {}
+    at: dict[int, int] = {}  # a unit's position in its post
     for i, u in enumerate(units):
-        rank.setdefault(u.post, []).append(i)
+        at[i] = size.get(u.post, 0)
+        size[u.post] = at[i] + 1
     kinds = {"title": 0, "article": 1, "comment": 2}
     out = []
     for d in window.dependents:
         dep_post = posts[units[d].post]
-        siblings = rank[dep_post.id]
-        k = siblings.index(d)
-        dep_pos = 0 if k == 0 else 3 if k == len(siblings) - 1 else 1 if k == 1 else 2
+        k, n = at[d], size[dep_post.id]
+        dep_pos = 0 if k == 0 else 3 if k == n - 1 else 1 if k == 1 else 2
         row = [[KIND_ROOT, 2 * MAX_DISTANCE + 1, dep_pos, 0, 0, kinds[dep_post.kind]]]
         for h in window.heads:
             head_post = posts[units[h].post]
             if head_post.id == dep_post.id:
                 kind = KIND_SAME
-                dist = max(-MAX_DISTANCE, min(MAX_DISTANCE, siblings.index(h) - k)) + MAX_DISTANCE
+                dist = max(-MAX_DISTANCE, min(MAX_DISTANCE, at[h] - k)) + MAX_DISTANCE
             else:
                 kind = KIND_TITLE if head_post.kind == "title" else KIND_ANSWERED
                 if doc.flat and dep_post.parent != head_post.id and head_post.kind == "comment":
                     kind = KIND_ABOVE
-                theirs = rank[head_post.id]
-                at = theirs.index(h)
-                dist = (
-                    POS_ONLY if len(theirs) == 1 else POS_FIRST if at == 0 else POS_LAST if at == len(theirs) - 1 else POS_MIDDLE
-                )
+                m, j = size[head_post.id], at[h]
+                dist = POS_ONLY if m == 1 else POS_FIRST if j == 0 else POS_LAST if j == m - 1 else POS_MIDDLE
             q = int(units[h].id in quoted.get(dep_post.id, ()))
             a, b = dep_post.author, head_post.author
             speaker = 0 if kind == KIND_SAME or not a or not b else 1 if a == b else 2

@@ -230,6 +230,102 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecip
     }
 
 
+def results_lines(info: dict) -> list[str]:
+    """The model card's results: one table per measured set, every row on the same units."""
+    lines: list[str] = []
+    if info.get("results"):
+        lines += [
+            "",
+            "## Results",
+            "",
+            "Measured with `python scripts/measure_targets.py`; every row of a block is on the same units.",
+            "",
+        ]
+    for name, block in info.get("results", {}).items():
+        lines += [f"### {name}", ""]
+        rows = {k: v for k, v in block.items() if isinstance(v, dict) and k != "labels"}
+        extra = {k: v for k, v in block.items() if not isinstance(v, dict) or k == "labels"}
+        if extra:
+            lines += [", ".join(f"{k}: {v}" for k, v in extra.items()), ""]
+        columns = list(dict.fromkeys(c for row in rows.values() for c in row if not isinstance(row[c], list)))
+        lines.append("| system | " + " | ".join(columns) + " |")
+        lines.append("|---|" + "---|" * len(columns))
+        for system, row in rows.items():
+            lines.append(f"| {system} | " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+        lines.append("")
+    return lines
+
+
+def parser_info(folder: Path) -> dict:
+    """``train_info.json`` of a parser folder, from what ``argmine_parser.json`` stores."""
+    from argmine.parser import PARSER_FILE
+
+    stored = json.loads((Path(folder) / PARSER_FILE).read_text(encoding="utf-8"))
+    recipe = dict(stored.get("recipe", {}))
+    previous = Path(folder) / "train_info.json"
+    results = json.loads(previous.read_text(encoding="utf-8")).get("results", {}) if previous.exists() else {}
+    return {
+        "kind": "parser",
+        "base": recipe.get("base", ""),
+        "sources": stored.get("sources", []),
+        "settings": {k: v for k, v in recipe.items() if k != "data"},
+        "training": {
+            **stored.get("training", {}),
+            "threshold": stored.get("threshold"),
+            "reply_threshold": stored.get("reply_threshold"),
+            "held_out": stored.get("dev"),
+        },
+        "results": results,
+    }
+
+
+def write_parser_card(out_dir: Path, info: dict) -> None:
+    """README.md in a parser folder: what it is, data with licences, settings, results beside the baselines."""
+    lines = [
+        "---",
+        "library_name: transformers",
+        "tags: [argument-mining, argmine, dependency-parsing]",
+        "---",
+        "",
+        "# argmine contextual argument parser",
+        "",
+        "The relation model of `argmine analyze`: each post is encoded once, in one window with the thread's title",
+        "and the post it answers (cut to a token budget that keeps the units it quotes or resembles most); a vector",
+        "is pooled per unit, an arc scorer rates every (unit, head) pair of the window, ROOT included, from the two",
+        "vectors and learned structure (distance, same post, reply, title, position, quoting, speaker), and a label",
+        "scorer says support or attack. Trees are the maximum arborescence over the arc log-probabilities; a decoded",
+        "link is a relation when its labelled probability reaches the threshold stored in `argmine_parser.json`",
+        "(chosen on held-out training-side data: QT30 dev episodes, reply-agreement dev topics, 30% of CDCP train and",
+        "web discourse).",
+        f"Encoder fine-tuned from `{BASE_NAMES.get(info['base'], info['base'])}`; fp16 weights.",
+        "",
+        "## Training data",
+        "",
+    ]
+    for src in info["sources"]:
+        counts = ", ".join(f"{k} {src[k]}" for k in ("windows", "tokens", "arcs", "labels") if k in src)
+        lines.append(f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {counts}")
+    lines += [
+        "",
+        "Arcs: gold heads (ROOT for a unit that links nowhere); a forum reply's first unit attaches to the quote",
+        "(agree = support, disagree = attack) or to ROOT (neutral); claim-stance pairs train the label scorer only.",
+        "Held out and never trained on: QT30 test episodes, reply-agreement test topics (gun control, gay marriage,",
+        "r/MaskMandate), CDCP test, and argumentative microtexts (evaluation only; `--cv` fine-tunes on folds).",
+        "",
+        "## Settings",
+        "",
+        "```json",
+        json.dumps(info["settings"], indent=2),
+        "```",
+        "",
+        "## Training",
+        "",
+    ]
+    lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
+    lines += results_lines(info)
+    (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_model_card(out_dir: Path, info: dict) -> None:
     """README.md in the model folder: base, data with licences, settings, measured results beside the baselines."""
     lines = [
@@ -270,26 +366,7 @@ def write_model_card(out_dir: Path, info: dict) -> None:
         "",
     ]
     lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
-    if info.get("results"):
-        lines += [
-            "",
-            "## Results",
-            "",
-            "Measured with `python scripts/measure_targets.py`; every row of a block is on the same units.",
-            "",
-        ]
-    for name, block in info.get("results", {}).items():
-        lines += [f"### {name}", ""]
-        rows = {k: v for k, v in block.items() if isinstance(v, dict) and k != "labels"}
-        extra = {k: v for k, v in block.items() if not isinstance(v, dict) or k == "labels"}
-        if extra:
-            lines += [", ".join(f"{k}: {v}" for k, v in extra.items()), ""]
-        columns = list(dict.fromkeys(c for row in rows.values() for c in row if not isinstance(row[c], list)))
-        lines.append("| system | " + " | ".join(columns) + " |")
-        lines.append("|---|" + "---|" * len(columns))
-        for system, row in rows.items():
-            lines.append(f"| {system} | " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
-        lines.append("")
+    lines += results_lines(info)
     (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -655,6 +732,9 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
     parser.settings.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
     parser.save(out, fp16=recipe.fp16_weights)
     (out / "checkpoint.pt").unlink(missing_ok=True)
+    info = parser_info(out)
+    (out / "train_info.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    write_parser_card(out, info)
     return out
 
 

@@ -12,7 +12,8 @@ Beside them, the raw forward rate of the same model on the same pairs (pre-token
 batches, forward passes alone) is the ceiling the batch is measured against. ``--decisions`` also
 reports how many relation decisions int8 changes on seed 002 and on the microtexts (gold units).
 
-usage: python scripts/bench_batch.py [--threads 80] [--repeats 2] [--variants passive-fp32,active-fp32,passive-int8] [--decisions]
+usage: python scripts/bench_batch.py [--threads 80] [--repeats 2] [--variants passive-none,active-none,passive-int8] [--decisions]
+                                    [--model embedded|FOLDER] [--raw VARIANTS]   (--raw "" for a parser: the raw rate is a pair model's)
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def corpus(n: int, seed: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_batch(path: Path, out: Path, policy: str, quantize: str) -> dict:
+def run_batch(path: Path, out: Path, policy: str, quantize: str, model: str = "embedded") -> dict:
     env = {**os.environ, "OMP_WAIT_POLICY": policy, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "argmine", "batch", str(path), "-o", str(out), "--quantize", quantize, "--device", "cpu", "-q"]
+    cmd += ["--model", model]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
@@ -72,8 +74,7 @@ import json, sys, time
 import torch
 import argmine
 from argmine.candidates import candidate_pairs, pair_contexts
-from argmine.pipeline import post_pairs
-from argmine.relations import mark
+from argmine.relations import mark, post_pairs
 from argmine.segmenter import segment
 settings = argmine.load_settings(overrides={"model": {"device": "cpu", "quantize": sys.argv[2]}})
 model = argmine.load_model(settings=settings)
@@ -193,6 +194,9 @@ def main() -> None:
     parser.add_argument("--raw", default="passive-none,passive-int8", help="variants whose raw forward rate is measured")
     parser.add_argument("--decisions", action="store_true")
     parser.add_argument(
+        "--model", default="embedded", help="the relation model (a parser or pair-model folder) every variant runs"
+    )
+    parser.add_argument(
         "--ray", type=int, default=0, help="also compare --engine ray (2 workers) with local on this many threads"
     )
     args = parser.parse_args()
@@ -205,7 +209,7 @@ def main() -> None:
             for rep in range(args.repeats):
                 for policy, quantize in variants if rep % 2 == 0 else list(reversed(variants)):
                     out = Path(tmp) / f"out-{n}-{policy}-{quantize}-{rep}-{time.time_ns()}"
-                    results[(policy, quantize)].append(run_batch(path, out, policy.upper(), quantize))
+                    results[(policy, quantize)].append(run_batch(path, out, policy.upper(), quantize, args.model))
             print(
                 f"\n{n} threads ({results[variants[0]][0]['units']} units, {results[variants[0]][0]['pairs']} unit pairs), {args.repeats} paired runs each"
             )

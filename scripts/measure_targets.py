@@ -6,10 +6,11 @@ the same units (reads ../shared; never trains on it).
 - reply stance: reply-agreement pairs of held-out topics as two-post threads through the whole
   pipeline (segmenter included): macro F1 over support/attack/none, attack F1;
 - QT30 held-out episodes, gold units: cross-turn relation F1, within-turn attachment;
-- argumentative microtexts part 1 (never trained on), gold units and end to end;
+- argumentative microtexts part 1 (never trained on), gold units and end to end; for a parser also
+  k-fold cross-validation by text (fine-tuned on k-1 folds);
 - CDCP test, gold units: link-class F1.
 
-usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip seed,reply,qt30,micro,cdcp]
+usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip seed,reply,qt30,micro,cv,cdcp]
                                          [--reply-sample N] [--split test|dev] [--card MODEL_DIR]
 """
 
@@ -113,6 +114,7 @@ def main() -> int:
     parser.add_argument("--split", default="test", choices=["test", "dev"], help="held-out part of QT30 and reply-agreement")
     parser.add_argument("--reply-sample", type=int, default=600, help="reply pairs sampled from the held-out topics (0 = all)")
     parser.add_argument("--card", default=None, help="model folder whose model card gets these results")
+    parser.add_argument("--folds", type=int, default=5, help="microtexts cross-validation folds (parser models)")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print("../shared is absent: nothing to measure", file=sys.stderr)
@@ -136,6 +138,20 @@ def main() -> int:
         docs = corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")
         out["microtexts"] = docs_block(docs, model, config, modes=("gold", "e2e"))
         print(json.dumps({"micro": out["microtexts"]}), file=sys.stderr)
+    if "cv" not in skip and isinstance(model, argmine.ArgumentParser):
+        from argmine.evaluation import _cross_validated
+
+        docs = corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")
+        relater = _cross_validated(docs, model, config, args.folds, False)
+        r = evaluate_docs(docs, model, config, "gold", relater=relater)
+        row = {k: r[k] for k in ("attachment_accuracy", "label_accuracy_on_attached", "link_class_f1")}
+        row["relation_f1"] = r["relations"]["overall"]["f1"]
+        out[f"microtexts_{args.folds}fold_cv"] = {
+            "folds": f"{args.folds} by text, {config.evaluation.cv_epochs} epochs each",
+            "gold: model (cross-validated)": row,
+            **{k: v for k, v in out.get("microtexts", {}).items() if k.startswith("gold: baseline")},
+        }
+        print(json.dumps({"cv": out[f"microtexts_{args.folds}fold_cv"]}), file=sys.stderr)
     if "cdcp" not in skip:
         out["cdcp_test"] = docs_block(
             corpora.read_cdcp(DATA / "cdcp" / "test"),
@@ -146,13 +162,15 @@ def main() -> int:
     out["seconds"] = round(time.time() - started, 1)
     print(json.dumps(out, indent=1))
     if args.card:
-        from argmine.training import write_model_card
+        from argmine.training import parser_info, write_model_card, write_parser_card
 
-        info_path = Path(args.card) / "train_info.json"
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        folder = Path(args.card)
+        parser_folder = (folder / "argmine_parser.json").exists()
+        info_path = folder / "train_info.json"
+        info = parser_info(folder) if parser_folder else json.loads(info_path.read_text(encoding="utf-8"))
         info["results"] = {k: v for k, v in out.items() if k not in ("seconds", "model")}
         info_path.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-        write_model_card(Path(args.card), info)
+        (write_parser_card if parser_folder else write_model_card)(folder, info)
     return 0
 
 

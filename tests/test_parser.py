@@ -183,3 +183,20 @@ def test_cross_validation_by_text_beside_the_model_and_refused_for_pair_models(t
     assert rows["model, 2-fold cross-validation"]["units"]["f1"] == 1.0
     result = runner.invoke(app, ["evaluate", str(path), "--format", "graph", "--cv", "2", "--model", str(tiny_model), "-q"])
     assert result.exit_code == 2 and "cross-validation" in result.stderr
+
+
+def test_a_reply_window_keeps_the_parent_units_it_quotes_when_the_parent_is_cut(tiny_parser):
+    parser = ArgumentParser.load(tiny_parser, "cpu")
+    article = " ".join(f"The council approved plan number {k} for the town." for k in range(12))
+    quote = "The council approved plan number 9 for the town."
+    parts = [
+        PostText("article", "article", article),
+        PostText("c1", "comment", f"> {quote}\n\nThat plan is a waste of money.", "article"),
+    ]
+    doc = segment(join_posts("q", parts), argmine.load_settings().segmenter)
+    (pointer,) = doc.quotes
+    target = next(i for i, u in enumerate(doc.units) if u.id == pointer.target)
+    assert doc.units[target].text == quote
+    (window,) = [w for w in build_windows(doc, parser.tokenizer, parser.cfg) if w.post == "c1"]
+    context = [h for h in window.heads if doc.units[h].post == "article"]
+    assert target in context and len(context) < 12  # the article was cut, the quoted unit kept
