@@ -131,11 +131,12 @@ def analyze(
             if outcome.error is not None:
                 err.print(f"argmine: error: {outcome.error}", markup=False)
             elif outcome.graph.stats["truncated_pairs"] and not quiet:
-                err.print(
-                    f"argmine: warning: {outcome.graph.stats['truncated_pairs']} pairs exceeded the model window of "
-                    f"{outcome.graph.model['max_length']} tokens and were truncated",
-                    markup=False,
-                )
+                cut, model_info = outcome.graph.stats["truncated_pairs"], outcome.graph.model
+                if model_info.get("kind") == "parser":
+                    message = f"{cut} units are longer than {model_info['unit_tokens']} tokens: the parser read their start"
+                else:
+                    message = f"{cut} pairs exceeded the model window of {model_info['max_length']} tokens and were truncated"
+                err.print(f"argmine: warning: {message}", markup=False)
         if output_format != "json":
             if graphs:
                 _write_export(graphs, output_format, output)

@@ -31,8 +31,8 @@ HEADS_FILE = "argmine_parser.safetensors"
 ROOT = -1
 LABELS = ("support", "attack")
 
-# Head kinds (the arc's structural type): what the head is to the dependent.
-KIND_ROOT, KIND_SAME, KIND_ANSWERED, KIND_TITLE, KIND_ABOVE = range(5)
+# Head kinds (the arc's structural type): what the head is to the dependent (index 4 is reserved).
+KIND_ROOT, KIND_SAME, KIND_ANSWERED, KIND_TITLE = range(4)
 MAX_DISTANCE = 7  # same-post distances beyond this share a bucket
 # position buckets of a context head in its own post
 POS_ROOT, POS_FIRST, POS_LAST, POS_MIDDLE, POS_ONLY = range(2 * MAX_DISTANCE + 1, 2 * MAX_DISTANCE + 6)
@@ -235,9 +235,8 @@ def arc_features(doc: Document, window: Window, quoted: dict[str, set[str]]) -> 
                 kind = KIND_SAME
                 dist = max(-MAX_DISTANCE, min(MAX_DISTANCE, at[h] - k)) + MAX_DISTANCE
             else:
+                # in a flat thread the comment above is as much the answered post as the article
                 kind = KIND_TITLE if head_post.kind == "title" else KIND_ANSWERED
-                if doc.flat and dep_post.parent != head_post.id and head_post.kind == "comment":
-                    kind = KIND_ABOVE
                 m, j = size[head_post.id], at[h]
                 dist = POS_ONLY if m == 1 else POS_FIRST if j == 0 else POS_LAST if j == m - 1 else POS_MIDDLE
             q = int(units[h].id in quoted.get(dep_post.id, ()))
@@ -348,9 +347,12 @@ class ArgumentParser:
         import torch
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from argmine.relations import resolve_device
 
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         folder = Path(folder)
         torch_device = resolve_device(device)
         try:
@@ -453,6 +455,7 @@ class ArgumentParser:
             "kind": "parser",
             "labels": {label: label for label in LABELS},
             "max_length": self.cfg.max_length,
+            "unit_tokens": self.cfg.unit_tokens,
         }
         if self.quantized:
             info["quantized"] = self.quantized

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Benchmark the relation stage.
 
-1. Throughput: pairs/s of the full relation stage (RelationModel.predict with tokenization, length
-   sorting, dynamic padding, then the second stage and thresholded labels) against the raw forward
-   pass of the same model on the same, pre-tokenized pairs (the ceiling).
-2. Scaling: candidate pairs scored per unit as a synthetic thread grows (100, 1,000, 10,000 units).
+1. Throughput: for a pair model, pairs/s of the full relation stage (RelationModel.predict with
+   tokenization, length sorting, dynamic padding, then the second stage and thresholded labels) against
+   the raw forward pass of the same model on the same, pre-tokenized pairs (the ceiling); for the parser,
+   units/s of the whole stage.
+2. Scaling: candidate pairs (pair models) or windows and (unit, head) scores (the parser) per unit as a
+   synthetic thread grows (100, 1,000, 10,000 units).
 
 usage: python scripts/bench_relations.py [--model NAME|PATH] [--thread FILE] [--batch-size N]
 """
@@ -89,6 +91,30 @@ def raw_forward(model, pairs: list[tuple[str, str]], batch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def parser_throughput(doc: Document, model, config, sizes: str) -> None:
+    """The parser: units/s of the whole relation stage (windows, one forward pass each, arborescence), and
+    how its (unit, head) scores grow with the thread (no pair model: they are what one pass rates)."""
+    from argmine.parser import build_windows
+
+    relate(synthetic_thread(20, seed=1), model, config)  # warm-up
+    start = time.perf_counter()
+    related = relate(doc, model, config)
+    full = time.perf_counter() - start
+    windows = build_windows(doc, model.tokenizer, model.cfg)
+    print(f"\nthroughput on {doc.id}: {len(doc.units)} units, {len(windows)} windows, {related.pairs_scored} (unit, head) scores")
+    print(f"  full relation stage : {len(doc.units) / full:8.1f} units/s  ({full:.2f} s, decoding included)")
+    print("\nscaling of windows and (unit, head) scores (no model):")
+    print(f"  {'units':>7} {'windows':>8} {'scores':>9} {'scores/unit':>11} {'seconds':>8}")
+    for n in (int(x) for x in sizes.split(",")):
+        big = synthetic_thread(n, seed=n)
+        start = time.perf_counter()
+        windows = build_windows(big, model.tokenizer, model.cfg)
+        took = time.perf_counter() - start
+        scores = sum(len(w.dependents) * (len(w.heads) + 1) for w in windows)
+        print(f"  {n:>7} {len(windows):>8} {scores:>9} {scores / n:>11.1f} {took:>8.2f}")
+    print(f"\npeak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="relation model (default: configs/default.yaml)")
@@ -106,6 +132,9 @@ def main() -> None:
         doc = segment(argmine.read(args.thread, settings=config), config.segmenter, config.boilerplate)
     else:
         doc = synthetic_thread(300)
+    if isinstance(model, argmine.ArgumentParser):
+        parser_throughput(doc, model, config, args.sizes)
+        return
     pairs = candidate_pairs(doc, config.candidates)
     texts = [(doc.units[a].text, doc.units[b].text) for a, b in pairs]
     model.predict(texts[:batch_size], batch_size)  # warm-up
