@@ -200,3 +200,20 @@ def test_a_reply_window_keeps_the_parent_units_it_quotes_when_the_parent_is_cut(
     (window,) = [w for w in build_windows(doc, parser.tokenizer, parser.cfg) if w.post == "c1"]
     context = [h for h in window.heads if doc.units[h].post == "article"]
     assert target in context and len(context) < 12  # the article was cut, the quoted unit kept
+
+
+def test_argmine_train_trains_the_parser_by_default_and_refuses_pair_options(tmp_path, tiny_parser):
+    import yaml
+
+    base = tiny_parser.parent / "base"
+    recipe = tmp_path / "parser.yaml"
+    recipe.write_text(yaml.safe_dump({"max_length": 64, "dim": 8, "feature_dim": 4, "dev_fraction": 0.5}), encoding="utf-8")
+    args = ["train", "--config", str(recipe), "--base", str(base), "--epochs", "1", "--device", "cpu"]
+    data = ["--data", f"cdcp={C / 'cdcp'}", "--data", f"ibm-claim-stance={C / 'ibm.csv'}"]
+    result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "m" / "argmine_parser.json").is_file() and "contextual argument parser" in (
+        tmp_path / "m" / "README.md"
+    ).read_text()
+    result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "n"), "--max-pairs", "5"])
+    assert result.exit_code == 2 and "pair recipes" in result.stderr
