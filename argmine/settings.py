@@ -172,30 +172,35 @@ class ReplySplit(Section):
     dev: list[str]
 
 
-class TrainingRecipe(Section):
-    """How a pair model is trained (``configs/train.yaml``)."""
+class Recipe(Section):
+    """What every training recipe states: the encoder, seeds, optimiser limits and the held-out splits."""
 
-    kind: Literal["pair"]
     base: Annotated[str, Field(min_length=1)]
     seed: int
     split_seed: int
-    max_length: Annotated[int, Field(ge=8)]
-    batch_size: PositiveInt
     epochs: PositiveInt
-    learning_rate: Annotated[float, Field(gt=0.0)]
     weight_decay: Annotated[float, Field(ge=0.0)]
     max_grad_norm: Annotated[float, Field(gt=0.0)]
     warmup: Share
+    fp16_weights: bool
+    qt30_split: dict[Literal["train", "dev", "test"], Share]
+    reply_split: ReplySplit
+
+
+class TrainingRecipe(Recipe):
+    """How a pair model is trained (``configs/train.yaml``)."""
+
+    kind: Literal["pair"]
+    max_length: Annotated[int, Field(ge=8)]
+    batch_size: PositiveInt
+    learning_rate: Annotated[float, Field(gt=0.0)]
     length_pool: PositiveInt
     none_ratio: Annotated[float, Field(ge=0.0)]
     group_none_ratio: Annotated[float, Field(ge=0.0)]
     stage2_fraction: Share
     stage2_folds: Annotated[int, Field(ge=2)]
     label_balanced: bool
-    fp16_weights: bool
     context_markers: dict[Literal["post", "reply"], Annotated[str, Field(min_length=1)]]
-    qt30_split: dict[Literal["train", "dev", "test"], Share]
-    reply_split: ReplySplit
     data: list[DataSource]
 
 
@@ -205,13 +210,10 @@ class ParserData(Section):
     max_items: PositiveInt | None = None  # documents or pairs drawn (seeded) from this source
 
 
-class ParserRecipe(Section):
+class ParserRecipe(Recipe):
     """How the contextual parser is trained (``configs/parser.yaml``)."""
 
     kind: Literal["parser"]
-    base: Annotated[str, Field(min_length=1)]
-    seed: int
-    split_seed: int
     max_length: Annotated[int, Field(ge=16)]
     context_share: Share
     unit_tokens: Annotated[int, Field(ge=4)]
@@ -219,18 +221,11 @@ class ParserRecipe(Section):
     dim: PositiveInt
     feature_dim: PositiveInt
     dropout: Share
-    epochs: PositiveInt
     encoder_lr: Annotated[float, Field(gt=0.0)]
     head_lr: Annotated[float, Field(gt=0.0)]
-    weight_decay: Annotated[float, Field(ge=0.0)]
-    max_grad_norm: Annotated[float, Field(gt=0.0)]
-    warmup: Share
     tokens_per_batch: Annotated[int, Field(ge=64)]
     label_weight: Annotated[float, Field(ge=0.0)]
     dev_fraction: Share
-    fp16_weights: bool
-    qt30_split: dict[Literal["train", "dev", "test"], Share]
-    reply_split: ReplySplit
     data: list[ParserData]
 
 

@@ -279,9 +279,18 @@ def parser_info(folder: Path) -> dict:
     }
 
 
+def _write_card(out_dir: Path, info: dict, header: list[str], sources: list[str], held_out: list[str]) -> None:
+    """README.md in a model folder: what it is, the data with licences, settings, training, results."""
+    lines = [*header, "", "## Training data", "", *sources, "", *held_out, "", "## Settings", ""]
+    lines += ["```json", json.dumps(info["settings"], indent=2), "```", "", "## Training", ""]
+    lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
+    lines += results_lines(info)
+    (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def write_parser_card(out_dir: Path, info: dict) -> None:
-    """README.md in a parser folder: what it is, data with licences, settings, results beside the baselines."""
-    lines = [
+    """The parser's model card: architecture, data with licences, settings, results beside the baselines."""
+    header = [
         "---",
         "library_name: transformers",
         "tags: [argument-mining, argmine, dependency-parsing]",
@@ -298,37 +307,23 @@ def write_parser_card(out_dir: Path, info: dict) -> None:
         "(chosen on held-out training-side data: QT30 dev episodes, reply-agreement dev topics, 30% of CDCP train and",
         "web discourse).",
         f"Encoder fine-tuned from `{BASE_NAMES.get(info['base'], info['base'])}`; fp16 weights.",
-        "",
-        "## Training data",
-        "",
     ]
+    sources = []
     for src in info["sources"]:
         counts = ", ".join(f"{k} {src[k]}" for k in ("windows", "tokens", "arcs", "labels") if k in src)
-        lines.append(f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {counts}")
-    lines += [
-        "",
+        sources.append(f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {counts}")
+    held_out = [
         "Arcs: gold heads (ROOT for a unit that links nowhere); a forum reply's first unit attaches to the quote",
         "(agree = support, disagree = attack) or to ROOT (neutral); claim-stance pairs train the label scorer only.",
         "Held out and never trained on: QT30 test episodes, reply-agreement test topics (gun control, gay marriage,",
         "r/MaskMandate), CDCP test, and argumentative microtexts (evaluation only; `--cv` fine-tunes on folds).",
-        "",
-        "## Settings",
-        "",
-        "```json",
-        json.dumps(info["settings"], indent=2),
-        "```",
-        "",
-        "## Training",
-        "",
     ]
-    lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
-    lines += results_lines(info)
-    (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _write_card(out_dir, info, header, sources, held_out)
 
 
 def write_model_card(out_dir: Path, info: dict) -> None:
-    """README.md in the model folder: base, data with licences, settings, measured results beside the baselines."""
-    lines = [
+    """A pair model's card: base, data with licences, settings, measured results beside the baselines."""
+    header = [
         "---",
         "library_name: transformers",
         "pipeline_tag: text-classification",
@@ -345,29 +340,15 @@ def write_model_card(out_dir: Path, info: dict) -> None:
         "probabilities (units, and whole posts for replies) with thread structure; it was fitted on documents held",
         "out from fine-tuning (QT30 dev episodes, 30% of CDCP train and web-discourse), where the relation threshold",
         "stored in `argmine_relation.json` was chosen on out-of-fold predictions through the real tree decoding.",
-        "",
-        "## Training data",
-        "",
     ]
-    for src in info["sources"]:
-        lines.append(f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {src['pairs']} pairs {src['labels']}")
-    lines += [
-        "",
+    sources = [
+        f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {src['pairs']} pairs {src['labels']}" for src in info["sources"]
+    ]
+    held_out = [
         "Held out and never trained on: QT30 test episodes, reply-agreement test topics (gun control, gay marriage,",
         "r/MaskMandate), CDCP test, and argumentative microtexts (evaluation only).",
-        "",
-        "## Settings",
-        "",
-        "```json",
-        json.dumps(info["settings"], indent=2),
-        "```",
-        "",
-        "## Training",
-        "",
     ]
-    lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
-    lines += results_lines(info)
-    (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _write_card(out_dir, info, header, sources, held_out)
 
 
 @dataclass
