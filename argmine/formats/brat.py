@@ -20,8 +20,10 @@ from argmine.formats.common import (
     RELATION_TO_LABEL,
     argmine_meta,
     check_same_text,
+    first_difference,
     graph_from_annotations,
     roles,
+    side_info,
 )
 from argmine.graph import Graph
 from argmine.readers import read_text
@@ -134,7 +136,7 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
             raise InputError(f"{ann_path}: no text given and {txt.name} not found (use --text)")
         text = own
     sidecar = ann_path.with_suffix(".argmine.json")
-    meta = jsonio.parse(read_text(sidecar), str(sidecar)) if sidecar.is_file() else None
+    meta = side_info(jsonio.parse(read_text(sidecar), str(sidecar)), str(sidecar)) if sidecar.is_file() else None
     spans: dict[str, tuple[int, int, str]] = {}
     kinds: dict[str, str] = {}
     rels: list[tuple[str | None, str, str, str]] = []
@@ -154,7 +156,7 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
                 covered = " ".join(text[s:e] for s, e in pieces)
                 if len(fields) > 2 and fields[2] != covered:
                     raise InputError(
-                        f"{ann_path.name}: unit {key}: text at {offsets} is {covered[:40]!r}, not {fields[2][:40]!r}"
+                        f"{ann_path.name}: unit {key}: the text at {offsets} {first_difference(covered, fields[2], pieces[0][0])}"
                     )
                 spans[key] = (pieces[0][0], pieces[-1][1], kind)
                 kinds[key] = kind
@@ -187,8 +189,10 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
     for rid, a, b, label in rels:
         if a not in spans or b not in spans:
             raise InputError(f"{ann_path.name}: relation {a} -> {b} names a missing unit")
+        if a == b:
+            raise InputError(f"{ann_path.name}: {f'relation {rid}' if rid else 'a Stance'} links {a} to itself")
         relations.append((ids.get(a, a), ids.get(b, b), label, scores.get(rid)))
     check_same_text(own, text, units, str(ann_path))
     return graph_from_annotations(
-        text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta, quotes=quotes
+        text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta, quotes=quotes, where=str(ann_path)
     )

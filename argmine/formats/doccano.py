@@ -14,6 +14,7 @@ from argmine.formats.common import (
     check_same_text,
     graph_from_annotations,
     roles,
+    side_info,
 )
 from argmine.graph import Graph
 from argmine.readers import read_text
@@ -48,26 +49,68 @@ def load(path: str | Path, text: str | None = None) -> list[Graph]:
     for line in jsonio.lines(read_text(path), str(path)):
         if line.error is not None:
             raise line.error
-        number, item = line.number, line.value
-        if not isinstance(item, dict):
-            raise InputError(f"{path} line {number}: not a doccano record (a JSON object)")
-        own = item.get("text") if isinstance(item.get("text"), str) else None
-        doc_text = text if text is not None else own
-        if not isinstance(doc_text, str):
-            raise InputError(f"{path}: line {number} has no text (use --text)")
-        entities = sorted(item.get("entities") or [], key=lambda e: (e["start_offset"], e["end_offset"]))
-        names = {e["id"]: f"u{i}" for i, e in enumerate(entities, start=1)}
-        units = [(names[e["id"]], int(e["start_offset"]), int(e["end_offset"]), None) for e in entities]
-        relations = []
-        for r in item.get("relations") or []:
-            label = LABEL_TO_RELATION.get(str(r.get("type", "")).lower())
-            if label is None:
-                raise InputError(f"{path}: line {number}: relation type {r.get('type')!r} is not supports/attacks")
-            if r["from_id"] not in names or r["to_id"] not in names:
-                raise InputError(f"{path}: line {number}: relation {r.get('id')} names a missing entity")
-            relations.append((names[r["from_id"]], names[r["to_id"]], label, None))
-        check_same_text(own, doc_text, units, f"{path} line {number}")
-        meta = item.get("argmine") or (item.get("meta") or {}).get("argmine")
-        doc_id = str(item.get("id") or f"{path.stem}-{number}")
-        graphs.append(graph_from_annotations(doc_text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta))
+        if not isinstance(line.value, dict):
+            raise InputError(f"{path} line {line.number}: not a doccano record (a JSON object)")
+        graphs.append(_record(line.value, line.number, path, text))
     return graphs
+
+
+def _record(item: dict, number: int, path: Path, text: str | None) -> Graph:
+    """The doccano record on line ``number`` as a graph."""
+    where = f"{path} line {number}"
+    own = item.get("text") if isinstance(item.get("text"), str) else None
+    doc_text = text if text is not None else own
+    if not isinstance(doc_text, str):
+        raise InputError(f"{where} has no text (use --text)")
+    entities = _entities(item.get("entities") or [], doc_text, where)
+    names = {e["id"]: f"u{i}" for i, e in enumerate(entities, start=1)}
+    units = [(names[e["id"]], e["start_offset"], e["end_offset"], None) for e in entities]
+    relations = []
+    for r in item.get("relations") or []:
+        label = LABEL_TO_RELATION.get(str(r.get("type", "")).lower()) if isinstance(r, dict) else None
+        if label is None:
+            raise InputError(f"{where}: relation {r!r:.60} is not a supports/attacks relation")
+        if r.get("from_id") not in names or r.get("to_id") not in names:
+            raise InputError(f"{where}: relation {r.get('id')} names a missing entity")
+        relations.append((names[r["from_id"]], names[r["to_id"]], label, None))
+    check_same_text(own, doc_text, units, where)
+    meta = side_info(item.get("argmine") or (item.get("meta") or {}).get("argmine"), f"{where} (argmine field)")
+    doc_id = str(item.get("id") or f"{path.stem}-{number}")
+    return graph_from_annotations(doc_text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta, where=where)
+
+
+def _entities(entities: object, text: str, where: str) -> list[dict]:
+    """The record's entities in document order, checked. doccano keeps no entity text, so offsets that
+    moved (a record edited by hand, a text changed) would slice other words: an entity that starts or
+    ends inside a word is refused."""
+    if not isinstance(entities, list):
+        raise InputError(f"{where}: entities is not a list")
+    for e in entities:
+        if not (isinstance(e, dict) and "id" in e and all(_offset(e.get(k)) for k in ("start_offset", "end_offset"))):
+            raise InputError(f"{where}: entity {e!r:.60} needs an id and integer start_offset and end_offset")
+        start, end = e["start_offset"], e["end_offset"]
+        cut = next((i for i in (start, end) if _inside_word(text, i)), None)
+        if cut is not None:
+            raise InputError(
+                f"{where}: entity {e['id']} ({start}:{end}) {'starts' if cut == start else 'ends'} inside the word "
+                f"{_word_at(text, cut)!r}: its offsets do not fit this text"
+            )
+    return sorted(entities, key=lambda e: (e["start_offset"], e["end_offset"]))
+
+
+def _offset(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _inside_word(text: str, i: int) -> bool:
+    """``i`` falls between two letters or digits of a script that separates words by spaces."""
+    return 0 < i < len(text) and all(c.isalnum() and ord(c) < 0x0E00 for c in text[i - 1 : i + 1])
+
+
+def _word_at(text: str, i: int) -> str:
+    start, end = i, i
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end][:40]

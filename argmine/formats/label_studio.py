@@ -18,6 +18,7 @@ from argmine.formats.common import (
     check_same_text,
     graph_from_annotations,
     roles,
+    side_info,
 )
 from argmine.graph import Graph
 from argmine.readers import read_text
@@ -123,6 +124,7 @@ def _from_result(text: str, result: list[dict], item: dict, path: Path, own: str
                 source, target = target, source
             relations.append((source, target, label, None))
     doc_id = str(item["data"].get("argmine_id") or f"task-{item.get('id', 1)}")
-    check_same_text(own, text, units, f"{path} task {item.get('id', 1)}")
-    meta = item["data"].get("argmine")
-    return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta)
+    where = f"{path} task {item.get('id', 1)}"
+    check_same_text(own, text, units, where)
+    meta = side_info(item["data"].get("argmine"), f"{where} data.argmine")
+    return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta, where=where)

@@ -12,7 +12,7 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
-from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations
+from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations, side_info
 from argmine.graph import Graph, posts_json
 from argmine.readers import read_text
 
@@ -80,6 +80,7 @@ def dump(graph: Graph) -> str:
             edge(ta, ya)
             edge(ya, r_id)
     highlighted = _highlight(graph, l_node)
+    meta = argmine_meta(graph)
     return (
         json.dumps(
             {
@@ -106,8 +107,8 @@ def dump(graph: Graph) -> str:
                     "text": graph.text,
                     "posts": posts_json(graph.document),
                     "offsets": offsets,
-                    "scores": {f"{r.source}->{r.target}": r.score for r in graph.relations},
-                    "tree": argmine_meta(graph)["tree"],
+                    "scores": meta["scores"],
+                    "tree": meta["tree"],
                 },
             },
             ensure_ascii=False,
@@ -133,44 +134,27 @@ def _highlight(graph: Graph, l_node: dict[str, str]) -> str:
 
 
 def load(path: str | Path, text: str | None = None) -> Graph:
-    """A graph from xAIF: offsets from the ``argmine`` section, or I-node texts found in ``text`` in order."""
+    """A graph from xAIF: offsets from the ``argmine`` section, or I-node texts found in ``text`` in order.
+    An edge or offset naming a node that is not in the node list (a truncated file) is an error."""
     path = Path(path)
     data = jsonio.parse(read_text(path), str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}: not xAIF (a JSON object with AIF nodes and edges)")
     aif = data.get("AIF", data)
-    if not isinstance(aif, dict) or "nodes" not in aif or "edges" not in aif:
-        raise InputError(f"{path}: not xAIF (no AIF nodes and edges)")
-    nodes = {str(n["nodeID"]): n for n in aif["nodes"]}
+    if not isinstance(aif, dict) or not isinstance(aif.get("nodes"), list) or not isinstance(aif.get("edges"), list):
+        raise InputError(f"{path}: not xAIF (no AIF nodes and edges lists)")
+    nodes = _nodes(aif["nodes"], path)
+    incoming, outgoing = _edges(aif["edges"], nodes, path)
     extra = data.get("argmine") if isinstance(data.get("argmine"), dict) else {}
     doc_text = text if text is not None else extra.get("text")
     if not isinstance(doc_text, str):
         raise InputError(f"{path}: no argmine section with the text; pass the document with --text")
     offsets = extra.get("offsets") or {}
-    units, name, cursor = [], {}, 0
-    for nid, n in nodes.items():
-        if n["type"] != "I":
-            continue
-        if nid in offsets:
-            o = offsets[nid]
-            units.append((o["unit"], o["start"], o["end"], n["text"]))
-            name[nid] = o["unit"]
-        else:
-            at = doc_text.find(n["text"], cursor)
-            if at < 0:
-                at = doc_text.find(n["text"])
-            if at < 0:
-                raise InputError(f"{path}: I node {nid} text not found in the document: {n['text'][:40]!r}")
-            name[nid] = f"u{len(units) + 1}"
-            units.append((name[nid], at, at + len(n["text"]), n["text"]))
-            cursor = at + len(n["text"])
-    incoming: dict[str, list[str]] = {}
-    outgoing: dict[str, list[str]] = {}
-    for e in aif["edges"]:
-        a, b = str(e["fromID"]), str(e["toID"])
-        outgoing.setdefault(a, []).append(b)
-        incoming.setdefault(b, []).append(a)
-    scores = extra.get("scores") or {}
+    if not isinstance(offsets, dict):
+        raise InputError(f"{path}: the argmine offsets are not an object (node id -> unit, start, end)")
+    units, name = _units(nodes, offsets, doc_text, path)
+    meta = dict(extra)
+    scores = meta.pop("scores") if isinstance(meta.get("scores"), dict) else {}  # older exports: by unit ids, no labels
     relations = []
     for nid, n in nodes.items():
         if n["type"] not in ("RA", "CA"):
@@ -181,7 +165,73 @@ def load(path: str | Path, text: str | None = None) -> Graph:
                 relations.append((name[src], name[trg], label, scores.get(f"{name[src]}->{name[trg]}")))
     own = extra.get("text") if isinstance(extra.get("text"), str) else None
     check_same_text(own, doc_text, units, str(path))
-    meta = extra if own is not None else None
+    meta = side_info(meta, f"{path} argmine section")
     return graph_from_annotations(
-        doc_text, units, relations, doc_id=extra.get("id") or path.stem, source_path=str(path), meta=meta
+        doc_text,
+        units,
+        relations,
+        doc_id=extra.get("id") or path.stem,
+        source_path=str(path),
+        meta=meta if own is not None else None,
+        where=str(path),
     )
+
+
+def _nodes(items: list, path: Path) -> dict[str, dict]:
+    """AIF nodes by id; each needs a nodeID and a type, an I node its text."""
+    nodes = {}
+    for n, node in enumerate(items, start=1):
+        if not isinstance(node, dict) or "nodeID" not in node or not isinstance(node.get("type"), str):
+            raise InputError(f"{path}: AIF node {n} has no nodeID and type")
+        if node["type"] == "I" and not isinstance(node.get("text"), str):
+            raise InputError(f"{path}: I node {node['nodeID']} has no text")
+        nodes[str(node["nodeID"])] = node
+    return nodes
+
+
+def _edges(items: list, nodes: dict[str, dict], path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """AIF edges as (incoming, outgoing) node ids by node; an edge must join two nodes of the list."""
+    incoming: dict[str, list[str]] = {}
+    outgoing: dict[str, list[str]] = {}
+    for n, edge in enumerate(items, start=1):
+        if not isinstance(edge, dict) or "fromID" not in edge or "toID" not in edge:
+            raise InputError(f"{path}: AIF edge {n} has no fromID and toID")
+        a, b = str(edge["fromID"]), str(edge["toID"])
+        missing = next((x for x in (a, b) if x not in nodes), None)
+        if missing is not None:
+            name = edge.get("edgeID", n)
+            raise InputError(f"{path}: AIF edge {name} names node {missing}, which is not in the node list (a truncated file?)")
+        outgoing.setdefault(a, []).append(b)
+        incoming.setdefault(b, []).append(a)
+    return incoming, outgoing
+
+
+def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> tuple[list[tuple], dict[str, str]]:
+    """Units from I nodes (at their stored offsets, else found in the text in order), and unit id by node id."""
+    for nid in offsets:
+        if nid not in nodes:
+            raise InputError(f"{path}: the argmine offsets name node {nid}, which is not in the node list (a truncated file?)")
+    units, name, cursor = [], {}, 0
+    for nid, n in nodes.items():
+        if n["type"] != "I":
+            continue
+        if nid in offsets:
+            o = offsets[nid]
+            if not (
+                isinstance(o, dict)
+                and isinstance(o.get("unit"), str)
+                and all(isinstance(o.get(k), int) for k in ("start", "end"))
+            ):
+                raise InputError(f"{path}: the argmine offsets of node {nid} are not a unit, start and end")
+            units.append((o["unit"], o["start"], o["end"], n["text"]))
+            name[nid] = o["unit"]
+            continue
+        at = text.find(n["text"], cursor)
+        if at < 0:
+            at = text.find(n["text"])
+        if at < 0:
+            raise InputError(f"{path}: I node {nid} text not found in the document: {n['text'][:40]!r}")
+        name[nid] = f"u{len(units) + 1}"
+        units.append((name[nid], at, at + len(n["text"]), n["text"]))
+        cursor = at + len(n["text"])
+    return units, name
