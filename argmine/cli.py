@@ -137,6 +137,13 @@ def analyze(
                 else:
                     message = f"{cut} pairs exceeded the model window of {model_info['max_length']} tokens and were truncated"
                 err.print(f"argmine: warning: {message}", markup=False)
+            if outcome.graph is not None and outcome.graph.stats.get("cut_units") and not quiet:
+                err.print(
+                    f"argmine: warning: {outcome.graph.stats['cut_units']} units were cut to "
+                    f"{settings.segmenter.max_unit_chars} characters (segmenter.max_unit_chars): "
+                    "the text has long stretches without a sentence end",
+                    markup=False,
+                )
         if output_format != "json":
             if graphs:
                 _write_export(graphs, output_format, output)

@@ -103,6 +103,8 @@ class Document:
     flat: bool = False
     # A reply's quotes of the posts it answers (argmine.quotes): spans that are no unit.
     quotes: list[Quote] = field(default_factory=list)
+    # Units the segmenter cut to segmenter.max_unit_chars (recorded in the graph's stats).
+    cut_units: int = 0
 
     def __post_init__(self) -> None:
         self._validate_posts()

@@ -64,6 +64,11 @@ class Graph:
     stats: dict = field(default_factory=dict)
     generator: str = f"argmine {__version__}"
 
+    def __post_init__(self) -> None:
+        # units the segmenter cut to segmenter.max_unit_chars are said in the stats (absent when none)
+        if self.document.cut_units:
+            self.stats.setdefault("cut_units", self.document.cut_units)
+
     @property
     def id(self) -> str:
         return self.document.id
@@ -148,6 +153,7 @@ class Graph:
             sha256=source["sha256"],
             source_line=source.get("line"),
             quotes=quotes,
+            cut_units=data["stats"].get("cut_units", 0),
         )
         units = [Unit(u["id"], u["post"], u["start"], u["end"], u["text"]) for u in data["units"]]
         ids = {u.id for u in units}

@@ -182,12 +182,20 @@ def segment_post(
     doc: Document, post: Post, cfg: SegmenterSettings, boilerplate: list[str], quotes: list[Quote] = ()
 ) -> list[Span]:
     """Unit spans of one post, in order; no unit overlaps one of the post's ``quotes``."""
+    return _post_spans(doc, post, cfg, boilerplate, quotes)[0]
+
+
+def _post_spans(
+    doc: Document, post: Post, cfg: SegmenterSettings, boilerplate: list[str], quotes: list[Quote] = ()
+) -> tuple[list[Span], int]:
+    """``segment_post``'s spans, and how many of them were cut to ``cfg.max_unit_chars``."""
     text = doc.text
-    dateline = _dateline(cfg.dateline)
-    spans: list[Span] = []
     if post.kind == "title":
         span = _trim(text, Span(post.start, post.end))
-        return [span] if span.end > span.start else []
+        bounded = cut_span(text, span, cfg.max_unit_chars)
+        return ([bounded], int(bounded != span)) if span.end > span.start else ([], 0)
+    dateline = _dateline(cfg.dateline)
+    spans: list[Span] = []
     for para in _paragraph_spans(text, post):
         start = para.start
         if dateline is not None and post.kind == "article":
@@ -199,7 +207,24 @@ def segment_post(
                 continue
             for piece in outside_quotes(text, sent, quotes):
                 spans.extend(clause_splits(text, piece, cfg))
-    return [s for s in spans if s.end - s.start >= cfg.min_unit_chars and any(c.isalpha() for c in text[s.start : s.end])]
+    kept, cut = [], 0
+    for span in spans:
+        bounded = cut_span(text, span, cfg.max_unit_chars)
+        if bounded.end - bounded.start >= cfg.min_unit_chars and any(c.isalpha() for c in text[bounded.start : bounded.end]):
+            kept.append(bounded)
+            cut += bounded != span
+    return kept, cut
+
+
+def cut_span(text: str, span: Span, max_chars: int) -> Span:
+    """``span`` cut to at most ``max_chars`` characters, at the last whitespace before the limit. A
+    stretch without sentence ends would otherwise reach the relation model whole, and tokenizing a pair
+    takes memory growing with the square of its length. Shorter spans come back unchanged."""
+    if span.end - span.start <= max_chars:
+        return span
+    window = text[span.start : span.start + max_chars + 1]
+    stop = next((i for i in range(max_chars, max_chars // 2, -1) if window[i].isspace()), max_chars)
+    return _trim(text, Span(span.start, span.start + stop))
 
 
 @lru_cache(maxsize=4)
@@ -209,14 +234,17 @@ def _dateline(pattern: str | None) -> re.Pattern | None:
 
 def segment(doc: Document, cfg: SegmenterSettings, boilerplate: list[str] = ()) -> Document:
     """Return the document with its units, numbered u1, u2, ... in reading order, and its quotes, each
-    pointing at the unit it repeats; sentences matching a ``boilerplate`` pattern and quotes are not units."""
+    pointing at the unit it repeats; sentences matching a ``boilerplate`` pattern and quotes are not units.
+    A unit longer than ``cfg.max_unit_chars`` is cut to it (counted in ``Document.cut_units``)."""
     quotes = find_quotes(doc, cfg.quote_min_words)
     by_post: dict[str, list[Quote]] = {}
     for quote in quotes:
         by_post.setdefault(quote.post, []).append(quote)
     units: list[Unit] = []
+    cut = 0
     for post in doc.posts:
-        for span in segment_post(doc, post, cfg, list(boilerplate), by_post.get(post.id, [])):
-            units.append(doc.span(post, span.start, span.end, f"u{len(units) + 1}"))
-    doc = doc.with_units(units)
+        spans, post_cut = _post_spans(doc, post, cfg, list(boilerplate), by_post.get(post.id, []))
+        units += [doc.span(post, span.start, span.end, f"u{len(units) + k + 1}") for k, span in enumerate(spans)]
+        cut += post_cut
+    doc = replace(doc.with_units(units), cut_units=cut)
     return replace(doc, quotes=point_quotes(doc, quotes, cfg.quote_target_min_words))

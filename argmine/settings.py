@@ -103,6 +103,7 @@ class SegmenterSettings(Section):
     finite_verb_window: PositiveInt
     min_unit_chars: PositiveInt
     sentence_chunk_chars: Annotated[int, Field(ge=200)]
+    max_unit_chars: Annotated[int, Field(ge=100)]
     quote_min_words: PositiveInt
     quote_target_min_words: PositiveInt
 

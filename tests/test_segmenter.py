@@ -92,3 +92,52 @@ def test_offsets_always_index_the_verbatim_text(pieces):
         assert unit.text == unit.text.strip()
         assert unit.start >= previous_end
         previous_end = unit.end
+
+
+def no_sentence_end(words: int) -> str:
+    return " ".join(f"word{i % 97} and more" for i in range(words))
+
+
+def test_a_text_without_sentence_ends_gives_units_cut_at_a_space():
+    text = no_sentence_end(4000)  # ~60,000 characters: 6 pysbd chunks, each one "sentence"
+    doc = segment(Document("t", text, [Post("p", "article", 0, len(text))]), CFG.segmenter, CFG.boilerplate)
+    limit = CFG.segmenter.max_unit_chars
+    assert doc.units and all(len(u.text) <= limit for u in doc.units)
+    assert doc.cut_units == sum(len(u.text) > limit // 2 for u in doc.units) > 0
+    for u in doc.units:  # whole words: the cut falls on a space
+        assert u.text == text[u.start : u.end] and (u.end == len(text) or text[u.end] == " ")
+    short = "Cars pollute. So ban them."
+    assert segment(Document("s", short, [Post("p", "article", 0, len(short))]), CFG.segmenter).cut_units == 0
+
+
+def test_cut_units_are_in_the_graph_stats_and_the_model_gets_bounded_pairs(tiny_model, monkeypatch):
+    import argmine
+    from argmine.relations import RelationModel
+
+    seen = []
+    score = RelationModel.score
+
+    def recording(self, pairs, *args, **kwargs):
+        seen.extend(len(a) + len(b) for a, b in pairs)
+        return score(self, pairs, *args, **kwargs)
+
+    monkeypatch.setattr(RelationModel, "score", recording)
+    graph = argmine.analyze(no_sentence_end(1500) + "\n\nA short comment. I agree.", model=str(tiny_model))
+    assert graph.stats["cut_units"] == graph.document.cut_units >= 2
+    assert seen and max(seen) <= 2 * CFG.segmenter.max_unit_chars + 20  # (a context marker opens the pair)
+    again = argmine.Graph.from_json(graph.to_json())
+    assert again.stats == graph.stats and again.document.cut_units == graph.document.cut_units
+    plain = argmine.analyze("Cars pollute the air. So we should ban them.", model=str(tiny_model))
+    assert "cut_units" not in plain.stats
+
+
+def test_the_cli_says_units_were_cut(tiny_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from argmine.cli import app
+
+    path = tmp_path / "no-ends.txt"
+    path.write_text(no_sentence_end(1500), encoding="utf-8")
+    result = CliRunner().invoke(app, ["analyze", str(path), "--model", str(tiny_model), "-o", str(tmp_path / "g.json")])
+    assert result.exit_code == 0, result.stderr
+    assert "argmine: warning: 3 units were cut to 500 characters (segmenter.max_unit_chars)" in result.stderr
