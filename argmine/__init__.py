@@ -26,7 +26,7 @@ _PUBLIC = {
     "argmine.relations": ["RelationModel"],
     "argmine.parser": ["ArgumentParser"],
     "argmine.decoding": ["Decision"],
-    "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe"],
+    "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe", "check_device"],
     "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
     "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
@@ -42,7 +42,7 @@ __all__ = [
     "Graph", "TreeNode", "load_graphs",
     "Document", "Post", "Unit", "Relation", "Span", "PairScores",
     "RelationModel", "ArgumentParser", "Decision",
-    "Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe",
+    "Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe", "check_device",
     "export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
     "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
     "train",
@@ -74,6 +74,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from argmine.pipeline import Outcome, analyze, analyze_all, load_model
     from argmine.readers import INPUT_FORMATS, ReadResult, read, read_all
     from argmine.relations import RelationModel
-    from argmine.settings import ParserRecipe, Settings, TrainingRecipe, load_recipe, load_settings
+    from argmine.settings import ParserRecipe, Settings, TrainingRecipe, check_device, load_recipe, load_settings
     from argmine.training import train
     from argmine.writers import check_output, render_trees, write_files, write_text

@@ -16,8 +16,11 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import os
 import time
+import warnings
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,15 +137,10 @@ def threads(path: str | Path, settings: Settings) -> Iterator[Thread]:
     path = Path(path)
     kind = input_kind(path)
     seen: set[str] = set()
+    clashing = _clashing_stems(path) if kind == "folder" else set()
     for position, (where, record) in enumerate(_records(path, kind)):
         if kind == "folder":
-            stem = str(Path(where).with_suffix("")).replace(os.sep, "/")
-            try:
-                (result,) = read_input(str(record), settings)
-                doc, error = dataclasses.replace(result.document, id=stem), None
-            except (InputError, ValueError) as exc:
-                doc, error = None, str(exc)
-            tid = stem
+            tid, doc, error = _folder_thread(Path(where), record, settings, clashing)
         elif isinstance(record, str):
             tid, doc, error = where.replace(" ", "-"), None, record
         else:
@@ -158,6 +156,29 @@ def threads(path: str | Path, settings: Settings) -> Iterator[Thread]:
         yield Thread(tid, doc, error, position)
 
 
+def _folder_thread(where: Path, file: Path, settings: Settings, clashing: set[str]) -> tuple[str, object, str | None]:
+    """(id, document, error) of a folder's thread file. A JSON thread keeps its own id; any other thread
+    is named by its path in the folder, without the extension unless another file has the same stem
+    (``x.txt`` and ``x.json`` are two threads)."""
+    stem = where.with_suffix("").as_posix()
+    own = stem if stem not in clashing else where.as_posix()
+    try:
+        (result,) = read_input(str(file), settings)
+    except (InputError, ValueError) as exc:
+        return own, None, str(exc)
+    doc = result.document
+    if file.suffix.lower() == ".json" and doc.id != file.stem:  # the thread's own id
+        return doc.id, doc, None
+    return own, dataclasses.replace(doc, id=own), None
+
+
+def _clashing_stems(path: Path) -> set[str]:
+    """Paths in the folder (without extension) that more than one thread file shares."""
+    files = (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in THREAD_FILES)
+    counts = Counter(p.relative_to(path).with_suffix("").as_posix() for p in files)
+    return {stem for stem, n in counts.items() if n > 1}
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -170,6 +191,7 @@ class Summary:
     errors: int = 0
     seconds: float = 0.0
     shards: list[str] = field(default_factory=list)
+    failed: int = 0  # argmine.error records in the whole output, this run's and earlier ones
 
     def line(self) -> str:
         rate = self.units / self.seconds if self.seconds else 0.0
@@ -290,7 +312,7 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, model_name: str, settings: Settings, address: str | None = None, workers: int = 2):
+    def __init__(self, model_name: str, settings: Settings, address: str | None = None, workers: int = 2, quiet: bool = True):
         try:
             import ray
         except ImportError:
@@ -298,8 +320,9 @@ class RayEngine:
         address = address or os.environ.get("RAY_ADDRESS")
         if not ray.is_initialized():
             kwargs = {"address": address} if address else {"num_cpus": workers}
-            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kwargs)
-        self.ray = ray
+            level = logging.ERROR if quiet else logging.INFO
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, logging_level=level, **kwargs)
+        self.ray, self.quiet = ray, quiet
         self.model_name, self.settings, self.workers = model_name, settings, workers
         self.gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
 
@@ -309,19 +332,35 @@ class RayEngine:
         context = self.ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
+        for handler in logging.getLogger("ray.data").handlers if self.quiet else []:
+            if "File" not in type(handler).__name__:  # the console: execution plans only for errors (the log file keeps all)
+                handler.setLevel(logging.ERROR)
         items = [{"k": k, "payload": pickle.dumps(docs)} for k, docs in enumerate(groups)]
         dataset = self.ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * self.workers)))
-        mapped = dataset.map_batches(
-            _RayWorker,
-            fn_constructor_args=(self.model_name, self.settings.model_dump_json()),
-            batch_size=1,
-            batch_format="numpy",
-            concurrency=self.workers,
-            num_gpus=self.gpus,
-        )
-        rows = sorted(mapped.take_all(), key=lambda r: r["k"])
+        with warnings.catch_warnings():
+            if self.quiet:  # "fewer inputs than actors" and the like: the shards are right either way
+                warnings.simplefilter("ignore")
+            rows = sorted(self._mapped(dataset).take_all(), key=lambda r: r["k"])
         for row in rows:
             yield pickle.loads(row["payload"])
+
+    def _mapped(self, dataset):
+        """The dataset mapped over the actor pool. A lost actor fails the run (the same command resumes
+        it) rather than being restarted: Ray warns, on every run, that a restart may fail for want of the
+        arguments it keeps in its object store (ray-project/ray#53727)."""
+        args = {
+            "fn_constructor_args": (self.model_name, self.settings.model_dump_json()),
+            "batch_size": 1,
+            "batch_format": "numpy",
+            "compute": self.ray.data.ActorPoolStrategy(size=self.workers),
+            "num_gpus": self.gpus,
+        }
+        try:
+            with warnings.catch_warnings():  # per-call remote args are deprecated in Ray 2.6x, without a replacement
+                warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+                return dataset.map_batches(_RayWorker, max_restarts=0, **args)
+        except TypeError:  # a Ray that no longer takes them
+            return dataset.map_batches(_RayWorker, **args)
 
 
 ENGINES = ("local", "ray")
@@ -362,16 +401,16 @@ def run_batch(
         raise InputError(f"cannot write {out}: it is a file, and a batch writes a folder of shards")
     out.mkdir(parents=True, exist_ok=True)
     model_name = model if isinstance(model, str) else getattr(model, "name", None) or settings.model.name
-    if engine == "ray":
-        runner = RayEngine(model_name, settings, address, workers)
-    else:
-        loaded = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
-        runner = LocalEngine(loaded, settings)
     fingerprint = _fingerprint(source, settings, model_name, shard_size, output_format)
     manifest_path = out / MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
-    if manifest is not None and manifest.get("fingerprint") != fingerprint:
+    if manifest is not None and manifest.get("fingerprint") != fingerprint:  # refused before the model loads
         raise InputError(f"{out} holds another job's output (other input, settings, model or shard size): use an empty folder")
+    if engine == "ray":
+        runner = RayEngine(model_name, settings, address, workers, quiet=not progress)
+    else:
+        loaded = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
+        runner = LocalEngine(loaded, settings)
     manifest = manifest or {
         "format": "argmine.batch",
         "generator": f"argmine {__version__}",
@@ -434,7 +473,13 @@ def run_batch(
         order = {t.id: k for k, t in enumerate(members)}  # the partial may hold threads of an earlier run first
         records.sort(key=lambda r: order.get(r.id, len(order)))
         file = _finish_shard(out, name, records, output_format)
-        manifest["shards"][name] = {"file": file, "threads": len(records), "first": records[0].id, "last": records[-1].id}
+        manifest["shards"][name] = {
+            "file": file,
+            "threads": len(records),
+            "errors": sum(not r.ok for r in records),
+            "first": records[0].id,
+            "last": records[-1].id,
+        }
         save_manifest()
         partial.unlink(missing_ok=True)
         summary.shards.append(file)
@@ -453,6 +498,7 @@ def run_batch(
         bar.close()
     manifest["complete"] = True
     manifest["threads"] = sum(s["threads"] for s in manifest["shards"].values())
+    manifest["errors"] = summary.failed = sum(s.get("errors", 0) for s in manifest["shards"].values())
     save_manifest()
     summary.seconds = time.perf_counter() - started
     if log:

@@ -7,13 +7,40 @@ Exit codes: 0 success, 2 bad input or usage, 1 internal fault. Errors are one li
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 import argmine
 from argmine import ArgmineError, __version__
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+# click's base error class (newer typer releases vendor click): found through a subclass typer exports
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class OneLineErrors(TyperGroup):
+    """Usage mistakes (a missing argument, an unknown option, a bad value) are one line naming the
+    problem and exit 2, like every other error, not click's usage box."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _CLICK_ERROR as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # a bare `argmine` has already shown the help
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+                err.print(f"argmine: error: {exc.format_message()}{hint}", markup=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="argmine",
@@ -21,8 +48,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="YAML settings merged over configs/default.yaml.")]
 ModelOpt = Annotated[
@@ -59,11 +86,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextlib.contextmanager
 def user_errors():
-    """Turn known errors into one-line messages (exit 2) and anything else into exit 1."""
+    """Turn known errors into one-line messages (exit 2), Ctrl-C into one "interrupted" line (exit 130)
+    and anything else into exit 1."""
     try:
         yield
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except (typer.Exit, typer.Abort):
         raise
+    except KeyboardInterrupt:
+        err.print("argmine: interrupted", markup=False)
+        raise typer.Exit(130) from None
     except ArgmineError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except MemoryError:
@@ -109,72 +140,94 @@ def analyze(
     ] = "json",
     quiet: QuietOpt = False,
 ) -> None:
-    """Segment a thread into units, label support/attack relations and decode argument trees."""
+    """Segment a thread into units, label support/attack relations and decode argument trees.
+    JSON Lines: one graph (or error record) per line; exit 2 when a thread failed, the others written."""
     with user_errors():
         settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
-        _check_export(output_format, output, allow_json=True)
-        outcomes = argmine.analyze_all(
-            file,
-            settings=settings,
-            input_format=input_format,
-            comments_from=comments_from,
-            timings=timings,
-            progress=not quiet,
-        )
+        argmine.check_device(settings.model.device)
+        _check_export(output_format, output, allow_json=True, inputs=(file, config))
+        outcomes: list = []
+        try:
+            argmine.analyze_all(
+                file,
+                settings=settings,
+                input_format=input_format,
+                comments_from=comments_from,
+                timings=timings,
+                progress=not quiet,
+                done=outcomes.append,
+            )
+        except KeyboardInterrupt:
+            if not outcomes or outcomes[0].line is None:
+                raise
+            # JSON Lines: the threads finished before Ctrl-C are written (atomically), then one line says so
+            _emit(outcomes, True, output_format, output, tree, quiet, settings)
+            where = "stdout" if output in (None, "-") else output
+            err.print(f"argmine: interrupted: the {len(outcomes)} threads finished are written to {where}", markup=False)
+            raise typer.Exit(130) from None
         batch = len(outcomes) > 1 or outcomes[0].line is not None
         if not batch and outcomes[0].error is not None:
             raise outcomes[0].error  # one thread: its error is the command's
-        graphs = [o.graph for o in outcomes if o.graph is not None]
-        for outcome in outcomes:
-            for warning in outcome.read.warnings if not quiet else []:
-                err.print(f"argmine: warning: {warning}", markup=False)
-            if outcome.error is not None:
-                err.print(f"argmine: error: {outcome.error}", markup=False)
-            elif outcome.graph.stats["truncated_pairs"] and not quiet:
-                cut, model_info = outcome.graph.stats["truncated_pairs"], outcome.graph.model
-                if model_info.get("kind") == "parser":
-                    message = f"{cut} units are longer than {model_info['unit_tokens']} tokens: the parser read their start"
-                else:
-                    message = f"{cut} pairs exceeded the model window of {model_info['max_length']} tokens and were truncated"
-                err.print(f"argmine: warning: {message}", markup=False)
-            if outcome.graph is not None and outcome.graph.stats.get("cut_units") and not quiet:
-                err.print(
-                    f"argmine: warning: {outcome.graph.stats['cut_units']} units were cut to "
-                    f"{settings.segmenter.max_unit_chars} characters (segmenter.max_unit_chars): "
-                    "the text has long stretches without a sentence end",
-                    markup=False,
-                )
-        if output_format != "json":
-            if graphs:
-                _write_export(graphs, output_format, output)
-        elif output is not None or not tree:
-            body = "".join(o.to_json_line() + "\n" for o in outcomes) if batch else graphs[0].to_json()
-            argmine.write_text(output or "-", body)
-        if tree:
-            # the JSON goes to stdout: the tree view then goes to stderr, so stdout stays one JSON document
-            console = Console(highlight=False, stderr=output_format == "json" and output == "-")
-            for graph in graphs:
-                argmine.render_trees(graph, console)
-        failures = len(outcomes) - len(graphs)
+        _emit(outcomes, batch, output_format, output, tree, quiet, settings)
+        failures = sum(o.graph is None for o in outcomes)
         if failures:
             raise fail(f"{failures} of {len(outcomes)} threads failed (recorded in the output)")
 
 
-def _check_export(fmt: str, output: str | None, allow_json: bool = False) -> None:
-    """An unknown format or an output that cannot be written is refused before any work."""
+def _emit(outcomes: list, batch: bool, output_format: str, output: str | None, tree: bool, quiet: bool, settings) -> None:
+    """Warnings and errors of each thread on stderr, then the output: the graphs (one per line for a
+    batch), an export or the tree view."""
+    graphs = [o.graph for o in outcomes if o.graph is not None]
+    for outcome in outcomes:
+        for warning in outcome.read.warnings if not quiet else []:
+            err.print(f"argmine: warning: {warning}", markup=False)
+        if outcome.error is not None:
+            err.print(f"argmine: error: {outcome.error}", markup=False)
+        elif outcome.graph.stats["truncated_pairs"] and not quiet:
+            cut, model_info = outcome.graph.stats["truncated_pairs"], outcome.graph.model
+            if model_info.get("kind") == "parser":
+                message = f"{cut} units are longer than {model_info['unit_tokens']} tokens: the parser read their start"
+            else:
+                message = f"{cut} pairs exceeded the model window of {model_info['max_length']} tokens and were truncated"
+            err.print(f"argmine: warning: {message}", markup=False)
+        if outcome.graph is not None and outcome.graph.stats.get("cut_units") and not quiet:
+            err.print(
+                f"argmine: warning: {outcome.graph.stats['cut_units']} units were cut to "
+                f"{settings.segmenter.max_unit_chars} characters (segmenter.max_unit_chars): "
+                "the text has long stretches without a sentence end",
+                markup=False,
+            )
+    if output_format != "json":
+        if graphs:
+            _write_export(graphs, output_format, output)
+    elif output is not None or not tree:
+        body = "".join(o.to_json_line() + "\n" for o in outcomes) if batch else graphs[0].to_json()
+        argmine.write_text(output or "-", body)
+    if tree:
+        # the JSON goes to stdout: the tree view then goes to stderr, so stdout stays one JSON document
+        console = Console(highlight=False, stderr=output_format == "json" and output == "-")
+        for graph in graphs:
+            argmine.render_trees(graph, console)
+
+
+def _check_export(fmt: str, output: str | None, allow_json: bool = False, inputs: tuple = ()) -> None:
+    """An unknown format or an output that cannot be written (or is one of the ``inputs``) is refused
+    before any work."""
     formats = ("json", *argmine.EXPORT_FORMATS) if allow_json else argmine.EXPORT_FORMATS
     if fmt not in formats:
         raise ArgmineError(f"unknown format {fmt!r} (choose from {', '.join(formats)})")
     folder = fmt in argmine.FOLDER_FORMATS
     if output is not None or folder:
-        argmine.check_output(output, folder=folder, what=f"a {fmt} export")
+        argmine.check_output(output, folder=folder, what=f"a {fmt} export", inputs=inputs)
 
 
-def _write_export(graphs: list, fmt: str, output: str | None) -> None:
+def _write_export(graphs: list, fmt: str, output: str | None, inputs: tuple = ()) -> None:
     rendered = argmine.export(graphs, fmt)
     if isinstance(rendered, dict):
         if not output or output == "-":
             raise ArgmineError(f"{fmt} export writes several files: name a folder with --output")
+        for name in rendered:  # a file of the folder must not be an input (tasks.json, say)
+            argmine.check_output(f"{output}/{name}", inputs=inputs)
         argmine.write_files(output, rendered)
     else:
         argmine.write_text(output or "-", rendered)
@@ -190,8 +243,8 @@ def export(
 ) -> None:
     """Export an argmine graph to an annotation tool's format."""
     with user_errors():
-        _check_export(to, output)
-        _write_export(argmine.load_graphs(graph), to, output)
+        _check_export(to, output, inputs=(graph,))
+        _write_export(argmine.load_graphs(graph), to, output, inputs=(graph,))
 
 
 @app.command()
@@ -219,23 +272,33 @@ def batch(
     batch_size: BatchOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Analyze a corpus of threads into shards of graphs; run it again to resume after a stop."""
+    """Analyze a corpus of threads into shards of graphs; run it again to resume after a stop. Exit 2
+    when a thread failed (its argmine.error record is in the shards, the others are written)."""
     with user_errors():
         settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
-        argmine.check_output(output, folder=True, what="a batch")
-        summary = argmine.run_batch(
-            source,
-            output,
-            settings=settings,
-            shard_size=shard_size,
-            group_size=group_size,
-            output_format=output_format,
-            engine=engine,
-            address=address,
-            workers=workers,
-            progress=not quiet,
-        )
+        argmine.check_device(settings.model.device)
+        argmine.check_output(output, folder=True, what="a batch", inputs=(source, config))
+        try:
+            summary = argmine.run_batch(
+                source,
+                output,
+                settings=settings,
+                shard_size=shard_size,
+                group_size=group_size,
+                output_format=output_format,
+                engine=engine,
+                address=address,
+                workers=workers,
+                progress=not quiet,
+            )
+        except KeyboardInterrupt:
+            err.print(
+                f"argmine: interrupted: finished threads are kept in {output}; run the same command to resume", markup=False
+            )
+            raise typer.Exit(130) from None
         typer.echo(summary.line())
+        if summary.failed:
+            raise fail(f"{summary.failed} of {summary.threads + summary.skipped} threads failed (argmine.error records)")
 
 
 @app.command()
@@ -245,7 +308,7 @@ def view(
 ) -> None:
     """Write a self-contained HTML page of a graph: the text with its units beside the argument trees."""
     with user_errors():
-        _check_export("html", output)
+        _check_export("html", output, inputs=(graph,))
         _write_export(argmine.load_graphs(graph), "html", output)
 
 
@@ -260,7 +323,7 @@ def import_(
 ) -> None:
     """Turn a tool's annotations back into an argmine graph (gold for evaluate and train)."""
     with user_errors():
-        argmine.check_output(output)
+        argmine.check_output(output, inputs=(file, text))
         graphs = argmine.import_graphs(file, from_format, text)
         body = graphs[0].to_json() if len(graphs) == 1 else "".join(g.to_json(indent=None) + "\n" for g in graphs)
         argmine.write_text(output or "-", body)

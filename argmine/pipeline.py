@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -164,9 +165,11 @@ def analyze_all(
     comments_from: int | None = None,
     timings: bool = False,
     progress: bool = False,
+    done: Callable[[Outcome], object] | None = None,
 ) -> list[Outcome]:
     """Every thread of an input file (one for plain text or a JSON thread, one per line for JSON Lines).
-    The file is read and checked before the model loads; a thread that fails is an error outcome."""
+    The file is read and checked before the model loads; a thread that fails is an error outcome.
+    ``done`` is called with each outcome as it is made, so a caller keeps what finished if the run stops."""
     settings = settings or default_settings()
     source = path if path == "-" else Path(path)  # always a file here, never a text
     results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
@@ -176,9 +179,11 @@ def analyze_all(
     for result in results:
         if result.error is not None:
             outcomes.append(Outcome(path, result, error=result.error))
-            continue
-        try:
-            outcomes.append(Outcome(path, result, analyze_document(result.document, model, settings, timings, progress)))
-        except InputError as exc:
-            outcomes.append(Outcome(path, result, error=exc))
+        else:
+            try:
+                outcomes.append(Outcome(path, result, analyze_document(result.document, model, settings, timings, progress)))
+            except InputError as exc:
+                outcomes.append(Outcome(path, result, error=exc))
+        if done is not None:
+            done(outcomes[-1])
     return outcomes

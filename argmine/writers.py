@@ -21,18 +21,24 @@ def _umask() -> int:
     return mask
 
 
-def check_output(path: str | None, folder: bool = False, what: str = "this output") -> None:
+def check_output(path: str | None, folder: bool = False, what: str = "this output", inputs: tuple = ()) -> None:
     """Refuse, before any work, an output that cannot be written: ``InputError("cannot write PATH: reason")``.
-    ``folder``: the output is a folder of files (brat, Label Studio), so stdout will not do."""
+    ``folder``: the output is a folder of files (brat, Label Studio), so stdout will not do. ``inputs``:
+    the files (or folders) the command reads; writing one of them, or into an input folder, is refused."""
     if path is None or path == "-":
         if folder:
             raise InputError(f"{what} is several files: name a folder with --output")
         return
-    target = Path(path)
+    _refuse_inputs(path, inputs)
+    target = Path(os.path.realpath(path))  # a symlink is written through, to its target
     if folder and target.exists() and not target.is_dir():
         raise InputError(f"cannot write {path}: it is a file, and {what} needs a folder")
     if not folder and target.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
+    if not folder and target.exists() and not target.is_file():  # a pipe or a device: written in place
+        if not os.access(target, os.W_OK):
+            raise InputError(f"cannot write {path}: permission denied")
+        return
     probe = target if folder else target.parent
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -46,14 +52,31 @@ def check_output(path: str | None, folder: bool = False, what: str = "this outpu
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _refuse_inputs(path: str, inputs: tuple) -> None:
+    """An output that is one of the inputs (by any name: a symlink, a relative path) or lies in an input folder."""
+    target = Path(os.path.realpath(path))
+    for given in inputs:
+        if given is None or str(given) == "-":
+            continue
+        source = Path(os.path.realpath(given))
+        if target == source:
+            raise InputError(f"cannot write {path}: it is the input {given}")
+        if source.is_dir() and source in target.parents:
+            raise InputError(f"cannot write {path}: it is inside the input folder {given}")
+
+
 def write_text(path: str, text: str) -> None:
     """Write to ``path`` (``-`` = stdout) via a temp file and rename, so no half-written output remains.
-    The file gets the mode the umask gives new files (a temp file's 0600 would lock out other users)."""
+    The file gets the mode the umask gives new files (a temp file's 0600 would lock out other users).
+    A symlink is written through to its target (the link stays); a pipe or a device is written in place."""
     if path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    target = Path(path)
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        _write_in_place(path, text)
+        return
+    target = Path(os.path.realpath(path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -72,6 +95,15 @@ def write_text(path: str, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_in_place(path: str, text: str) -> None:
+    """A pipe or a device (``/dev/stdout``, a FIFO a reader waits on): no rename, the bytes go straight in."""
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 _MARKS = {"support": "[green]+ supports[/green]", "attack": "[red]- attacks[/red]"}

@@ -128,8 +128,9 @@ def test_parquet_shards(tmp_path, tiny_model):
             "-q",
         ],
     )
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 2  # a thread failed: recorded, the others written
     assert "8 threads (0 done before)" in result.stdout and "1 errors" in result.stdout
+    assert result.stderr.strip() == "argmine: error: 1 of 8 threads failed (argmine.error records)"
     table = pq.read_table(tmp_path / "out" / "shard-00001.parquet").to_pylist()
     assert [r["id"] for r in table] == ["t4", "t5", "t6", "line-8"] and [r["ok"] for r in table] == [True, True, True, False]
     assert json.loads(table[0]["record"])["format"] == "argmine.graph"
@@ -167,14 +168,14 @@ def test_a_killed_run_resumes_and_writes_every_thread_exactly_once(tmp_path, tin
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert not manifest["complete"]
     resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == 2 and resumed.stderr.strip().endswith("2 of 400 threads failed (argmine.error records)")
     assert "done before" in resumed.stdout and not resumed.stdout.startswith("400 threads (0 done before)")
     got = records(tmp_path / "out")
     ids = [r["id"] for r in got]
     assert len(ids) == 400 == len(set(ids))
     # the same job run without a stop gives the same bytes
     clean = subprocess.run([*command[:6], str(tmp_path / "clean"), *command[7:]], cwd=ROOT, capture_output=True, text=True)
-    assert clean.returncode == 0, clean.stderr
+    assert clean.returncode == 2, clean.stderr
     for shard in sorted((tmp_path / "clean").glob("shard-*.jsonl")):
         assert (tmp_path / "out" / shard.name).read_bytes() == shard.read_bytes()
     assert not list((tmp_path / "out").glob("*.partial"))
@@ -205,7 +206,46 @@ def test_the_ray_engine_writes_the_same_shards_as_the_local_one(tmp_path, tiny_m
         timeout=600,
     )
     assert ray.returncode == 0, ray.stderr[-2000:]
+    assert not ray.stderr.strip(), ray.stderr[-2000:]  # -q: not a line of Ray's own logging
     shards = sorted(p.name for p in (tmp_path / "local").glob("shard-*"))
     assert shards == sorted(p.name for p in (tmp_path / "ray").glob("shard-*")) and len(shards) == 4
     for name in shards:
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_a_folder_keeps_json_threads_own_ids_and_same_named_files_apart(tmp_path, tiny_model):
+    folder = tmp_path / "threads"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.json").write_text(json.dumps({"id": "thread-a", "article": {"text": "Cars pollute."}}), "utf-8")
+    (folder / "x.json").write_text(json.dumps({"article": {"text": "Buses pollute."}}), "utf-8")
+    (folder / "x.txt").write_text("Trains do not pollute.", "utf-8")
+    (folder / "sub" / "y.txt").write_text("Bikes are clean.", "utf-8")
+    argmine.run_batch(folder, tmp_path / "out", model=str(tiny_model))
+    got = {r["id"]: r for r in records(tmp_path / "out")}
+    assert sorted(got) == ["sub/y", "thread-a", "x.json", "x.txt"]
+    assert all(r["format"] == "argmine.graph" for r in got.values())
+    assert got["x.txt"]["units"][0]["text"] == "Trains do not pollute."
+
+
+def test_another_jobs_folder_is_refused_before_the_model_loads(tmp_path, tiny_model, monkeypatch):
+    _, text = corpus(3, broken=())
+    (tmp_path / "in.jsonl").write_text(text, encoding="utf-8")
+    argmine.run_batch(tmp_path / "in.jsonl", tmp_path / "out", model=str(tiny_model))
+    monkeypatch.setattr(argmine.RelationModel, "load", lambda *a, **k: pytest.fail("the model must not load"))
+    result = runner.invoke(app, ["batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"), "--shard-size", "2"])
+    assert result.exit_code == 2 and "holds another job's output" in result.stderr
+
+
+def test_a_batch_with_error_records_exits_2_like_analyze(tmp_path, tiny_model):
+    _, text = corpus(4, broken=(1,))
+    (tmp_path / "in.jsonl").write_text(text, encoding="utf-8")
+    args = ["--model", str(tiny_model), "-q"]
+    batch = runner.invoke(app, ["batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"), *args])
+    analyze = runner.invoke(app, ["analyze", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "a.jsonl"), *args])
+    assert batch.exit_code == analyze.exit_code == 2
+    assert batch.stderr.strip() == "argmine: error: 1 of 4 threads failed (argmine.error records)"
+    assert len(records(tmp_path / "out")) == 4 and len((tmp_path / "a.jsonl").read_text().splitlines()) == 4
+    again = runner.invoke(app, ["batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"), *args])
+    assert again.exit_code == 2 and "4 done before" in again.stdout  # the finished job still has its failure
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["errors"] == 1
