@@ -127,6 +127,7 @@ class Graph:
             "model": self.model,
             "text": doc.text,
             "posts": posts_json(doc),
+            **({"flat": True} if doc.flat else {}),
             "units": [unit_dict(u) for u in doc.units],
             "relations": [relation_dict(r) for r in self.relations],
             "trees": [t.to_dict() for t in self.trees],
@@ -152,6 +153,7 @@ class Graph:
             source_path=source["path"],
             sha256=source["sha256"],
             source_line=source.get("line"),
+            flat=data.get("flat", False),
             quotes=quotes,
             cut_units=data["stats"].get("cut_units", 0),
         )

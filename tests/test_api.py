@@ -220,3 +220,13 @@ def test_export_and_import_round_trip_through_the_library(tiny_model, tmp_path):
     assert back.posts == graph.posts and back.units == graph.units
     with pytest.raises(argmine.InputError, match="unknown export format 'pdf'"):
         argmine.export([graph], "pdf")
+
+
+def test_a_graph_read_back_from_its_json_equals_it_plain_text_included(tiny_model):
+    plain = argmine.analyze(EXAMPLE, model=str(tiny_model))
+    assert plain.document.flat and '"flat": true' in plain.to_json()
+    assert argmine.Graph.from_json(plain.to_json()) == plain
+    assert argmine.Graph.from_json(plain.to_json()).document.flat  # reply links stay unknown
+    thread = argmine.analyze(FIXTURES / "thread.json", model=str(tiny_model))
+    assert not thread.document.flat and '"flat"' not in thread.to_json()
+    assert argmine.Graph.from_json(thread.to_json()) == thread

@@ -8,6 +8,7 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
+import argmine
 from argmine.cli import app
 from argmine.formats.common import Utf16
 from argmine.graph import validate
@@ -233,3 +234,32 @@ def test_analyze_format_shortcut(tmp_path, tiny_model):
     assert result.exit_code == 2 and "name a folder with --output" in result.stderr
     result = runner.invoke(app, ["export", str(FIXTURES / "thread.json"), "--to", "nope"])
     assert result.exit_code == 2
+
+
+def test_argdown_escapes_urls_fences_and_data_blocks(tmp_path):
+    from argmine.document import Document, Post, Relation, Unit
+    from argmine.formats.argdown import escape
+
+    assert escape("see https://x.org/a") == "see https:\\/\\/x.org/a" and escape("=== b") == "\\=\\=\\= b"
+    assert escape("a {b: 1}") == "a \\{b: 1\\}" and escape("24/7 and a=b") == "24/7 and a=b"
+    binary = argdown_binary()
+    if binary is None or shutil.which("node") is None:
+        pytest.skip("@argdown/cli is not installed (npm install --prefix .argdown @argdown/cli); .ci/run installs it")
+    texts = ["===", "Read https://example.com/a//b first.", "It says {cost: 5} per day.", "=== Section two"]
+    text = "\n".join(texts)
+    units, at = [], 0
+    for n, t in enumerate(texts, start=1):
+        units.append(Unit(f"u{n}", "article", at, at + len(t), t))
+        at += len(t) + 1
+    doc = Document("urls", text, [Post("article", "article", 0, len(text))], units=units)
+    rels = [Relation("u2", "u1", "support", 0.9), Relation("u3", "u2", "attack", 0.8), Relation("u4", "u1", "support", 0.7)]
+    graph = argmine.Graph.gold(doc, rels)
+    out = tmp_path / "urls.argdown"
+    out.write_text(argmine.export([graph], "argdown"), encoding="utf-8")
+    proc = subprocess.run([binary, "json", str(out), str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    data = json.loads((tmp_path / "urls.json").read_text(encoding="utf-8"))
+    assert {k: data["statements"][k]["members"][0]["text"] for k in ("u1", "u2", "u3", "u4")} == dict(
+        zip(("u1", "u2", "u3", "u4"), texts)
+    )
+    assert len(data["relations"]) == 3

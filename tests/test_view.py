@@ -140,3 +140,16 @@ def test_the_view_in_a_real_browser(graph, tmp_path):
         assert page.text_content("#count-attacks") == str(sum(r.label == "attack" for r in kept))
         browser.close()
     assert problems == []
+
+
+def test_every_post_of_a_long_thread_gets_its_own_colour(make_model):
+    from argmine.formats.html import PALETTE, post_colours
+
+    thread = {"article": {"text": "Cars pollute the air."}, "comments": []}
+    thread["comments"] = [{"id": f"c{i}", "text": f"Comment {i} says buses pollute too."} for i in range(24)]
+    graph = argmine.analyze(json.dumps(thread), model=str(make_model("argmine", "support")))
+    page = argmine.export([graph], "html")
+    colours = [re.search(rf'data-post="{p.id}" style="[^"]*--c:(#[0-9a-f]{{6}})', page).group(1) for p in graph.posts]
+    assert len(colours) == 25 and len(set(colours)) == 25
+    assert colours[:10] == PALETTE  # a thread of up to ten posts looks as before
+    assert len(set(post_colours(4000))) == 4000

@@ -9,11 +9,17 @@ import re
 
 from argmine.graph import Graph, TreeNode
 
-_SPECIAL = re.compile(r"([\\\[\]<>#@*_`])")
+# Argdown syntax characters ("{" opens a data block, "[" a title, "<" an argument, ...), escaped one by one,
+_SPECIAL = re.compile(r"([\\\[\]<>#@*_`{}])")
+# and runs it reads as syntax: "//" opens a comment (a URL was cut short there) and "===" at the start
+# of a statement a front-matter fence; each character of such a run is escaped.
+_RUNS = re.compile(r"/{2,}|={2,}")
 
 
 def escape(text: str) -> str:
-    return _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text).strip())
+    """Unit text on one line, with every character Argdown could read as syntax escaped."""
+    text = _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text).strip())
+    return _RUNS.sub(lambda m: "".join("\\" + c for c in m.group()), text)
 
 
 def dump(graph: Graph) -> str:
