@@ -35,8 +35,8 @@ def check_output(path: str | None, folder: bool = False, what: str = "this outpu
         raise InputError(f"cannot write {path}: it is a file, and {what} needs a folder")
     if not folder and target.is_dir():
         raise InputError(f"cannot write {path}: it is a folder")
-    if not folder and target.exists() and not target.is_file():  # a pipe or a device: written in place
-        if not os.access(target, os.W_OK):
+    if not folder and _in_place(path):  # a pipe or a device: written in place
+        if not os.access(path, os.W_OK):
             raise InputError(f"cannot write {path}: permission denied")
         return
     probe = target if folder else target.parent
@@ -69,11 +69,12 @@ def write_text(path: str, text: str) -> None:
     """Write to ``path`` (``-`` = stdout) via a temp file and rename, so no half-written output remains.
     The file gets the mode the umask gives new files (a temp file's 0600 would lock out other users).
     A symlink is written through to its target (the link stays); a pipe or a device is written in place."""
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    if path == "-" or path in _STREAMS:
+        stream = getattr(sys, _STREAMS.get(path, "stdout"))  # the open stream: a shell's `>>` appends
+        stream.write(text)
+        stream.flush()
         return
-    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+    if _in_place(path):
         _write_in_place(path, text)
         return
     target = Path(os.path.realpath(path))
@@ -95,6 +96,22 @@ def write_text(path: str, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# Names of this process's own output streams: written to the stream, never reopened (which would truncate).
+_STREAMS = {
+    name: stream
+    for stream, fd in (("stdout", 1), ("stderr", 2))
+    for name in (f"/dev/{stream}", f"/dev/fd/{fd}", f"/proc/self/fd/{fd}")
+}
+
+
+def _in_place(path: str) -> bool:
+    """A pipe, a device or a socket, or a name under /dev or /proc (``/dev/stdout`` redirected to a
+    file by the shell: replacing that file would lose the output): written in place, not renamed over."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        return True
+    return os.path.isfile(path) and Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
 
 
 def _write_in_place(path: str, text: str) -> None:

@@ -69,6 +69,16 @@ def test_a_fifo_reader_gets_the_whole_output(graph_file, tmp_path):
     assert got == [argdown_of(graph_file)] and stat.S_ISFIFO(fifo.stat().st_mode)
 
 
+def test_dev_stdout_appended_to_a_file_by_the_shell_fills_that_file(graph_file, tmp_path):
+    target = tmp_path / "redirected.argdown"
+    target.write_text("// header\n", encoding="utf-8")
+    with target.open("a") as stdout:  # `>> redirected.argdown`
+        args = [sys.executable, "-m", "argmine", "export", str(graph_file), "--to", "argdown", "-o", "/dev/stdout"]
+        proc = subprocess.run(args, stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_text(encoding="utf-8") == "// header\n" + argdown_of(graph_file)
+
+
 def test_a_device_is_written_in_place_not_replaced(graph_file, tmp_path):
     null = tmp_path / "null"
     try:
