@@ -216,15 +216,15 @@ def decode_parse(doc: Document, parse, decision: Decision) -> tuple[list[Relatio
     """(relations, tree) from a parser's arc log-probabilities: the maximum arborescence over the whole thread.
 
     Heads lie in the unit's own post or in earlier posts it answers, so a cycle can only close inside one
-    post's window: each window's units are decoded by Edmonds' algorithm with one super-source standing for
-    every outside head (ROOT, other posts, earlier units of a long post), which gives the thread's optimum
-    with memory bounded by the window. A decoded link is a relation when its labelled probability reaches
+    post's window: each window is decoded on its own by Edmonds' algorithm, with one root that takes its
+    best outside head (ROOT, a unit of a post it answers, an earlier window of a long post) and every other
+    unit attached inside, root and tree chosen jointly; memory stays bounded by the window. A decoded link is a relation when its labelled probability reaches
     ``decision.threshold`` inside a post and ``decision.reply_threshold`` across posts."""
     units = doc.units
     threshold, reply_threshold = decision.threshold, decision.reply_threshold
     head_of: dict[int, int] = {}
     for group in _window_groups(parse):
-        head_of.update(_arborescence(group, parse.arcs))
+        head_of.update(_arborescence(group, parse.arcs, decision.exact_root_limit))
     tree: dict[str, Relation] = {}
     relations: list[Relation] = []
     for child in sorted(head_of):
@@ -261,22 +261,44 @@ def _window_groups(parse) -> list[list[int]]:
     return groups
 
 
-def _arborescence(group: list[int], arcs: dict[int, dict[int, float]]) -> dict[int, int]:
-    """Each unit's head (ROOT = -1 or a unit outside ``group``) in the best arborescence over ``group``."""
+def _arborescence(group: list[int], arcs: dict[int, dict[int, float]], exact_root_limit: int = 40) -> dict[int, int]:
+    """Each unit's head in the best tree over ``group`` whose one root takes its best outside head (ROOT = -1,
+    another post, an earlier window): as in dependency parsing, one root per window, the others attached
+    inside it. Above ``exact_root_limit`` units the root is the unit that gains most by heading outside."""
     inside = set(group)
     best_out = {d: max(((lp, h) for h, lp in arcs[d].items() if h not in inside), default=(-1e9, -1)) for d in group}
     if len(group) == 1:
         return {group[0]: best_out[group[0]][1]}
     graph = nx.DiGraph()
-    source = "S"
-    shift = 1e4  # every spanning arborescence has len(group) edges: a constant keeps weights positive
+    graph.add_nodes_from(group)
     for d in group:
-        graph.add_edge(source, d, weight=best_out[d][0] + shift)
         for h, lp in arcs[d].items():
             if h in inside:
-                graph.add_edge(h, d, weight=lp + shift)
-    branching = nx.maximum_spanning_arborescence(graph, attr="weight", preserve_attrs=True)
-    out = {}
-    for parent, child in branching.edges():
-        out[child] = best_out[child][1] if parent == source else parent
-    return out
+                graph.add_edge(h, d, weight=lp + 1e4)  # every tree has len(group) - 1 edges: the shift changes no choice
+    if len(group) > exact_root_limit:
+        best_in = {d: max((lp for h, lp in arcs[d].items() if h in inside), default=-1e9) for d in group}
+        roots = [max(group, key=lambda d: (best_out[d][0] - best_in[d], -d))]
+    else:
+        roots = group
+    best: tuple[float, dict[int, int]] | None = None
+    for root in roots:
+        tree = _rooted(graph, root)
+        if tree is None:
+            continue
+        total = best_out[root][0] + sum(arcs[child][head] for child, head in tree.items())
+        if best is None or total > best[0] + 1e-12:
+            best = (total, {root: best_out[root][1], **tree})
+    if best is None:  # no unit reaches every other: each takes its best head outside
+        return {d: best_out[d][1] for d in group}
+    return best[1]
+
+
+def _rooted(graph, root: int) -> dict[int, int] | None:
+    """child -> head in the maximum spanning arborescence of ``graph`` rooted at ``root``, or None."""
+    g = graph.copy()
+    g.remove_edges_from(list(g.in_edges(root)))
+    try:
+        branching = nx.maximum_spanning_arborescence(g, attr="weight", preserve_attrs=True)
+    except nx.NetworkXException:
+        return None
+    return {child: parent for parent, child in branching.edges()}

@@ -245,13 +245,14 @@ class ParserData:
     sources: list[dict]
 
 
-def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, log=print) -> ParserData:
+def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, log=print, examples: bool = True) -> ParserData:
     """Read every source of the recipe; held-out parts (QT30 test/dev episodes, reply test/dev topics,
-    ``dev_fraction`` of the other document corpora) never become training examples."""
+    ``dev_fraction`` of the other document corpora) never become training examples. ``examples=False``
+    reads only the held-out parts that choose thresholds."""
     from argmine.corpora import CORPUS_READERS, PAIR_READERS, read_reply_agreement, split_by_group, split_docs, split_replies
 
     rng = random.Random(recipe.seed)
-    examples: list[Example] = []
+    out: list[Example] = []
     dev_docs: list[tuple[str, Graph]] = []
     dev_replies: list[ReplyPair] = []
     sources = []
@@ -268,27 +269,27 @@ def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, l
                 keep, held = parts["train"], parts["dev"]
             else:
                 keep, held = split_docs(docs, 1 - recipe.dev_fraction, recipe.seed)
-            keep = _cap(keep, spec.max_items, rng)
+            keep = _cap(keep, spec.max_items, rng) if examples else []
             dev_docs += [(spec.name, d) for d in held]
             for g in keep:
                 got += graph_examples(g, tokenizer, cfg, spec.name)
         elif spec.name == "reply-agreement":
             parts = split_replies(read_reply_agreement(spec.path), recipe.reply_split.test, recipe.reply_split.dev)
             dev_replies = parts["dev"]
-            for k, pair in enumerate(_cap(parts["train"], spec.max_items, rng)):
+            for k, pair in enumerate(_cap(parts["train"], spec.max_items, rng) if examples else []):
                 got += reply_examples(pair, k, tokenizer, cfg, settings)
         elif spec.name in PAIR_READERS:
-            pairs = [p for p in PAIR_READERS[spec.name](spec.path) if p.label in LABEL_ID]
+            pairs = [p for p in PAIR_READERS[spec.name](spec.path) if p.label in LABEL_ID] if examples else []
             for k, pair in enumerate(_cap(pairs, spec.max_items, rng)):
                 got += stance_examples(pair, k, tokenizer, cfg)
         else:
             from argmine.errors import ConfigError
 
             raise ConfigError(f"unknown parser training source {spec.name!r}")
-        examples += got
+        out += got
         sources.append({"name": spec.name, "path": spec.path, **summarize(got).get(got[0].source if got else spec.name, {})})
         log(f"{spec.name}: {sources[-1]}")
-    return ParserData(examples, dev_docs, dev_replies, sources)
+    return ParserData(out, dev_docs, dev_replies, sources)
 
 
 def _cap(items: list, cap: int | None, rng: random.Random) -> list:

@@ -18,10 +18,17 @@ def parse_relater(parser, docs: list[Document], batch_size: int = 16):
     """Parse ``docs`` once; returns relater(threshold, reply_threshold) -> a function of a document."""
     from argmine.decoding import Decision, decode_parse
 
-    parses = {d.id: p for d, p in zip(docs, parser.parse(docs, batch_size))}
+    # the tree does not depend on the thresholds: decode once, then keep the edges each pair of thresholds lets through
+    trees = {d.id: decode_parse(d, p, Decision(0.0, 0.0))[1] for d, p in zip(docs, parser.parse(docs, batch_size))}
+    posts = {d.id: {u.id: u.post for u in d.units} for d in docs}
 
     def relater(threshold: float, reply_threshold: float):
-        return lambda doc: decode_parse(doc, parses[doc.id], Decision(threshold, reply_threshold))
+        def run(doc):
+            tree, post = trees[doc.id], posts[doc.id]
+            kept = [r for r in tree.values() if r.score >= (threshold if post[r.source] == post[r.target] else reply_threshold)]
+            return kept, tree
+
+        return run
 
     return relater
 

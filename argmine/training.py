@@ -719,6 +719,27 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
     return out
 
 
+def rechoose_thresholds(
+    folder: str | Path, recipe: ParserRecipe | None = None, settings: Settings | None = None, log=print
+) -> dict:
+    """Choose a trained parser's thresholds again on its recipe's held-out parts (after decoding changed),
+    and store them in its folder."""
+    from argmine.parser import PARSER_FILE, ArgumentParser
+    from argmine.parser_training import load_parser_data
+    from argmine.thresholds import choose_thresholds
+
+    folder = Path(folder)
+    settings = settings or default_settings()
+    parser = ArgumentParser.load(folder, "cpu")
+    recipe = recipe or load_recipe()
+    data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, log, examples=False)
+    chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
+    stored = json.loads((folder / PARSER_FILE).read_text(encoding="utf-8"))
+    stored.update(chosen)
+    (folder / PARSER_FILE).write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return chosen
+
+
 def to_fp16(folder: Path) -> None:
     """Store a checkpoint's floating-point weights as fp16 (half the size; loading upcasts on CPU)."""
     from safetensors.torch import load_file, save_file
