@@ -41,20 +41,27 @@ class Decision:
     extra_threshold: float = 1.01  # pair models: a second reply link of a unit under its post's root
     exact_root_limit: int = 40  # pair models: above this many units a post's root is chosen greedily
     max_tree_units: int = 200  # pair models: a longer post is decoded in blocks of this many units
+    attack_weight: float = 1.0  # the parser: an edge inside a post is an attack when P(attack) x this beats P(support)
+    reply_attack_weight: float = 1.0  # ... across posts
 
     @classmethod
     def resolve(cls, stored: dict, relations: RelationSettings, decoding: DecodingSettings) -> Decision:
-        """The settings' thresholds when set, else the model's stored ones, else 0.5; the reply
-        threshold falls back to the inside-post one."""
+        """The settings' thresholds and attack weights when set, else the model's stored ones, else 0.5
+        (thresholds) and 1 (weights); the reply threshold falls back to the inside-post one."""
         threshold = relations.threshold if relations.threshold is not None else stored.get("threshold")
         threshold = 0.5 if threshold is None else float(threshold)
         reply = relations.reply_threshold if relations.reply_threshold is not None else stored.get("reply_threshold")
+        weights = {
+            key: float(getattr(relations, key) if getattr(relations, key) is not None else stored.get(key, 1.0))
+            for key in ("attack_weight", "reply_attack_weight")
+        }
         return cls(
             threshold,
             threshold if reply is None else float(reply),
             decoding.extra_threshold,
             decoding.exact_root_limit,
             decoding.max_tree_units,
+            **weights,
         )
 
 
@@ -218,25 +225,38 @@ def decode_parse(doc: Document, parse, decision: Decision) -> tuple[list[Relatio
     Heads lie in the unit's own post or in earlier posts it answers, so a cycle can only close inside one
     post's window: each window is decoded on its own by Edmonds' algorithm, with one root that takes its
     best outside head (ROOT, a unit of a post it answers, an earlier window of a long post) and every other
-    unit attached inside, root and tree chosen jointly; memory stays bounded by the window. A decoded link is a relation when its labelled probability reaches
-    ``decision.threshold`` inside a post and ``decision.reply_threshold`` across posts."""
-    units = doc.units
-    threshold, reply_threshold = decision.threshold, decision.reply_threshold
+    unit attached inside, root and tree chosen jointly; memory stays bounded by the window."""
+    return label_edges(doc, parse_edges(parse, decision), decision)
+
+
+def parse_edges(parse, decision: Decision) -> list[tuple[int, int, float, float, float]]:
+    """The decoded tree as (child, head, P(head), P(support), P(attack)) per attached unit, in unit order."""
     head_of: dict[int, int] = {}
     for group in _window_groups(parse):
         head_of.update(_arborescence(group, parse.arcs, decision.exact_root_limit))
-    tree: dict[str, Relation] = {}
-    relations: list[Relation] = []
+    edges = []
     for child in sorted(head_of):
         head = head_of[child]
-        if head < 0:
-            continue
-        support, attack = parse.labels[(child, head)]
-        link = math.exp(parse.arcs[child][head])
-        label, share = ("attack", attack) if attack > support else ("support", support)
+        if head >= 0:
+            support, attack = parse.labels[(child, head)]
+            edges.append((child, head, math.exp(parse.arcs[child][head]), support, attack))
+    return edges
+
+
+def label_edges(doc: Document, edges, decision: Decision) -> tuple[list[Relation], dict[str, Relation]]:
+    """Label each tree edge (attack when its probability, weighted by ``attack_weight`` inside a post or
+    ``reply_attack_weight`` across posts, beats support), score it P(head) x P(label), and keep as relations
+    those at or above ``threshold`` inside a post and ``reply_threshold`` across posts."""
+    units = doc.units
+    tree: dict[str, Relation] = {}
+    relations: list[Relation] = []
+    for child, head, link, support, attack in edges:
+        same = units[child].post == units[head].post
+        weight = decision.attack_weight if same else decision.reply_attack_weight
+        label, share = ("attack", attack) if attack * weight > support else ("support", support)
         edge = Relation(units[child].id, units[head].id, label, round(link * share, 4))
         tree[edge.source] = edge
-        if edge.score >= (threshold if units[child].post == units[head].post else reply_threshold):
+        if edge.score >= (decision.threshold if same else decision.reply_threshold):
             relations.append(edge)
     return relations, tree
 

@@ -47,6 +47,8 @@ LABEL_NAMES = {
 }
 
 PROGRESS_MIN_PAIRS = 1000
+TOKENIZE_CHUNK = 8192  # pairs tokenized at once (their token lists are held until scored)
+POST_CHARS_PER_TOKEN = 16  # a whole post is cut to this many characters per window token before tokenizing
 
 SETTINGS_FILE = "argmine_relation.json"
 # "embedded" names the relation model shipped inside the package.
@@ -247,11 +249,26 @@ class RelationModel:
             return Scored([], [])
         if contexts is not None and self.markers:
             pairs = [(mark(self.markers, c, a), b) for (a, b), c in zip(pairs, contexts)]
-        # Tokenize once, then batch by token count (not characters): pairs of a batch pad to nearly
-        # the same length. Only pairs over the window are cut (and flagged).
+        probs: list[list[float]] = []
+        cut: list[bool] = []
+        progress = _progress(len(pairs), show_progress)
+        try:
+            with torch.inference_mode():
+                for lo in range(0, len(pairs), TOKENIZE_CHUNK):  # token lists of a chunk at a time: memory stays bounded
+                    chunk_probs, chunk_cut = self._score_chunk(pairs[lo : lo + TOKENIZE_CHUNK], batch_size, progress)
+                    probs += chunk_probs
+                    cut += chunk_cut
+        finally:
+            progress.close()
+        return Scored([self._to_scores(p) for p in probs], cut)
+
+    def _score_chunk(self, pairs: list[tuple[str, str]], batch_size: int, progress) -> tuple[list[list[float]], list[bool]]:
+        """Tokenize once, then batch by token count (not characters): pairs of a batch pad to nearly the
+        same length. Only pairs over the window are cut (and flagged)."""
+        import torch
+
         enc = self.tokenizer([a for a, _ in pairs], [b for _, b in pairs], truncation=False)
-        ids = enc["input_ids"]
-        cut = [len(x) > self.max_length for x in ids]
+        cut = [len(x) > self.max_length for x in enc["input_ids"]]
         if any(cut):
             over = [i for i, flag in enumerate(cut) if flag]
             short = self.tokenizer(
@@ -262,20 +279,14 @@ class RelationModel:
                     enc[key][i] = short[key][k]
         order = sorted(range(len(pairs)), key=lambda i: (len(enc["input_ids"][i]), i))
         probs: list[list[float] | None] = [None] * len(pairs)
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        progress = _progress(len(pairs), show_progress)
-        try:
-            with torch.inference_mode():
-                for batch in batches:
-                    features = [{key: enc[key][i] for key in enc} for i in batch]
-                    inputs = self.tokenizer.pad(features, return_tensors="pt").to(self.device)
-                    logits = self.model(**inputs).logits.float()
-                    for i, row in zip(batch, torch.softmax(logits, dim=-1).tolist()):
-                        probs[i] = row
-                    progress.update(len(batch))
-        finally:
-            progress.close()
-        return Scored([self._to_scores(p) for p in probs], cut)
+        for lo in range(0, len(order), batch_size):
+            batch = order[lo : lo + batch_size]
+            inputs = self.tokenizer.pad([{key: enc[key][i] for key in enc} for i in batch], return_tensors="pt").to(self.device)
+            logits = self.model(**inputs).logits.float()
+            for i, row in zip(batch, torch.softmax(logits, dim=-1).tolist()):
+                probs[i] = row
+            progress.update(len(batch))
+        return probs, cut
 
     def _to_scores(self, row: list[float]) -> PairScores:
         out = {label: 0.0 for label in LABELS}
@@ -365,7 +376,9 @@ def pair_model_scores(
         unit_texts += [(doc.units[a].text, doc.units[b].text) for a, b in mine]
         contexts += pair_contexts(doc, mine)
         keys = post_pairs(doc, mine) if whole_posts else []
-        spans = {p.id: doc.text[p.start : p.end] for p in doc.posts}
+        # a post longer than the window is read from its start anyway: cut it before the tokenizer sees it all
+        limit = POST_CHARS_PER_TOKEN * model.max_length
+        spans = {p.id: doc.text[p.start : min(p.end, p.start + limit)] for p in doc.posts}
         post_texts += [(spans[a], spans[b]) for a, b in keys]
         post_keys.append(keys)
     scored = model.score(unit_texts, batch_size=batch_size, show_progress=show_progress, contexts=contexts)

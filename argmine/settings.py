@@ -156,6 +156,8 @@ class ModelSettings(Section):
 class RelationSettings(Section):
     threshold: Share | None
     reply_threshold: Share | None
+    attack_weight: Annotated[float, Field(gt=0.0)] | None
+    reply_attack_weight: Annotated[float, Field(gt=0.0)] | None
 
 
 class DecodingSettings(Section):

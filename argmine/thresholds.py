@@ -1,8 +1,9 @@
 """Choosing a parser's confidence thresholds on held-out training-side data (never on test sets).
 
-The documents and reply pairs are parsed once; decoding is cheap, so each candidate threshold is
-scored by decoding again: ``threshold`` (links inside a post) for macro relation F1 on the held-out
-documents, then ``reply_threshold`` (across posts) for the mean of that F1 and the reply stance macro F1.
+The documents and reply pairs are parsed and decoded once (the tree depends on neither), then each
+candidate value is scored by labelling and thresholding the same trees again: ``threshold`` and
+``attack_weight`` (links inside a post) for macro relation F1 on the held-out documents, then
+``reply_threshold`` and ``reply_attack_weight`` (across posts) for that F1 plus the reply stance macro F1.
 """
 
 from __future__ import annotations
@@ -12,25 +13,16 @@ from argmine.graph import Graph
 from argmine.settings import Settings
 
 GRID = [round(0.02 * k, 2) for k in range(1, 40)]
+WEIGHTS = [0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
 
 
 def parse_relater(parser, docs: list[Document], batch_size: int = 16):
-    """Parse ``docs`` once; returns relater(threshold, reply_threshold) -> a function of a document."""
-    from argmine.decoding import Decision, decode_parse
+    """Parse and decode ``docs`` once (the tree does not depend on thresholds or label weights); returns
+    relater(decision) -> a function of a document giving its (relations, tree) under that decision."""
+    from argmine.decoding import Decision, label_edges, parse_edges
 
-    # the tree does not depend on the thresholds: decode once, then keep the edges each pair of thresholds lets through
-    trees = {d.id: decode_parse(d, p, Decision(0.0, 0.0))[1] for d, p in zip(docs, parser.parse(docs, batch_size))}
-    posts = {d.id: {u.id: u.post for u in d.units} for d in docs}
-
-    def relater(threshold: float, reply_threshold: float):
-        def run(doc):
-            tree, post = trees[doc.id], posts[doc.id]
-            kept = [r for r in tree.values() if r.score >= (threshold if post[r.source] == post[r.target] else reply_threshold)]
-            return kept, tree
-
-        return run
-
-    return relater
+    edges = {d.id: parse_edges(p, Decision()) for d, p in zip(docs, parser.parse(docs, batch_size))}
+    return lambda decision: lambda doc: label_edges(doc, edges[doc.id], decision)
 
 
 def _macro(result: dict) -> float:
@@ -41,38 +33,38 @@ def _macro(result: dict) -> float:
 def choose_thresholds(
     parser, dev_docs: list[tuple[str, Graph]], dev_replies: list, settings: Settings, log=print, limit: int = 400
 ) -> dict:
-    """{threshold, reply_threshold, dev: the held-out scores at the chosen values}."""
+    """{threshold, reply_threshold, attack_weight, reply_attack_weight, dev: the held-out scores at them}.
+
+    Inside a post (the held-out documents' macro relation F1): the threshold, then the attack weight.
+    Across posts (that F1 plus the reply stance macro F1): the reply threshold, then its attack weight."""
+    from dataclasses import replace
+
     from argmine.corpora import reply_thread
+    from argmine.decoding import Decision
     from argmine.evaluation import evaluate_docs, evaluate_replies
     from argmine.segmenter import segment
 
     graphs = [g for _, g in dev_docs]
-    docs = [g.document for g in graphs]
     replies = dev_replies[:limit]
     reply_docs = [segment(reply_thread(p, f"reply-{k}"), settings.segmenter, settings.boilerplate) for k, p in enumerate(replies)]
-    doc_relater = parse_relater(parser, docs)
+    doc_relater = parse_relater(parser, [g.document for g in graphs])
     reply_relater = parse_relater(parser, reply_docs)
 
-    def doc_score(t: float, r: float) -> float:
-        if not graphs:
-            return 0.0
-        run = doc_relater(t, r)
-        return _macro(evaluate_docs(graphs, None, settings, "gold", relater=run))
+    def docs_f1(d: Decision) -> float:
+        return _macro(evaluate_docs(graphs, None, settings, "gold", relater=doc_relater(d))) if graphs else 0.0
 
-    def reply_score(r: float) -> float:
-        if not replies:
-            return 0.0
-        return _reply_macro(evaluate_replies(replies, reply_relater(0.5, r), settings))
+    def replies_f1(d: Decision) -> float:
+        return float(evaluate_replies(replies, reply_relater(d), settings).get("macro_f1", 0.0)) if replies else 0.0
 
-    threshold = max(GRID, key=lambda t: (doc_score(t, 1.01), -t))
-    reply_threshold = max(GRID, key=lambda r: (doc_score(threshold, r) + reply_score(r), -r))
-    dev = {
-        "documents_macro_f1": round(doc_score(threshold, reply_threshold), 4),
-        "replies_macro_f1": round(reply_score(reply_threshold), 4),
-    }
-    log(f"thresholds: inside a post {threshold}, across posts {reply_threshold}; held-out {dev}")
-    return {"threshold": threshold, "reply_threshold": reply_threshold, "dev": dev}
-
-
-def _reply_macro(result: dict) -> float:
-    return float(result.get("macro_f1", 0.0))
+    d = Decision(0.5, 1.01)
+    d = max((replace(d, threshold=t) for t in GRID), key=lambda x: (docs_f1(x), -x.threshold))
+    d = max((replace(d, attack_weight=w) for w in WEIGHTS), key=lambda x: (docs_f1(x), -abs(x.attack_weight - 1)))
+    d = max((replace(d, reply_threshold=r) for r in GRID), key=lambda x: (docs_f1(x) + replies_f1(x), -x.reply_threshold))
+    d = max(
+        (replace(d, reply_attack_weight=w) for w in WEIGHTS),
+        key=lambda x: (docs_f1(x) + replies_f1(x), -abs(x.reply_attack_weight - 1)),
+    )
+    chosen = {k: getattr(d, k) for k in ("threshold", "reply_threshold", "attack_weight", "reply_attack_weight")}
+    dev = {"documents_macro_f1": round(docs_f1(d), 4), "replies_macro_f1": round(replies_f1(d), 4)}
+    log(f"decision chosen on held-out data: {chosen}; {dev}")
+    return {**chosen, "dev": dev}
