@@ -43,6 +43,7 @@ class Decision:
     max_tree_units: int = 200  # pair models: a longer post is decoded in blocks of this many units
     attack_weight: float = 1.0  # the parser: an edge inside a post is an attack when P(attack) x this beats P(support)
     reply_attack_weight: float = 1.0  # ... across posts
+    root_penalty: float = 0.0  # the parser: subtracted from ROOT's log-probability when a window's root picks its head
 
     @classmethod
     def resolve(cls, stored: dict, relations: RelationSettings, decoding: DecodingSettings) -> Decision:
@@ -55,6 +56,7 @@ class Decision:
             key: float(getattr(relations, key) if getattr(relations, key) is not None else stored.get(key, 1.0))
             for key in ("attack_weight", "reply_attack_weight")
         }
+        penalty = relations.root_penalty if relations.root_penalty is not None else stored.get("root_penalty", 0.0)
         return cls(
             threshold,
             threshold if reply is None else float(reply),
@@ -62,6 +64,7 @@ class Decision:
             decoding.exact_root_limit,
             decoding.max_tree_units,
             **weights,
+            root_penalty=float(penalty),
         )
 
 
@@ -233,7 +236,7 @@ def parse_edges(parse, decision: Decision) -> list[tuple[int, int, float, float,
     """The decoded tree as (child, head, P(head), P(support), P(attack)) per attached unit, in unit order."""
     head_of: dict[int, int] = {}
     for group in _window_groups(parse):
-        head_of.update(_arborescence(group, parse.arcs, decision.exact_root_limit))
+        head_of.update(_arborescence(group, parse.arcs, decision.exact_root_limit, decision.root_penalty))
     edges = []
     for child in sorted(head_of):
         head = head_of[child]
@@ -281,12 +284,17 @@ def _window_groups(parse) -> list[list[int]]:
     return groups
 
 
-def _arborescence(group: list[int], arcs: dict[int, dict[int, float]], exact_root_limit: int = 40) -> dict[int, int]:
+def _arborescence(
+    group: list[int], arcs: dict[int, dict[int, float]], exact_root_limit: int = 40, root_penalty: float = 0.0
+) -> dict[int, int]:
     """Each unit's head in the best tree over ``group`` whose one root takes its best outside head (ROOT = -1,
     another post, an earlier window): as in dependency parsing, one root per window, the others attached
     inside it. Above ``exact_root_limit`` units the root is the unit that gains most by heading outside."""
     inside = set(group)
-    best_out = {d: max(((lp, h) for h, lp in arcs[d].items() if h not in inside), default=(-1e9, -1)) for d in group}
+    best_out = {
+        d: max(((lp - root_penalty * (h < 0), h) for h, lp in arcs[d].items() if h not in inside), default=(-1e9, -1))
+        for d in group
+    }
     if len(group) == 1:
         return {group[0]: best_out[group[0]][1]}
     graph = nx.DiGraph()

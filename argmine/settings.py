@@ -158,6 +158,7 @@ class RelationSettings(Section):
     reply_threshold: Share | None
     attack_weight: Annotated[float, Field(gt=0.0)] | None
     reply_attack_weight: Annotated[float, Field(gt=0.0)] | None
+    root_penalty: Annotated[float, Field(ge=0.0)] | None
 
 
 class DecodingSettings(Section):

@@ -14,15 +14,26 @@ from argmine.settings import Settings
 
 GRID = [round(0.02 * k, 2) for k in range(1, 40)]
 WEIGHTS = [0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
+PENALTIES = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
 
 
 def parse_relater(parser, docs: list[Document], batch_size: int = 16):
-    """Parse and decode ``docs`` once (the tree does not depend on thresholds or label weights); returns
-    relater(decision) -> a function of a document giving its (relations, tree) under that decision."""
+    """Parse ``docs`` once and decode them once per ROOT penalty (thresholds and label weights leave the
+    tree alone); returns relater(decision) -> a function of a document giving its (relations, tree)."""
     from argmine.decoding import Decision, label_edges, parse_edges
 
-    edges = {d.id: parse_edges(p, Decision()) for d, p in zip(docs, parser.parse(docs, batch_size))}
-    return lambda decision: lambda doc: label_edges(doc, edges[doc.id], decision)
+    parses = dict(zip((d.id for d in docs), parser.parse(docs, batch_size)))
+    trees: dict[float, dict] = {}
+
+    def relater(decision):
+        if decision.root_penalty not in trees:
+            trees[decision.root_penalty] = {
+                k: parse_edges(p, Decision(root_penalty=decision.root_penalty)) for k, p in parses.items()
+            }
+        edges = trees[decision.root_penalty]
+        return lambda doc: label_edges(doc, edges[doc.id], decision)
+
+    return relater
 
 
 def _macro(result: dict) -> float:
@@ -36,7 +47,8 @@ def choose_thresholds(
     """{threshold, reply_threshold, attack_weight, reply_attack_weight, dev: the held-out scores at them}.
 
     Inside a post (the held-out documents' macro relation F1): the threshold, then the attack weight.
-    Across posts (that F1 plus the reply stance macro F1): the reply threshold, then its attack weight."""
+    Across posts (that F1 plus the reply stance macro F1): the reply threshold with the ROOT penalty, then
+    the reply attack weight."""
     from dataclasses import replace
 
     from argmine.corpora import reply_thread
@@ -59,12 +71,13 @@ def choose_thresholds(
     d = Decision(0.5, 1.01)
     d = max((replace(d, threshold=t) for t in GRID), key=lambda x: (docs_f1(x), -x.threshold))
     d = max((replace(d, attack_weight=w) for w in WEIGHTS), key=lambda x: (docs_f1(x), -abs(x.attack_weight - 1)))
-    d = max((replace(d, reply_threshold=r) for r in GRID), key=lambda x: (docs_f1(x) + replies_f1(x), -x.reply_threshold))
+    across = [replace(d, reply_threshold=r, root_penalty=p) for p in PENALTIES for r in [0.0, *GRID[:15]]]
+    d = max(across, key=lambda x: (docs_f1(x) + replies_f1(x), -x.root_penalty, -x.reply_threshold))
     d = max(
         (replace(d, reply_attack_weight=w) for w in WEIGHTS),
         key=lambda x: (docs_f1(x) + replies_f1(x), -abs(x.reply_attack_weight - 1)),
     )
-    chosen = {k: getattr(d, k) for k in ("threshold", "reply_threshold", "attack_weight", "reply_attack_weight")}
+    chosen = {k: getattr(d, k) for k in ("threshold", "reply_threshold", "attack_weight", "reply_attack_weight", "root_penalty")}
     dev = {"documents_macro_f1": round(docs_f1(d), 4), "replies_macro_f1": round(replies_f1(d), 4)}
     log(f"decision chosen on held-out data: {chosen}; {dev}")
     return {**chosen, "dev": dev}

@@ -217,3 +217,18 @@ def test_argmine_train_trains_the_parser_by_default_and_refuses_pair_options(tmp
     ).read_text()
     result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "n"), "--max-pairs", "5"])
     assert result.exit_code == 2 and "pair recipes" in result.stderr
+
+
+def test_a_root_penalty_lets_a_hesitant_reply_answer_its_parent():
+    parts = [PostText("a", "article", "One claim here. Two claim here."), PostText("b", "comment", "I disagree.", "a")]
+    doc = segment(join_posts("d", parts), argmine.load_settings().segmenter)
+    lp = math.log
+    parse = Parse(
+        arcs={0: {ROOT: lp(0.9), 1: lp(0.1)}, 1: {ROOT: lp(0.2), 0: lp(0.8)}, 2: {ROOT: lp(0.6), 0: lp(0.1), 1: lp(0.3)}},
+        labels={(a, b): (0.3, 0.7) for a in range(3) for b in range(3) if a != b},
+    )
+    _, tree = decode_parse(doc, parse, Decision(0.0, 0.0))
+    assert "u3" not in tree  # ROOT wins: the reply takes no side
+    _, tree = decode_parse(doc, parse, Decision(0.0, 0.0, root_penalty=1.0))
+    assert tree["u3"].target == "u2" and tree["u3"].label == "attack"
+    assert argmine.load_settings(overrides={"relations": {"root_penalty": 1.5}}).relations.root_penalty == 1.5
