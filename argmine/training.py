@@ -298,7 +298,7 @@ def write_parser_card(out_dir: Path, info: dict) -> None:
         "",
         "# argmine contextual argument parser",
         "",
-        "The relation model of `argmine analyze`: each post is encoded once, in one window with the thread's title",
+        "A relation model for `argmine analyze --model FOLDER`: each post is encoded once, in one window with the thread's title",
         "and the post it answers (cut to a token budget that keeps the units it quotes or resembles most); a vector",
         "is pooled per unit, an arc scorer rates every (unit, head) pair of the window, ROOT included, from the two",
         "vectors and learned structure (distance, same post, reply, title, position, quoting, speaker), and a label",
