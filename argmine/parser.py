@@ -349,7 +349,7 @@ class ArgumentParser:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from argmine.relations import resolve_device
+        from argmine.relations import quantize_model, resolve_device
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
@@ -368,17 +368,8 @@ class ArgumentParser:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"cannot load parser {folder} ({first})") from None
         instance = cls(encoder, scorers, tokenizer, cfg, str(folder), torch_device, settings)
-        if quantize == "int8":
-            if torch_device.type != "cpu":
-                raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                instance.encoder = torch.ao.quantization.quantize_dynamic(
-                    instance.encoder, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
-                )
-            instance.quantized = "int8"
-        elif quantize != "none":
-            raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
+        instance.encoder = quantize_model(instance.encoder, quantize, torch_device)
+        instance.quantized = None if quantize == "none" else quantize
         return instance
 
     def save(self, folder: str | Path, fp16: bool = True) -> None:

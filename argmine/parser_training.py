@@ -9,8 +9,6 @@ scorer only. Batches are windows of similar length; each epoch ends in a checkpo
 
 from __future__ import annotations
 
-import json
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -224,14 +222,6 @@ def summarize(examples: list[Example]) -> dict:
     return out
 
 
-def dump_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
-
-def cosine_steps(total: int) -> list[float]:
-    return [0.5 * (1 + math.cos(math.pi * s / max(1, total))) for s in range(total)]
-
-
 # ---------------------------------------------------------------- the recipe
 
 
@@ -320,8 +310,9 @@ def cross_validate(docs: list[Graph], parser, settings: Settings, folds: int = 5
     decision = parser.decision(settings)
     parses: dict[str, object] = {}
     opts = {"seed": seed, "epochs": epochs, "encoder_lr": 3e-5, "head_lr": 5e-4, "tokens_per_batch": 1024, "warmup": 0.1}
-    for k, test in enumerate(cv_folds(docs, folds, seed)):
-        train_docs = [d for j, fold in enumerate(cv_folds(docs, folds, seed)) if j != k for d in fold]
+    parts = cv_folds(docs, folds, seed)
+    for k, test in enumerate(parts):
+        train_docs = [d for j, fold in enumerate(parts) if j != k for d in fold]
         examples = [e for g in train_docs for e in graph_examples(g, parser.tokenizer, parser.cfg, "cv")]
         encoder, scorers = copy.deepcopy(parser.encoder), copy.deepcopy(parser.scorers)
         with tempfile.TemporaryDirectory() as tmp:

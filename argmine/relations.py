@@ -193,17 +193,7 @@ class RelationModel:
                 trust_remote_code=False,
                 dtype=torch.float32,  # fp16 checkpoints are upcast: CPU kernels want float32
             )
-        if quantize == "int8":
-            if torch_device.type != "cpu":
-                raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
-            # dynamic int8, per output channel: Linear weights stored as int8, activations quantized on the fly
-            with warnings.catch_warnings():  # torch announces the quantized tensor API's successor
-                warnings.simplefilter("ignore")
-                model = torch.ao.quantization.quantize_dynamic(
-                    model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
-                )
-        elif quantize != "none":
-            raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
+        model = quantize_model(model, quantize, torch_device)
         instance = cls(model, tokenizer, name_or_path, torch_device, max_length)
         instance.quantized = quantize if quantize != "none" else None
         if local:
@@ -390,6 +380,24 @@ def pair_model_scores(
         out.append(PairModelScores(scored.scores[at:end], posts, sum(scored.cut[at:end])))
         at, post_at = end, post_end
     return out
+
+
+def quantize_model(model, quantize: str, device: torch.device):
+    """``model`` as it should run: unchanged (``none``), or with dynamic int8 Linear weights (``int8``, CPU only:
+    weights stored as int8 per output channel, activations quantized on the fly)."""
+    import torch
+
+    if quantize == "none":
+        return model
+    if quantize != "int8":
+        raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
+    if device.type != "cpu":
+        raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
+    with warnings.catch_warnings():  # torch announces the quantized tensor API's successor
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
 
 
 def _model_window(model, tokenizer) -> int:
