@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-EXPORTS = ["xaif", "brat", "label-studio", "doccano", "argdown", "graphml", "dot"]
+EXPORTS = ["xaif", "brat", "label-studio", "doccano", "argdown", "graphml", "dot", "html"]
 IMPORTS = {"xaif": "xaif", "brat": "brat", "label-studio": "label-studio", "doccano": "doccano"}
 
 
