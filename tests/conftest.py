@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import tiny_models
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -23,6 +21,8 @@ def fixture_texts() -> list[str]:
 @pytest.fixture(scope="session")
 def make_model(tmp_path_factory):
     """Build (and cache) a tiny checkpoint: ``make_model(convention, favour=None)``."""
+    from tests import tiny_models  # torch and transformers: only for the tests that build a model
+
     cache: dict = {}
     words = tiny_models.vocabulary(fixture_texts())
 
@@ -45,6 +45,8 @@ def tiny_model(make_model) -> Path:
 @pytest.fixture(scope="session")
 def tiny_parser(tmp_path_factory) -> Path:
     """A tiny random contextual parser folder (windows of 64 tokens, so long posts take several)."""
+    from tests import tiny_models
+
     return tiny_models.build_parser(tmp_path_factory.mktemp("parser"), tiny_models.vocabulary(fixture_texts()))
 
 
