@@ -14,7 +14,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from argmine import corpora
@@ -22,6 +24,7 @@ from argmine.corpora import CORPUS_READERS, PAIR_READERS, Pair, qt30_parts, repl
 from argmine.errors import ArgmineError, ConfigError, InputError
 from argmine.graph import Graph
 from argmine.relations import LABELS, mark, resolve_device, write_relation_settings
+from argmine.scorer import Scorer
 from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
 
 BASE_NAMES = {
@@ -125,31 +128,85 @@ def length_batches(lengths: list[int], batch_size: int, seed: int, pool: int = 5
     return batches
 
 
+@dataclass
+class PairRun:
+    """One fine-tuning run: the model, what updates it, and the length-sorted batches of each epoch."""
+
+    model: object
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    loss_fn: torch.nn.Module
+    data: object
+    collate: object
+    epochs: list[list[list[int]]]
+    device: torch.device
+    losses: list[float] = field(default_factory=list)
+
+
 def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecipe, device: torch.device, log=print) -> dict:
     """Fine-tune ``base`` as a 3-way pair classifier; save an HF folder (safetensors, tokenizer, id2label)."""
-    from datasets import Dataset
     from tqdm.auto import tqdm
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        get_linear_schedule_with_warmup,
-    )
+    from transformers import AutoTokenizer
+
+    _quiet_transformers()
+    set_seed(recipe.seed)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    run = _pair_run(pairs, tokenizer, _pair_classifier(base, device), recipe, device)
+    # A checkpoint after each epoch: a killed run started again with the same command resumes there.
+    checkpoint = out_dir / "checkpoint.pt"
+    fingerprint = json.dumps(recipe.model_dump(exclude={"data"}), sort_keys=True, default=str) + f"|{len(pairs)}"
+    first_epoch = _resume(run, checkpoint, fingerprint, log)
+    run.model.train()
+    started = time.time()
+    steps = sum(len(b) for b in run.epochs)
+    bar = tqdm(total=steps, initial=sum(len(b) for b in run.epochs[:first_epoch]), desc="training", unit="step", file=sys.stderr)
+    for epoch in range(first_epoch, recipe.epochs):
+        _train_epoch(run, epoch, recipe.max_grad_norm, bar)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _save_checkpoint(run, epoch, fingerprint, checkpoint)
+        recent = run.losses[-200:]
+        log(f"epoch {epoch + 1}: mean loss {sum(recent) / max(1, len(recent)):.4f}")
+    bar.close()
+    _save_pair_model(run.model, tokenizer, out_dir, recipe)
+    checkpoint.unlink(missing_ok=True)
+    return {
+        "steps": steps,
+        "final_loss": round(sum(run.losses[-50:]) / max(1, len(run.losses[-50:])), 4),
+        "seconds": round(time.time() - started, 1),
+        "pairs": len(pairs),
+        "labels": dict(Counter(p.label for p in pairs)),
+    }
+
+
+def _quiet_transformers() -> None:
+    """No transformers warnings or progress bars: training shows its own."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    set_seed(recipe.seed)
-    label2id = {label: i for i, label in enumerate(LABELS)}
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
+
+
+def _pair_classifier(base: str, device: torch.device):
+    """``base`` with a fresh 3-way head (support, attack, none), whatever head it had."""
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_pretrained(
         base,
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
-        label2id=label2id,
+        label2id={label: i for i, label in enumerate(LABELS)},
         use_safetensors=True,
-        ignore_mismatched_sizes=True,  # a fresh 3-way head, whatever head the base had
+        ignore_mismatched_sizes=True,
     ).to(device)
+
+
+def _pair_run(pairs: list[Pair], tokenizer, model, recipe: TrainingRecipe, device: torch.device) -> PairRun:
+    """The tokenized pairs, their batches per epoch, the optimizer with a linear warmup schedule, and a
+    loss weighing each label by inverse frequency (so the rarer attack is not drowned)."""
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
+
+    label2id = {label: i for i, label in enumerate(LABELS)}
     markers = dict(recipe.context_markers)
     data = Dataset.from_list(
         [{"text_a": mark(markers, p.context, p.text_a), "text_b": p.text_b, "label": label2id[p.label]} for p in pairs]
@@ -167,67 +224,67 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecip
     steps = sum(len(b) for b in epochs)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * steps), steps)
     counts = Counter(p.label for p in pairs)
-    # Inverse-frequency class weights so rarer labels (attack) are not drowned.
     weights = torch.tensor([len(pairs) / (len(LABELS) * max(1, counts[label])) for label in LABELS], device=device)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-    # A checkpoint after each epoch: a killed run started again with the same command resumes there.
-    checkpoint = out_dir / "checkpoint.pt"
-    fingerprint = json.dumps(recipe.model_dump(exclude={"data"}), sort_keys=True, default=str) + f"|{len(pairs)}"
-    first_epoch = 0
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["rng"])
-            first_epoch = state["epoch"] + 1
-            log(f"resuming after epoch {first_epoch} from {checkpoint}")
-    model.train()
-    started, losses = time.time(), []
-    bar = tqdm(total=steps, initial=sum(len(b) for b in epochs[:first_epoch]), desc="training", unit="step", file=sys.stderr)
-    for epoch in range(first_epoch, recipe.epochs):
-        loader = torch.utils.data.DataLoader(data, batch_sampler=epochs[epoch], collate_fn=collate)
-        for batch in loader:
-            batch = {k: v.to(device) for k, v in batch.items()}
-            labels = batch.pop("labels")
-            loss = loss_fn(model(**batch).logits, labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        state = {
-            "fingerprint": fingerprint,
-            "epoch": epoch,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": torch.get_rng_state(),
-        }
-        torch.save(state, checkpoint.with_suffix(".tmp"))
-        checkpoint.with_suffix(".tmp").replace(checkpoint)
-        log(f"epoch {epoch + 1}: mean loss {sum(losses[-200:]) / max(1, len(losses[-200:])):.4f}")
-    bar.close()
+    return PairRun(model, optimizer, scheduler, loss_fn, data, collate, epochs, device)
+
+
+def _resume(run: PairRun, checkpoint: Path, fingerprint: str, log) -> int:
+    """Load the checkpoint of an interrupted run of the same job into ``run``; the epoch to start at."""
+    if not checkpoint.is_file():
+        return 0
+    state = torch.load(checkpoint, map_location=run.device, weights_only=False)
+    if state.get("fingerprint") != fingerprint:
+        return 0
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    first_epoch = state["epoch"] + 1
+    log(f"resuming after epoch {first_epoch} from {checkpoint}")
+    return first_epoch
+
+
+def _train_epoch(run: PairRun, epoch: int, max_grad_norm: float, bar) -> None:
+    """One pass over the epoch's batches; each step's loss goes to ``run.losses``."""
+    loader = torch.utils.data.DataLoader(run.data, batch_sampler=run.epochs[epoch], collate_fn=run.collate)
+    for batch in loader:
+        batch = {k: v.to(run.device) for k, v in batch.items()}
+        labels = batch.pop("labels")
+        loss = run.loss_fn(run.model(**batch).logits, labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), max_grad_norm)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad()
+        run.losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{sum(run.losses[-50:]) / len(run.losses[-50:]):.4f}")
+
+
+def _save_checkpoint(run: PairRun, epoch: int, fingerprint: str, checkpoint: Path) -> None:
+    """The run's state after ``epoch``, written whole (a temp file renamed over the last one)."""
+    state = {
+        "fingerprint": fingerprint,
+        "epoch": epoch,
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "rng": torch.get_rng_state(),
+    }
+    torch.save(state, checkpoint.with_suffix(".tmp"))
+    checkpoint.with_suffix(".tmp").replace(checkpoint)
+
+
+def _save_pair_model(model, tokenizer, out_dir: Path, recipe: TrainingRecipe) -> None:
+    """The trained model as an HF folder (fp16 if the recipe says so) with its relation settings."""
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     if recipe.fp16_weights:
         model = model.half()
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
-    write_relation_settings(out_dir, {"context_markers": markers, "max_length": recipe.max_length})
-    checkpoint.unlink(missing_ok=True)
-    return {
-        "steps": steps,
-        "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
-        "seconds": round(time.time() - started, 1),
-        "pairs": len(pairs),
-        "labels": dict(counts),
-    }
+    write_relation_settings(out_dir, {"context_markers": dict(recipe.context_markers), "max_length": recipe.max_length})
 
 
 def results_lines(info: dict) -> list[str]:
@@ -389,206 +446,334 @@ def stage2_inputs(model, docs: list[tuple[str, Graph]], settings: Settings, repl
     return prepared
 
 
+@dataclass
+class ScorerRows:
+    """What the second stage's two regressions are fitted on: link rows with their targets and weights,
+    and the linked rows with attack targets and weights."""
+
+    rows: list[dict] = field(default_factory=list)
+    linked: list[int] = field(default_factory=list)
+    link_weights: list[float] = field(default_factory=list)
+    label_rows: list[dict] = field(default_factory=list)
+    attack: list[int] = field(default_factory=list)
+    label_weights: list[float] = field(default_factory=list)
+
+
+class Edge(NamedTuple):
+    """A decoded out-of-fold link: P(link), the logit of P(attack | link), whether it stays inside a post,
+    and its gold label ("" when not a gold link). Ordered as compared: the strongest link first by P(link)."""
+
+    link: float
+    logit: float
+    same_post: bool
+    gold: str
+
+
+class ReplyLink(NamedTuple):
+    """A reply pair's strongest decoded link from the response to the quote, and the pair's gold stance."""
+
+    edge: Edge
+    stance: str
+
+
+@dataclass
+class Attachment:
+    """Within-post gold links of one corpus: how many, how many the decoded trees attach right, and
+    how many attach to the previous unit (the positional baseline)."""
+
+    links: int = 0
+    right: int = 0
+    previous: int = 0
+
+
+@dataclass
+class OutOfFold:
+    """Out-of-fold decoded links: annotated documents' edges, reply pairs' links, attachment by corpus."""
+
+    edges: list[Edge]
+    replies: list[ReplyLink]
+    attachment: dict[str, Attachment]
+
+
+class EdgeArrays(NamedTuple):
+    """One side's decoded links (inside posts or across them) as arrays, and its gold label counts."""
+
+    link: np.ndarray
+    logit: np.ndarray
+    gold: np.ndarray
+    gold_counts: dict[str, int]
+
+
+class Choice(NamedTuple):
+    """A chosen threshold and attack bias with the objective they reach (and, across posts, its two parts)."""
+
+    score: float
+    threshold: float
+    shift: float
+    relation_f1: float = 0.0
+    stance_f1: float = 0.0
+
+
+ATTACK_SHIFTS = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+THRESHOLD_GRID = [round(float(t), 3) for t in np.arange(0.01, 0.95, 0.01)]
+
+
 def fit_scorer(
     prepared: list[Stage2Doc],
     decoding: DecodingSettings,
     folds: int = 5,
     seed: int = 13,
     label_balanced: bool = True,
-):
+) -> Scorer:
     """Fit P(link) and P(attack | link), inside a post and across a reply, and choose on out-of-fold
     probabilities (documents split into ``folds``), decoded into trees as ``analyze`` does: the
     within-post threshold and attack bias for the best macro relation F1 (support and attack weigh
     the same: attack is rare on the training side but must still be found); the reply threshold and
     attack bias for the mean of cross-post macro relation F1 and reply stance macro F1 (reply pairs:
-    support/attack/none). Returns (scorer, within-post out-of-fold macro F1)."""
-    import numpy as np
-
-    from argmine.decoding import Decision, decode_trees
-    from argmine.document import PairScores
-    from argmine.evaluation import stance_scores
-    from argmine.scorer import FEATURES, LABEL_FEATURES, Scorer, fit_logistic
-
-    annotated = [k for k, d in enumerate(prepared) if d.stance is None]
-    stances = [k for k, d in enumerate(prepared) if d.stance in ("support", "attack")]
-
-    def fit(part: list[int]) -> Scorer:
-        chosen = set(part)
-        rows = [r for k in part for r in prepared[k].rows if prepared[k].stance is None]
-        y = [int(p in prepared[k].gold) for k in part for p in prepared[k].pairs if prepared[k].stance is None]
-        link_weights = [1.0] * len(rows)
-        label_rows = [r for k in part for r, p in zip(prepared[k].rows, prepared[k].pairs) if p in prepared[k].gold]
-        y_attack = [int(prepared[k].gold[p] == "attack") for k in part for p in prepared[k].pairs if p in prepared[k].gold]
-        weights = [1.0] * len(label_rows)
-        # A reply pair's stance labels the links from the response's first unit to the quote (weighing one
-        # link in all): linked unless neutral, and attack or support.
-        for k in stances:
-            d = prepared[k]
-            if k not in chosen:
-                continue
-            first = min((a for a, _ in d.pairs if d.document.units[a].post == "response"), default=None)
-            cross = [r for r, (a, b) in zip(d.rows, d.pairs) if a == first and d.document.units[b].post == "quote"]
-            if not cross:
-                continue
-            rows += cross
-            y += [int(d.stance != "none")] * len(cross)
-            link_weights += [1.0 / len(cross)] * len(cross)
-            if d.stance != "none":
-                label_rows += cross
-                y_attack += [int(d.stance == "attack")] * len(cross)
-                weights += [1.0 / len(cross)] * len(cross)
-        links, labels = {}, {}
-        for name, inside in (("post", True), ("reply", False)):
-            keep = [j for j, r in enumerate(rows) if (r["same_post"] > 0) == inside]
-            ys = [y[j] for j in keep]
-            links[name] = (
-                fit_logistic([rows[j] for j in keep], ys, FEATURES, weights=[link_weights[j] for j in keep])
-                if 0 < sum(ys) < len(ys)
-                else {"bias": -5.0}
-            )
-            keep = [j for j, r in enumerate(label_rows) if (r["same_post"] > 0) == inside]
-            ys = [y_attack[j] for j in keep]
-            labels[name] = (
-                fit_logistic(
-                    [label_rows[j] for j in keep], ys, LABEL_FEATURES, balanced=label_balanced, weights=[weights[j] for j in keep]
-                )
-                if 0 < sum(ys) < len(ys)
-                else {"bias": -3.0}
-            )
-        return Scorer(links["post"], labels["post"], reply_link_weights=links["reply"], reply_label_weights=labels["reply"])
-
-    order = list(annotated)
+    support/attack/none). The scorer's ``meta`` records the choice and its out-of-fold scores."""
+    order = [k for k, d in enumerate(prepared) if d.stance is None]
     random.Random(seed).shuffle(order)
+    stances = [k for k, d in enumerate(prepared) if d.stance in ("support", "attack")]
+    decoded = _out_of_fold(prepared, order, stances, folds, label_balanced, decoding)
+    # The trees depend on P(link) alone: they were decoded once; label biases and thresholds are tried
+    # separately inside a post and across a reply (their attack and link rates differ).
+    within_side = _edge_arrays(prepared, order, decoded.edges, same_post=True)
+    across_side = _edge_arrays(prepared, order, decoded.edges, same_post=False)
+    within = _choose_within(within_side)
+    across = _choose_across(across_side, decoded.replies)
+    scorer = _fit_scorer_on(prepared, order + stances, stances, label_balanced)
+    scorer.label_weights["bias"] = round(scorer.label_weights["bias"] + within.shift, 6)
+    scorer.reply_label_weights["bias"] = round(scorer.reply_label_weights["bias"] + across.shift, 6)
+    counts = (within_side.gold_counts, across_side.gold_counts)
+    scorer.meta = _scorer_meta(prepared, len(order), len(stances), counts, within, across, decoded.attachment)
+    return scorer
+
+
+def _scorer_rows(prepared: list[Stage2Doc], part: list[int], stances: list[int]) -> ScorerRows:
+    """The fitting rows of the documents ``part``. A reply pair's stance labels the links from the
+    response's first unit to the quote (weighing one link in all): linked unless neutral, and attack or support."""
+    annotated = [k for k in part if prepared[k].stance is None]
+    data = ScorerRows()
+    data.rows = [r for k in annotated for r in prepared[k].rows]
+    data.linked = [int(p in prepared[k].gold) for k in annotated for p in prepared[k].pairs]
+    data.link_weights = [1.0] * len(data.rows)
+    data.label_rows = [r for k in part for r, p in zip(prepared[k].rows, prepared[k].pairs) if p in prepared[k].gold]
+    data.attack = [int(prepared[k].gold[p] == "attack") for k in part for p in prepared[k].pairs if p in prepared[k].gold]
+    data.label_weights = [1.0] * len(data.label_rows)
+    chosen = set(part)
+    for k in stances:
+        d = prepared[k]
+        if k not in chosen:
+            continue
+        first = min((a for a, _ in d.pairs if d.document.units[a].post == "response"), default=None)
+        cross = [r for r, (a, b) in zip(d.rows, d.pairs) if a == first and d.document.units[b].post == "quote"]
+        if not cross:
+            continue
+        data.rows += cross
+        data.linked += [int(d.stance != "none")] * len(cross)
+        data.link_weights += [1.0 / len(cross)] * len(cross)
+        if d.stance != "none":
+            data.label_rows += cross
+            data.attack += [int(d.stance == "attack")] * len(cross)
+            data.label_weights += [1.0 / len(cross)] * len(cross)
+    return data
+
+
+def _fit_scorer_on(prepared: list[Stage2Doc], part: list[int], stances: list[int], label_balanced: bool) -> Scorer:
+    """A scorer fitted on the documents ``part``: link and label regressions inside a post and across a
+    reply; a side without both classes gets a constant (a link or attack it never sees)."""
+    from argmine.scorer import FEATURES, LABEL_FEATURES, fit_logistic
+
+    data = _scorer_rows(prepared, part, stances)
+    links, labels = {}, {}
+    for name, inside in (("post", True), ("reply", False)):
+        keep = [j for j, r in enumerate(data.rows) if (r["same_post"] > 0) == inside]
+        ys = [data.linked[j] for j in keep]
+        links[name] = (
+            fit_logistic([data.rows[j] for j in keep], ys, FEATURES, weights=[data.link_weights[j] for j in keep])
+            if 0 < sum(ys) < len(ys)
+            else {"bias": -5.0}
+        )
+        keep = [j for j, r in enumerate(data.label_rows) if (r["same_post"] > 0) == inside]
+        ys = [data.attack[j] for j in keep]
+        labels[name] = (
+            fit_logistic(
+                [data.label_rows[j] for j in keep],
+                ys,
+                LABEL_FEATURES,
+                balanced=label_balanced,
+                weights=[data.label_weights[j] for j in keep],
+            )
+            if 0 < sum(ys) < len(ys)
+            else {"bias": -3.0}
+        )
+    return Scorer(links["post"], labels["post"], reply_link_weights=links["reply"], reply_label_weights=labels["reply"])
+
+
+def _out_of_fold(
+    prepared: list[Stage2Doc], order: list[int], stances: list[int], folds: int, label_balanced: bool, decoding
+) -> OutOfFold:
+    """Each document's P(link) and P(attack | link) from a scorer fitted without its fold (annotated
+    documents in ``order``, then the reply pairs), decoded into trees."""
     everything = order + stances
     k = max(2, min(folds, len(order)))
     link: dict[int, np.ndarray] = {}
     attack: dict[int, np.ndarray] = {}
     for f in range(k):
         held = set(everything[f::k])
-        scorer = fit([i for i in everything if i not in held])
+        scorer = _fit_scorer_on(prepared, [i for i in everything if i not in held], stances, label_balanced)
         for i in held:
             link[i] = scorer.link_probability(prepared[i].rows)
             attack[i] = scorer.attack_probability(prepared[i].rows)
-    # The trees depend on P(link) alone: decode once, then try label biases and thresholds, separately
-    # inside a post and across a reply (their attack and link rates differ).
-    edges = []  # (P(link), P(attack | link) logit, same post, gold label or "")
-    replies = []  # reply pairs: (P(link), logit) of the response's link to the quote, and the gold stance
-    by_corpus: dict[str, list[int]] = {}  # within-post gold links: [count, attached right, previous unit]
+    out = OutOfFold([], [], {})
     for i in everything:
         d = prepared[i]
-        scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
-        decision = Decision(0.0, 0.0, decoding.extra_threshold, decoding.exact_root_limit, decoding.max_tree_units)
-        relations, attached = decode_trees(d.document, d.pairs, scores, decision)
-        units = d.document.units
-        index = {u.id: j for j, u in enumerate(units)}
-        tally = by_corpus.setdefault(d.document.id.split("-")[0], [0, 0, 0]) if d.gold else [0, 0, 0]
-        for a, b in d.gold:
-            if units[a].post == units[b].post:
-                tally[0] += 1
-                tally[1] += units[a].id in attached and index[attached[units[a].id].target] == b
-                tally[2] += b == a - 1
-        where = {pair: j for j, pair in enumerate(d.pairs)}
-        found = []
-        for r in relations:
-            a, b = index[r.source], index[r.target]
-            j = where[(a, b)]
-            q = float(np.clip(attack[i][j], 1e-9, 1 - 1e-9))
-            found.append(
-                (float(link[i][j]), float(np.log(q / (1 - q))), units[a].post == units[b].post, d.gold.get((a, b)) or "")
-            )
+        tally = out.attachment.setdefault(d.document.id.split("-")[0], Attachment()) if d.gold else Attachment()
+        found = _decoded_edges(d, link[i], attack[i], decoding, tally)
         if d.stance is None:
-            edges += found
+            out.edges += found
         else:
-            cross = [e for e in found if not e[2]]
-            replies.append((max(cross) if cross else (0.0, 0.0, False, ""), d.stance))
-    shifts = (-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
-    grid = [round(float(t), 3) for t in np.arange(0.01, 0.95, 0.01)]
+            cross = [e for e in found if not e.same_post]
+            out.replies.append(ReplyLink(max(cross) if cross else Edge(0.0, 0.0, False, ""), d.stance))
+    return out
 
-    def labelled(p, logit, shift):
-        """Each link's label under an attack bias, and that label's probability."""
-        q = 1 / (1 + np.exp(-(logit + shift)))
-        is_attack = q > 0.5
-        return np.where(is_attack, p * q, p * (1 - q)), np.where(is_attack, "attack", "support")
 
-    def macro_f1(p, logit, gold, shift, gold_counts):
-        """Macro F1 over support/attack relations for each threshold in ``grid``."""
-        score, predicted = labelled(p, logit, shift)
-        out = []
-        for t in grid:
-            kept = score >= t
-            f1s = []
-            for label in ("support", "attack"):
-                mine = kept & (predicted == label)
-                tp = float((mine & (gold == label)).sum())
-                f1s.append(2 * tp / (float(mine.sum()) + gold_counts[label]) if gold_counts[label] else 0.0)
-            out.append(sum(f1s) / 2)
-        return np.array(out)
+def _decoded_edges(d: Stage2Doc, link: np.ndarray, attack: np.ndarray, decoding, tally: Attachment) -> list[Edge]:
+    """The links of one document's trees decoded from P(link) alone; counts its within-post gold links in ``tally``."""
+    from argmine.decoding import Decision, decode_trees
+    from argmine.document import PairScores
 
-    def part(flag):
-        chosen = [e for e in edges if e[2] == flag]
-        arrays = (np.array([e[0] for e in chosen]), np.array([e[1] for e in chosen]), np.array([e[3] for e in chosen]))
-        counts = {
-            label: sum(
-                1
-                for i in order
-                for (a, b), v in prepared[i].gold.items()
-                if v == label and (prepared[i].document.units[a].post == prepared[i].document.units[b].post) == flag
-            )
-            for label in ("support", "attack")
-        }
-        return arrays, counts
+    scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link]
+    decision = Decision(0.0, 0.0, decoding.extra_threshold, decoding.exact_root_limit, decoding.max_tree_units)
+    relations, attached = decode_trees(d.document, d.pairs, scores, decision)
+    units = d.document.units
+    index = {u.id: j for j, u in enumerate(units)}
+    for a, b in d.gold:
+        if units[a].post == units[b].post:
+            tally.links += 1
+            tally.right += units[a].id in attached and index[attached[units[a].id].target] == b
+            tally.previous += b == a - 1
+    where = {pair: j for j, pair in enumerate(d.pairs)}
+    found = []
+    for r in relations:
+        a, b = index[r.source], index[r.target]
+        j = where[(a, b)]
+        q = float(np.clip(attack[j], 1e-9, 1 - 1e-9))
+        found.append(Edge(float(link[j]), float(np.log(q / (1 - q))), units[a].post == units[b].post, d.gold.get((a, b)) or ""))
+    return found
 
-    (wp, wl, wg), wcounts = part(True)
-    (cp, cl, cg), ccounts = part(False)
-    rp = np.array([e[0] for e, _ in replies])
-    rl = np.array([e[1] for e, _ in replies])
-    rg = [g for _, g in replies]
-    best_within = (-1.0, 0.0, 0.0)
-    for shift in shifts:
-        f1 = macro_f1(wp, wl, wg, shift, wcounts)
+
+def _edge_arrays(prepared: list[Stage2Doc], order: list[int], edges: list[Edge], same_post: bool) -> EdgeArrays:
+    """The decoded links inside posts (``same_post``) or across them, and the gold links of that side by label."""
+    chosen = [e for e in edges if e.same_post == same_post]
+    counts = {
+        label: sum(
+            1
+            for i in order
+            for (a, b), v in prepared[i].gold.items()
+            if v == label and (prepared[i].document.units[a].post == prepared[i].document.units[b].post) == same_post
+        )
+        for label in ("support", "attack")
+    }
+    return EdgeArrays(
+        np.array([e.link for e in chosen]), np.array([e.logit for e in chosen]), np.array([e.gold for e in chosen]), counts
+    )
+
+
+def _labelled(p: np.ndarray, logit: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each link's label under an attack bias, and that label's probability: (probability, label)."""
+    q = 1 / (1 + np.exp(-(logit + shift)))
+    is_attack = q > 0.5
+    return np.where(is_attack, p * q, p * (1 - q)), np.where(is_attack, "attack", "support")
+
+
+def _macro_f1(side: EdgeArrays, shift: float) -> np.ndarray:
+    """Macro F1 over support/attack relations for each threshold in ``THRESHOLD_GRID``."""
+    score, predicted = _labelled(side.link, side.logit, shift)
+    out = []
+    for t in THRESHOLD_GRID:
+        kept = score >= t
+        f1s = []
+        for label in ("support", "attack"):
+            mine = kept & (predicted == label)
+            tp = float((mine & (side.gold == label)).sum())
+            gold = side.gold_counts[label]
+            f1s.append(2 * tp / (float(mine.sum()) + gold) if gold else 0.0)
+        out.append(sum(f1s) / 2)
+    return np.array(out)
+
+
+def _best(choices: list[Choice]) -> Choice:
+    """The highest score; on a tie the lower threshold, then the larger shift."""
+    return max(choices, key=lambda c: (c.score, -c.threshold, c.shift))
+
+
+def _choose_within(side: EdgeArrays) -> Choice:
+    """The within-post threshold and attack bias with the best macro relation F1."""
+    choices = []
+    for shift in ATTACK_SHIFTS:
+        f1 = _macro_f1(side, shift)
         j = int(np.argmax(f1))
-        best_within = max(best_within, (round(float(f1[j]), 4), -grid[j], shift))
-    best_across = (-1.0, 0.0, 0.0, 0.0, 0.0)
-    for shift in shifts:
-        f1 = macro_f1(cp, cl, cg, shift, ccounts)
-        stance = np.zeros(len(grid))
+        choices.append(Choice(round(float(f1[j]), 4), THRESHOLD_GRID[j], shift))
+    return _best(choices)
+
+
+def _choose_across(side: EdgeArrays, replies: list[ReplyLink]) -> Choice:
+    """The reply threshold and attack bias with the best mean of cross-post macro relation F1 and reply
+    stance macro F1 (a response whose link falls below the threshold says none)."""
+    from argmine.evaluation import stance_scores
+
+    link = np.array([r.edge.link for r in replies])
+    logit = np.array([r.edge.logit for r in replies])
+    gold = [r.stance for r in replies]
+    choices = []
+    for shift in ATTACK_SHIFTS:
+        f1 = _macro_f1(side, shift)
+        stance = np.zeros(len(THRESHOLD_GRID))
         if replies:
-            # reply stance over support/attack/none: a response whose link falls below the threshold says none
-            score, predicted = labelled(rp, rl, shift)
-            stance = np.array([stance_scores(rg, list(np.where(score >= t, predicted, "none")))["macro_f1"] for t in grid])
+            score, predicted = _labelled(link, logit, shift)
+            stance = np.array(
+                [stance_scores(gold, list(np.where(score >= t, predicted, "none")))["macro_f1"] for t in THRESHOLD_GRID]
+            )
         combined = (f1 + stance) / 2 if replies else f1
         j = int(np.argmax(combined))
-        best_across = max(
-            best_across, (round(float(combined[j]), 4), -grid[j], shift, round(float(f1[j]), 4), round(float(stance[j]), 4))
+        choices.append(
+            Choice(round(float(combined[j]), 4), THRESHOLD_GRID[j], shift, round(float(f1[j]), 4), round(float(stance[j]), 4))
         )
-    f1 = best_within[0]
-    threshold, within = -best_within[1], best_within[2]
-    reply_threshold, across = -best_across[1], best_across[2]
-    scorer = fit(everything)
-    scorer.label_weights["bias"] = round(scorer.label_weights["bias"] + within, 6)
-    scorer.reply_label_weights["bias"] = round(scorer.reply_label_weights["bias"] + across, 6)
-    scorer.meta = {
-        "documents": len(order),
-        "reply_pairs": len(stances),
+    return _best(choices)
+
+
+def _scorer_meta(
+    prepared: list[Stage2Doc],
+    documents: int,
+    reply_pairs: int,
+    counts: tuple[dict[str, int], dict[str, int]],
+    within: Choice,
+    across: Choice,
+    attachment: dict[str, Attachment],
+) -> dict:
+    """What the fitted scorer stores about its data and its choices (``argmine_scorer.json`` meta)."""
+    within_counts, across_counts = counts
+    links = max(1, sum(t.links for t in attachment.values()))
+    return {
+        "documents": documents,
+        "reply_pairs": reply_pairs,
         "pairs": sum(len(d.pairs) for d in prepared),
-        "links": sum(wcounts.values()) + sum(ccounts.values()),
-        "attack_links": wcounts["attack"] + ccounts["attack"],
-        "threshold": threshold,
-        "reply_threshold": reply_threshold,
-        "attack_bias_within_post": within,
-        "attack_bias_across_posts": across,
-        "out_of_fold_within_post_macro_relation_f1": f1,
-        "out_of_fold_within_post_attachment": round(
-            sum(t[1] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4
-        ),
-        "previous_unit_within_post_attachment": round(
-            sum(t[2] for t in by_corpus.values()) / max(1, sum(t[0] for t in by_corpus.values())), 4
-        ),
-        "within_post_attachment_by_corpus": {c: f"{r}/{n} (previous unit {p})" for c, (n, r, p) in sorted(by_corpus.items())},
-        "out_of_fold_cross_post_macro_relation_f1": best_across[3],
-        "out_of_fold_reply_stance_macro_f1": best_across[4],
+        "links": sum(within_counts.values()) + sum(across_counts.values()),
+        "attack_links": within_counts["attack"] + across_counts["attack"],
+        "threshold": within.threshold,
+        "reply_threshold": across.threshold,
+        "attack_bias_within_post": within.shift,
+        "attack_bias_across_posts": across.shift,
+        "out_of_fold_within_post_macro_relation_f1": within.score,
+        "out_of_fold_within_post_attachment": round(sum(t.right for t in attachment.values()) / links, 4),
+        "previous_unit_within_post_attachment": round(sum(t.previous for t in attachment.values()) / links, 4),
+        "within_post_attachment_by_corpus": {
+            c: f"{t.right}/{t.links} (previous unit {t.previous})" for c, t in sorted(attachment.items())
+        },
+        "out_of_fold_cross_post_macro_relation_f1": across.relation_f1,
+        "out_of_fold_reply_stance_macro_f1": across.stance_f1,
     }
-    return scorer, f1
 
 
 def fit_second_stage(
@@ -610,7 +795,7 @@ def fit_second_stage(
     prepared = stage2_inputs(model, docs, settings, replies)
     if not any(d.gold for d in prepared) or all(len(d.gold) == len(d.pairs) for d in prepared):
         raise InputError("the second stage needs held-out documents with both linked and unlinked unit pairs")
-    scorer, _ = fit_scorer(prepared, settings.decoding, folds, seed, label_balanced)
+    scorer = fit_scorer(prepared, settings.decoding, folds, seed, label_balanced)
     scorer.save(model_dir)
     write_relation_settings(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
     log(f"second stage: {scorer.meta}")
