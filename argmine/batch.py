@@ -30,6 +30,7 @@ from argmine.errors import InputError
 from argmine.readers import json_thread, read_input
 from argmine.settings import Settings, default_settings
 from argmine.version import __version__
+from argmine.writers import write_bytes
 
 MANIFEST = "manifest.json"
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -208,12 +209,6 @@ def _fingerprint(path: Path, settings: Settings, model_name: str, shard_size: in
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 @dataclass
 class Record:
     """One thread's line of a shard: its graph, or an error record."""
@@ -223,15 +218,17 @@ class Record:
     line: str
 
     @classmethod
-    def parse(cls, line: str) -> Record:
-        data = json.loads(line)
+    def parse(cls, line: str, where: str) -> Record:
+        data = jsonio.parse(line, where)
+        if not isinstance(data, dict):
+            raise InputError(f"{where} is not a graph or an error record")
         return cls(data.get("id"), data.get("format") == "argmine.graph", line)
 
 
 def _finish_shard(out: Path, name: str, records: list[Record], output_format: str) -> str:
     if output_format == "jsonl":
         final = out / f"{name}.jsonl"
-        _write_atomic(final, "".join(r.line + "\n" for r in records).encode("utf-8"))
+        write_bytes(final, "".join(r.line + "\n" for r in records).encode("utf-8"))
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -240,7 +237,7 @@ def _finish_shard(out: Path, name: str, records: list[Record], output_format: st
         final = out / f"{name}.parquet"
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
-        _write_atomic(final, sink.getvalue().to_pybytes())
+        write_bytes(final, sink.getvalue().to_pybytes())
     return final.name
 
 
@@ -252,7 +249,8 @@ def _read_partial(partial: Path) -> list[Record]:
     keep = data[: data.rfind(b"\n") + 1]
     if len(keep) != len(data):
         partial.write_bytes(keep)
-    return [Record.parse(line) for line in keep.decode("utf-8").splitlines()]
+    lines = keep.decode("utf-8").splitlines()
+    return [Record.parse(line, f"{partial} line {n}") for n, line in enumerate(lines, start=1)]
 
 
 def analyze_group(docs: list, model, settings: Settings) -> list:
@@ -366,6 +364,22 @@ class RayEngine:
 ENGINES = ("local", "ray")
 
 
+@dataclass
+class Job:
+    """One batch run: where it reads and writes, how it cuts shards, what analyses them, and its tallies."""
+
+    source: Path
+    out: Path
+    shard_size: int
+    group_size: int
+    output_format: str
+    manifest: dict
+    runner: object
+    summary: Summary
+    bar: object
+    started: float
+
+
 def run_batch(
     source: str | Path,
     out: str | Path,
@@ -386,14 +400,7 @@ def run_batch(
     else ``RAY_ADDRESS``, else a local one with ``workers`` CPUs) and writes the same shards."""
     from tqdm.auto import tqdm
 
-    from argmine.pipeline import error_record, load_model
-
-    if output_format not in OUTPUT_FORMATS:
-        raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r} (choose local or ray)")
-    if shard_size < 1 or group_size < 1 or workers < 1:
-        raise InputError("shard size, group size and workers must be at least 1")
+    _check_options(output_format, engine, shard_size, group_size, workers)
     settings = settings or default_settings()
     source, out = Path(source), Path(out)
     kind = input_kind(source)
@@ -402,16 +409,62 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     model_name = model if isinstance(model, str) else getattr(model, "name", None) or settings.model.name
     fingerprint = _fingerprint(source, settings, model_name, shard_size, output_format)
-    manifest_path = out / MANIFEST
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
-    if manifest is not None and manifest.get("fingerprint") != fingerprint:  # refused before the model loads
+    manifest = _read_manifest(out, fingerprint)  # refused before the model loads
+    runner = _engine(engine, model, model_name, settings, address, workers, progress)
+    manifest = manifest or _new_manifest(source, model_name, shard_size, output_format, fingerprint)
+    started = time.perf_counter()
+    bar = tqdm(total=count_threads(source, kind), desc="threads", unit="thread", disable=not progress)
+    job = Job(source, out, shard_size, group_size, output_format, manifest, runner, Summary(), bar, started)
+    try:
+        for index, members in _shards(threads(source, settings), shard_size):
+            _do_shard(job, index, members)
+    finally:
+        bar.close()
+    summary = job.summary
+    manifest["complete"] = True
+    manifest["threads"] = sum(s["threads"] for s in manifest["shards"].values())
+    manifest["errors"] = summary.failed = sum(s.get("errors", 0) for s in manifest["shards"].values())
+    _save_manifest(job)
+    summary.seconds = time.perf_counter() - job.started
+    if log:
+        log(summary.line())
+    return summary
+
+
+def _check_options(output_format: str, engine: str, shard_size: int, group_size: int, workers: int) -> None:
+    if output_format not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (choose local or ray)")
+    if shard_size < 1 or group_size < 1 or workers < 1:
+        raise InputError("shard size, group size and workers must be at least 1")
+
+
+def _read_manifest(out: Path, fingerprint: str) -> dict | None:
+    """The manifest of an earlier run of this job in ``out`` (None if there was none); another job's is refused."""
+    path = out / MANIFEST
+    if not path.is_file():
+        return None
+    manifest = jsonio.parse(path.read_text(encoding="utf-8"), str(path))
+    if not isinstance(manifest, dict):
+        raise InputError(f"{path} is not a batch manifest (a JSON object)")
+    if manifest.get("fingerprint") != fingerprint:
         raise InputError(f"{out} holds another job's output (other input, settings, model or shard size): use an empty folder")
+    return manifest
+
+
+def _engine(engine: str, model, model_name: str, settings: Settings, address: str | None, workers: int, progress: bool):
+    """What analyses the groups: Ray actors, or the model loaded here (unless given loaded)."""
+    from argmine.pipeline import load_model
+
     if engine == "ray":
-        runner = RayEngine(model_name, settings, address, workers, quiet=not progress)
-    else:
-        loaded = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
-        runner = LocalEngine(loaded, settings)
-    manifest = manifest or {
+        return RayEngine(model_name, settings, address, workers, quiet=not progress)
+    loaded = model if model is not None and not isinstance(model, str) else load_model(model, settings=settings)
+    return LocalEngine(loaded, settings)
+
+
+def _new_manifest(source: Path, model_name: str, shard_size: int, output_format: str, fingerprint: str) -> dict:
+    return {
         "format": "argmine.batch",
         "generator": f"argmine {__version__}",
         "input": str(source),
@@ -422,85 +475,87 @@ def run_batch(
         "shards": {},
         "complete": False,
     }
-    summary = Summary()
-    started = time.perf_counter()
-    bar = tqdm(total=count_threads(source, kind), desc="threads", unit="thread", disable=not progress)
 
-    def save_manifest() -> None:
-        _write_atomic(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
 
-    def do_shard(index: int, members: list[Thread]) -> None:
-        name = f"shard-{index:05d}"
-        if name in manifest["shards"] and (out / manifest["shards"][name]["file"]).is_file():
-            summary.skipped += len(members)
-            bar.update(len(members))
-            return
-        partial = out / f"{name}.partial"
-        records = _read_partial(partial)
-        done = {r.id for r in records}
-        summary.skipped += sum(t.id in done for t in members)
-        bar.update(sum(t.id in done for t in members))
-        todo = [t for t in members if t.id not in done]
-        groups = [todo[k : k + group_size] for k in range(0, len(todo), group_size)]
-        with partial.open("a", encoding="utf-8") as handle:
-            for group, results in zip(groups, runner.map([[t.document for t in g if t.document is not None] for g in groups])):
-                results = iter(results)
-                for thread in group:
-                    graph = None
-                    if thread.document is not None:
-                        result = next(results)
-                        if isinstance(result, Exception):
-                            thread.error = str(result)
-                        else:
-                            graph = result
-                    if graph is not None:
-                        record = Record(thread.id, True, graph.to_json(indent=None))
-                    else:
-                        record = Record(thread.id, False, error_record(thread.error, str(source), thread.position + 1, thread.id))
-                    handle.write(record.line + "\n")
-                    records.append(record)
-                    summary.threads += 1
-                    if graph is not None:
-                        summary.units += len(graph.units)
-                        summary.relations += len(graph.relations)
-                    else:
-                        summary.errors += 1
-                handle.flush()
-                os.fsync(handle.fileno())
-                bar.update(len(group))
-                elapsed = time.perf_counter() - started
-                bar.set_postfix(units_s=f"{summary.units / elapsed:.1f}" if elapsed else "0")
-        order = {t.id: k for k, t in enumerate(members)}  # the partial may hold threads of an earlier run first
-        records.sort(key=lambda r: order.get(r.id, len(order)))
-        file = _finish_shard(out, name, records, output_format)
-        manifest["shards"][name] = {
-            "file": file,
-            "threads": len(records),
-            "errors": sum(not r.ok for r in records),
-            "first": records[0].id,
-            "last": records[-1].id,
-        }
-        save_manifest()
-        partial.unlink(missing_ok=True)
-        summary.shards.append(file)
+def _save_manifest(job: Job) -> None:
+    write_bytes(job.out / MANIFEST, (json.dumps(job.manifest, indent=1) + "\n").encode("utf-8"))
 
+
+def _shards(items: Iterator[Thread], shard_size: int) -> Iterator[tuple[int, list[Thread]]]:
+    """(shard index, its threads) in input order: a thread's shard is its position // ``shard_size``."""
     members: list[Thread] = []
     index = 0
-    try:
-        for thread in threads(source, settings):
-            if thread.position // shard_size != index:
-                do_shard(index, members)
-                index, members = thread.position // shard_size, []
-            members.append(thread)
-        if members:
-            do_shard(index, members)
-    finally:
-        bar.close()
-    manifest["complete"] = True
-    manifest["threads"] = sum(s["threads"] for s in manifest["shards"].values())
-    manifest["errors"] = summary.failed = sum(s.get("errors", 0) for s in manifest["shards"].values())
-    save_manifest()
-    summary.seconds = time.perf_counter() - started
-    if log:
-        log(summary.line())
-    return summary
+    for thread in items:
+        if thread.position // shard_size != index:
+            yield index, members
+            index, members = thread.position // shard_size, []
+        members.append(thread)
+    if members:
+        yield index, members
+
+
+def _do_shard(job: Job, index: int, members: list[Thread]) -> None:
+    """Analyse one shard's threads not done before (appending each to its partial file), then write the
+    shard, record it in the manifest and drop the partial file. A shard the manifest has is skipped."""
+    name = f"shard-{index:05d}"
+    shards = job.manifest["shards"]
+    if name in shards and (job.out / shards[name]["file"]).is_file():
+        job.summary.skipped += len(members)
+        job.bar.update(len(members))
+        return
+    partial = job.out / f"{name}.partial"
+    records = _read_partial(partial)
+    done = {r.id for r in records}
+    job.summary.skipped += sum(t.id in done for t in members)
+    job.bar.update(sum(t.id in done for t in members))
+    records += _analyse_into(job, partial, [t for t in members if t.id not in done])
+    order = {t.id: k for k, t in enumerate(members)}  # the partial may hold threads of an earlier run first
+    records.sort(key=lambda r: order.get(r.id, len(order)))
+    file = _finish_shard(job.out, name, records, job.output_format)
+    shards[name] = {
+        "file": file,
+        "threads": len(records),
+        "errors": sum(not r.ok for r in records),
+        "first": records[0].id,
+        "last": records[-1].id,
+    }
+    _save_manifest(job)
+    partial.unlink(missing_ok=True)
+    job.summary.shards.append(file)
+
+
+def _analyse_into(job: Job, partial: Path, todo: list[Thread]) -> list[Record]:
+    """The records of ``todo``, analysed group by group; each group's lines are appended to ``partial``
+    and synced before the next group starts, so a killed run keeps them."""
+    groups = [todo[k : k + job.group_size] for k in range(0, len(todo), job.group_size)]
+    documents = [[t.document for t in g if t.document is not None] for g in groups]
+    records = []
+    with partial.open("a", encoding="utf-8") as handle:
+        for group, results in zip(groups, job.runner.map(documents)):
+            results = iter(results)
+            for thread in group:
+                record = _record(job, thread, next(results) if thread.document is not None else None)
+                handle.write(record.line + "\n")
+                records.append(record)
+            handle.flush()
+            os.fsync(handle.fileno())
+            job.bar.update(len(group))
+            elapsed = time.perf_counter() - job.started
+            job.bar.set_postfix(units_s=f"{job.summary.units / elapsed:.1f}" if elapsed else "0")
+    return records
+
+
+def _record(job: Job, thread: Thread, result) -> Record:
+    """A thread's line: its graph, or an error record (its read error, or the analysis's); counted in the summary."""
+    from argmine.pipeline import error_record
+
+    if isinstance(result, Exception):
+        thread.error = str(result)
+        result = None
+    job.summary.threads += 1
+    if result is None:
+        job.summary.errors += 1
+        return Record(thread.id, False, error_record(thread.error, str(job.source), thread.position + 1, thread.id))
+    job.summary.units += len(result.units)
+    job.summary.relations += len(result.relations)
+    return Record(thread.id, True, result.to_json(indent=None))

@@ -1,4 +1,4 @@
-"""Writers: atomic file output and the terminal tree view."""
+"""Writers: atomic file output (the one writer every output goes through) and the terminal tree view."""
 
 from __future__ import annotations
 
@@ -67,7 +67,6 @@ def _refuse_inputs(path: str, inputs: tuple) -> None:
 
 def write_text(path: str, text: str) -> None:
     """Write to ``path`` (``-`` = stdout) via a temp file and rename, so no half-written output remains.
-    The file gets the mode the umask gives new files (a temp file's 0600 would lock out other users).
     A symlink is written through to its target (the link stays); a pipe or a device is written in place."""
     if path == "-" or path in _STREAMS:
         stream = getattr(sys, _STREAMS.get(path, "stdout"))  # the open stream: a shell's `>>` appends
@@ -77,6 +76,13 @@ def write_text(path: str, text: str) -> None:
     if _in_place(path):
         _write_in_place(path, text)
         return
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """The one atomic file writer: a temp file beside ``path``, synced to disk, renamed over it; an error is
+    ``InputError("cannot write PATH: reason")``. The file gets the mode the umask gives new files (a temp
+    file's 0600 would lock out other users); a symlink is written through to its target."""
     target = Path(os.path.realpath(path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +90,8 @@ def write_text(path: str, text: str) -> None:
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
