@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from argmine.document import Document
+from argmine.document import Document, answered_posts, posts_above
 from argmine.settings import CandidateSettings
 
 
@@ -79,14 +79,15 @@ def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[
         for pos, a in enumerate(members):
             for b in members[pos + 1 : pos + 1 + cfg.window]:
                 add(a, b)
-    previous: str | None = None
     titles = [p.id for p in doc.posts if p.kind == "title"]
     answered = answered_posts(doc)
+    above = posts_above(doc, comments_only=True, with_units=True)
     for post in doc.posts:
         mine = index_by_post.get(post.id, [])
         partners: list[str] = []
         if cfg.parent and answered[post.id] is not None:
             partners.append(answered[post.id])
+        previous = above.get(post.id)
         if cfg.previous_post and doc.flat and post.kind == "comment" and previous is not None and previous != post.parent:
             partners.append(previous)
         if post.kind == "article":
@@ -94,25 +95,9 @@ def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[
         for other in partners:
             for a, b in _closest(matrix, mine, index_by_post.get(other, []), cfg.parent_limit):
                 add(a, b)
-        if post.kind == "comment" and mine:
-            previous = post.id
     for a, b in similar_pairs(matrix, cfg.top_k_similar, cfg.min_similarity):
         add(a, b)
     return sorted(directed)
-
-
-def answered_posts(doc: Document) -> dict[str, str | None]:
-    """For each post, the post it answers, skipping posts without units (a reply to a bare question or
-    a deleted comment answers what that post answered); None for posts that answer nothing."""
-    with_units = {u.post for u in doc.units}
-    by_id = {p.id: p for p in doc.posts}
-    out: dict[str, str | None] = {}
-    for post in doc.posts:
-        current = post.parent
-        while current is not None and current not in with_units:
-            current = by_id[current].parent
-        out[post.id] = current if current is not None else post.parent
-    return out
 
 
 def pair_contexts(doc: Document, pairs: list[tuple[int, int]]) -> list[str]:

@@ -182,3 +182,33 @@ def join_posts(doc_id: str, parts: list[PostText], sep: str = "\n\n", **kwargs) 
         pieces.append(part.text)
         offset += len(part.text)
     return Document(doc_id, "".join(pieces), posts, **kwargs)
+
+
+def answered_posts(doc: Document) -> dict[str, str | None]:
+    """For each post, the post it answers, skipping posts without units (a reply to a bare question or
+    a deleted comment answers what that post answered); None for posts that answer nothing."""
+    with_units = {u.post for u in doc.units}
+    by_id = {p.id: p for p in doc.posts}
+    out: dict[str, str | None] = {}
+    for post in doc.posts:
+        current = post.parent
+        while current is not None and current not in with_units:
+            current = by_id[current].parent
+        out[post.id] = current if current is not None else post.parent
+    return out
+
+
+def posts_above(doc: Document, *, comments_only: bool, with_units: bool) -> dict[str, str | None]:
+    """For each post, the post just above it in reading order: what a comment of a flat thread (plain text,
+    reply links unknown) may answer besides its parent. ``comments_only``: only comments are mapped, and
+    only a comment counts as above; ``with_units``: posts without units are passed over, as if absent."""
+    having = {u.post for u in doc.units}
+    out: dict[str, str | None] = {}
+    last = None
+    for post in doc.posts:
+        if comments_only and post.kind != "comment":
+            continue
+        out[post.id] = last
+        if not with_units or post.id in having:
+            last = post.id
+    return out

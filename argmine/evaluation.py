@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from argmine.candidates import answered_posts
 from argmine.corpora import CORPUS_READERS, REPLY_READERS, ReplyPair, gold_links, qt30_parts, reply_parts, reply_thread
-from argmine.document import Document, Relation, Unit
+from argmine.document import Document, Relation, Unit, answered_posts, posts_above
 from argmine.errors import InputError
 from argmine.graph import Graph
 from argmine.pipeline import Model, relate
@@ -42,12 +41,7 @@ def _structural(doc: Document, first_target: str, first_label: str) -> tuple[lis
         by_post.setdefault(u.post, []).append(u)
     posts = {p.id: p for p in doc.posts}
     answered = answered_posts(doc)
-    earlier: dict[str, str | None] = {}
-    last = None
-    for p in doc.posts:
-        if p.id in by_post:
-            earlier[p.id] = last
-            last = p.id
+    earlier = posts_above(doc, comments_only=False, with_units=True)
     attached: dict[str, Relation] = {}
     for i, u in enumerate(units):
         mine = by_post[u.post]
@@ -123,89 +117,141 @@ def evaluate_docs(
     replaces the model (a baseline) when given."""
     relater = relater or model_relater(model, settings)
     share = settings.evaluation.unit_match_overlap
-    units = Counts()
-    rel = {label: Counts() for label in LABELS}
-    linked, unlinked = Counts(), Counts()
-    attached_gold = attached_right = label_right = 0
-    within_gold = within_right = 0
-    cross = Counts()
+    tally = _Tally()
     for doc in docs:
         document = doc.document
         if mode != "gold":
             document = segment(document.with_units([]), settings.segmenter, settings.boilerplate)
         relations, parents = relater(document)
-        pred_spans = [(u.start, u.end) for u in document.units]
         gold_spans = [(g.start, g.end) for g in doc.units]
-        # predicted unit index -> gold unit index (best overlap, 50% rule)
-        match: dict[int, int] = {}
-        for i, p in enumerate(pred_spans):
-            hits = [j for j, g in enumerate(gold_spans) if _overlap(p, g, share)]
-            if hits:
-                match[i] = max(hits, key=lambda j: min(p[1], gold_spans[j][1]) - max(p[0], gold_spans[j][0]))
-        units.tp += len(set(match.values())) if mode != "gold" else len(gold_spans)
-        units.predicted += len(pred_spans)
-        units.gold += len(gold_spans)
+        match = _match_units([(u.start, u.end) for u in document.units], gold_spans, share)
+        tally.units.tp += len(set(match.values())) if mode != "gold" else len(gold_spans)
+        tally.units.predicted += len(document.units)
+        tally.units.gold += len(gold_spans)
         index = {u.id: i for i, u in enumerate(document.units)}
-        gold_rel = gold_links(doc)
-        pred_rel: dict[tuple[int, int], str] = {}
-        for r in relations:
-            s, t = match.get(index[r.source]), match.get(index[r.target])
-            key = (s, t) if s is not None and t is not None else (("x", index[r.source]), ("x", index[r.target]))
-            pred_rel.setdefault(key, r.label)
+        found = _Found(_predicted_links(relations, match, index), gold_links(doc), [g.post for g in doc.units])
+        tally.add_relations(found)
+        tally.add_links(found, len(gold_spans))
+        tally.add_attachment(found, _decoded_parents(parents, match, index))
+        if progress:
+            progress.update(1)
+    return tally.result(mode, len(docs))
+
+
+def _match_units(pred_spans: list[tuple[int, int]], gold_spans: list[tuple[int, int]], share: float) -> dict[int, int]:
+    """Predicted unit index -> gold unit index: the best overlap among those that pass the overlap rule."""
+    match: dict[int, int] = {}
+    for i, p in enumerate(pred_spans):
+        hits = [j for j, g in enumerate(gold_spans) if _overlap(p, g, share)]
+        if hits:
+            match[i] = max(hits, key=lambda j: min(p[1], gold_spans[j][1]) - max(p[0], gold_spans[j][0]))
+    return match
+
+
+def _predicted_links(relations: list[Relation], match: dict[int, int], index: dict[str, int]) -> dict[tuple, str]:
+    """Predicted relations keyed by gold unit indices (a relation with an unmatched end keeps its own
+    ``("x", predicted index)`` key, so it can only be wrong); the first relation of a pair counts."""
+    out: dict[tuple, str] = {}
+    for r in relations:
+        s, t = match.get(index[r.source]), match.get(index[r.target])
+        key = (s, t) if s is not None and t is not None else (("x", index[r.source]), ("x", index[r.target]))
+        out.setdefault(key, r.label)
+    return out
+
+
+def _decoded_parents(parents: dict[str, Relation], match: dict[int, int], index: dict[str, int]) -> dict[int, tuple]:
+    """The decoded tree on gold units: gold index of a child -> (gold index of its parent or None, label)."""
+    out: dict[int, tuple[int | None, str]] = {}
+    for child, r in parents.items():
+        s = match.get(index[child])
+        if s is not None:
+            out[s] = (match.get(index[r.target]), r.label)
+    return out
+
+
+@dataclass
+class _Found:
+    """One document's predicted and gold links by gold unit indices, and each gold unit's post."""
+
+    predicted: dict[tuple, str]
+    gold: dict[tuple[int, int], str]
+    gold_post: list[str]
+
+
+@dataclass
+class _Tally:
+    """The counts ``evaluate_docs`` adds up over documents and turns into metrics."""
+
+    units: Counts = field(default_factory=Counts)
+    relations: dict[str, Counts] = field(default_factory=lambda: {label: Counts() for label in LABELS})
+    linked: Counts = field(default_factory=Counts)
+    unlinked: Counts = field(default_factory=Counts)
+    cross: Counts = field(default_factory=Counts)
+    attached_gold: int = 0
+    attached_right: int = 0
+    label_right: int = 0
+    within_gold: int = 0
+    within_right: int = 0
+
+    def add_relations(self, found: _Found) -> None:
+        """Relations per label, and those across posts (by the gold units' posts)."""
+        pred_rel, gold_rel, gold_post = found.predicted, found.gold, found.gold_post
         for label in LABELS:
-            rel[label].predicted += sum(1 for lab in pred_rel.values() if lab == label)
-            rel[label].gold += sum(1 for lab in gold_rel.values() if lab == label)
-            rel[label].tp += sum(1 for k, lab in pred_rel.items() if lab == label and gold_rel.get(k) == label)
-        gold_post = [g.post for g in doc.units]
+            counts = self.relations[label]
+            counts.predicted += sum(1 for lab in pred_rel.values() if lab == label)
+            counts.gold += sum(1 for lab in gold_rel.values() if lab == label)
+            counts.tp += sum(1 for k, lab in pred_rel.items() if lab == label and gold_rel.get(k) == label)
         for k, lab in pred_rel.items():
             if isinstance(k[0], int) and gold_post[k[0]] != gold_post[k[1]]:
-                cross.predicted += 1
-                cross.tp += gold_rel.get(k) == lab
-        cross.gold += sum(1 for (s_, t_) in gold_rel if gold_post[s_] != gold_post[t_])
-        n = len(gold_spans)
+                self.cross.predicted += 1
+                self.cross.tp += gold_rel.get(k) == lab
+        self.cross.gold += sum(1 for (s, t) in gold_rel if gold_post[s] != gold_post[t])
+
+    def add_links(self, found: _Found, n: int) -> None:
+        """The linked and not-linked classes over all ordered pairs of the ``n`` gold units."""
+        pred_rel, gold_rel = found.predicted, found.gold
         all_pairs = n * (n - 1)
-        linked.predicted += len(pred_rel)
-        linked.gold += len(gold_rel)
-        linked.tp += sum(1 for k in pred_rel if k in gold_rel)
-        true_unlinked = all_pairs - len(set(pred_rel) | set(gold_rel))
-        unlinked.tp += max(0, true_unlinked)
-        unlinked.predicted += all_pairs - len(pred_rel)
-        unlinked.gold += all_pairs - len(gold_rel)
-        # attachment: the decoded parent of the unit matching each gold source
-        parent_of: dict[int, tuple[int | None, str]] = {}
-        for child, r in parents.items():
-            s = match.get(index[child])
-            if s is not None:
-                parent_of[s] = (match.get(index[r.target]), r.label)
-        for (s, t), label in gold_rel.items():
-            attached_gold += 1
+        self.linked.predicted += len(pred_rel)
+        self.linked.gold += len(gold_rel)
+        self.linked.tp += sum(1 for k in pred_rel if k in gold_rel)
+        self.unlinked.tp += max(0, all_pairs - len(set(pred_rel) | set(gold_rel)))
+        self.unlinked.predicted += all_pairs - len(pred_rel)
+        self.unlinked.gold += all_pairs - len(gold_rel)
+
+    def add_attachment(self, found: _Found, parent_of: dict[int, tuple]) -> None:
+        """Attachment: is the decoded parent of each gold source its gold target (and the label right)?"""
+        for (s, t), label in found.gold.items():
+            self.attached_gold += 1
             got = parent_of.get(s)
             hit = got is not None and got[0] == t
             if hit:
-                attached_right += 1
-                label_right += got[1] == label
-            if gold_post[s] == gold_post[t]:
-                within_gold += 1
-                within_right += hit
-        if progress:
-            progress.update(1)
-    result = {
-        "mode": mode,
-        "documents": len(docs),
-        "units": units.prf(),
-        "relations": {label: rel[label].prf() for label in LABELS},
-    }
-    overall = Counts(sum(c.tp for c in rel.values()), sum(c.predicted for c in rel.values()), sum(c.gold for c in rel.values()))
-    result["relations"]["overall"] = overall.prf()
-    link_f1 = linked.prf()["f1"]
-    result["link_class_f1"] = round(100 * link_f1, 2)
-    result["macro_link_f1"] = round(100 * (link_f1 + unlinked.prf()["f1"]) / 2, 2)
-    result["attachment_accuracy"] = round(attached_right / attached_gold, 4) if attached_gold else 0.0
-    result["label_accuracy_on_attached"] = round(label_right / attached_right, 4) if attached_right else 0.0
-    if cross.gold:
-        result["cross_post_relations"] = cross.prf()
-        result["within_post_attachment"] = round(within_right / within_gold, 4) if within_gold else 0.0
-    return result
+                self.attached_right += 1
+                self.label_right += got[1] == label
+            if found.gold_post[s] == found.gold_post[t]:
+                self.within_gold += 1
+                self.within_right += hit
+
+    def result(self, mode: str, documents: int) -> dict:
+        rel = self.relations
+        result = {
+            "mode": mode,
+            "documents": documents,
+            "units": self.units.prf(),
+            "relations": {label: rel[label].prf() for label in LABELS},
+        }
+        overall = Counts(
+            sum(c.tp for c in rel.values()), sum(c.predicted for c in rel.values()), sum(c.gold for c in rel.values())
+        )
+        result["relations"]["overall"] = overall.prf()
+        link_f1 = self.linked.prf()["f1"]
+        result["link_class_f1"] = round(100 * link_f1, 2)
+        result["macro_link_f1"] = round(100 * (link_f1 + self.unlinked.prf()["f1"]) / 2, 2)
+        result["attachment_accuracy"] = round(self.attached_right / self.attached_gold, 4) if self.attached_gold else 0.0
+        result["label_accuracy_on_attached"] = round(self.label_right / self.attached_right, 4) if self.attached_right else 0.0
+        if self.cross.gold:
+            result["cross_post_relations"] = self.cross.prf()
+            result["within_post_attachment"] = round(self.within_right / self.within_gold, 4) if self.within_gold else 0.0
+        return result
 
 
 def evaluate_replies(pairs: list[ReplyPair], relater: Relater, settings: Settings, progress=None) -> dict:

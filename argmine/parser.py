@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from argmine.candidates import answered_posts, tfidf
+from argmine.candidates import tfidf
 from argmine.decoding import Decision, Related, decode_parse
-from argmine.document import Document
+from argmine.document import Document, answered_posts, posts_above
 from argmine.errors import InputError, ModelError
 
 if TYPE_CHECKING:
@@ -92,12 +92,13 @@ def context_posts(doc: Document) -> dict[str, list[str]]:
     answers and, in a flat thread, the comment just above."""
     with_units = {u.post for u in doc.units}
     answered = answered_posts(doc)
+    above = posts_above(doc, comments_only=False, with_units=True)
     title = next((p.id for p in doc.posts if p.kind == "title" and p.id in with_units), None)
     out: dict[str, list[str]] = {}
-    previous = None
     for post in doc.posts:
         if post.id not in with_units:
             continue
+        previous = above[post.id]
         ctx = []
         if title and post.id != title:
             ctx.append(title)
@@ -109,7 +110,6 @@ def context_posts(doc: Document) -> dict[str, list[str]]:
         if post.kind == "article" and not ctx and previous and previous != post.id:
             ctx.append(previous)
         out[post.id] = ctx
-        previous = post.id
     return out
 
 

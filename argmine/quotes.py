@@ -20,8 +20,8 @@ import re
 from dataclasses import replace
 from difflib import SequenceMatcher
 
-from argmine.candidates import Answerable, answered_posts
-from argmine.document import Document, Post, Quote, Unit, trim_span
+from argmine.candidates import Answerable
+from argmine.document import Document, Post, Quote, Unit, answered_posts, trim_span
 
 __all__ = ["Quote", "find_quotes", "point_quotes", "quoted_units"]
 

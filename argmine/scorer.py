@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from argmine.candidates import answered_posts, tfidf
-from argmine.document import Document, PairScores
+from argmine.candidates import tfidf
+from argmine.document import Document, PairScores, Post, answered_posts, posts_above
 
 SCORER_FILE = "argmine_scorer.json"
 # Feature settings a fitted scorer is tied to (stored with it in argmine_scorer.json).
@@ -102,6 +102,22 @@ LABEL_FEATURES = [
 ]
 
 
+@dataclass
+class _ThreadView:
+    """What every pair's features read from the document and the candidate pairs, computed once."""
+
+    doc: Document
+    post_of: dict[str, Post]
+    answered: dict[str, str | None]
+    comment_above: dict[str, str | None]
+    first_in_post: dict[str, int]
+    count_in_post: dict[str, int]
+    role: list[str]
+    sims: dict[tuple[int, int], float]
+    best_sim: dict[int, float]
+    best_link: dict[int, float]
+
+
 def pair_features(
     doc: Document,
     pairs: list[tuple[int, int]],
@@ -116,98 +132,129 @@ def pair_features(
     model's scores of whole posts (source post, target post) for reply pairs. A negation mismatch
     counts only between units at least ``negation_min_similarity`` alike (a setting of the trained
     second stage, stored with it)."""
-    units = doc.units
-    post_of = {p.id: p for p in doc.posts}
-    answered = answered_posts(doc)
-    previous_comment = {}
-    last = None
-    for p in doc.posts:
-        if p.kind == "comment":
-            previous_comment[p.id] = last
-            last = p.id
+    view = _thread_view(doc, pairs, scores, matrix)
+    post_scores = post_scores or {}
+    rows = []
+    for a, b in pairs:
+        thread = post_scores.get((doc.units[a].post, doc.units[b].post))
+        link = _link_features(view, a, b, scores, thread)
+        rows.append({**link, **_label_features(view, a, b, scores[(a, b)], thread, negation_min_similarity)})
+    return rows
+
+
+def _thread_view(doc: Document, pairs: list[tuple[int, int]], scores: dict[tuple[int, int], PairScores], matrix) -> _ThreadView:
     first_in_post: dict[str, int] = {}
     count_in_post: dict[str, int] = {}
-    for i, u in enumerate(units):
+    for i, u in enumerate(doc.units):
         first_in_post.setdefault(u.post, i)
         count_in_post[u.post] = count_in_post.get(u.post, 0) + 1
     if matrix is None:
-        matrix = tfidf([u.text for u in units])
-    n = max(1, len(units) - 1)
-    role = _roles(doc)
-    if matrix is not None and pairs:
-        src, tgt = [a for a, _ in pairs], [b for _, b in pairs]
-        values = np.asarray(matrix[src].multiply(matrix[tgt]).sum(axis=1)).ravel()
-        sims = {pair: float(v) for pair, v in zip(pairs, values)}
-    else:
-        sims = {pair: 0.0 for pair in pairs}
+        matrix = tfidf([u.text for u in doc.units])
+    sims = _similarities(matrix, pairs)
     best_sim: dict[int, float] = {}
     best_link: dict[int, float] = {}
     for a, b in pairs:
         best_sim[a] = max(best_sim.get(a, 0.0), sims[(a, b)])
         best_link[a] = max(best_link.get(a, 0.0), 1 - scores[(a, b)].none)
-    post_scores = post_scores or {}
-    rows = []
-    for a, b in pairs:
-        ua, ub = units[a], units[b]
-        fwd = scores[(a, b)]
-        rev = scores.get((b, a), PairScores(0.0, 0.0, 1.0))
-        same = ua.post == ub.post
-        cross = 0.0 if same else 1.0
-        thread = post_scores.get((ua.post, ub.post))
-        d = a - b  # > 0: the target comes before the source
-        gap = doc.text[min(ua.end, ub.end) : max(ua.start, ub.start)] if same and abs(d) == 1 else ""
-        sim = sims[(a, b)]
-        neg_a, neg_b = bool(NEGATION.search(ua.text)), bool(NEGATION.search(ub.text))
-        pos_a, pos_b = a - first_in_post[ua.post], b - first_in_post[ub.post]
-        src_text, tgt_text = ua.text.strip("“”\"' "), ub.text.strip("“”\"' ")
-        f = {
-            "bias": 1.0,
-            "post_support": fwd.support * (1 - cross),
-            "post_attack": fwd.attack * (1 - cross),
-            "post_support_rev": rev.support * (1 - cross),
-            "post_attack_rev": rev.attack * (1 - cross),
-            "reply_support": fwd.support * cross,
-            "reply_attack": fwd.attack * cross,
-            "thread_link": (1 - thread.none) * cross if thread else 0.0,
-            "same_post": 1 - cross,
-            # in a flat thread (plain text) the comment above is as likely an answered post as the article
-            "target_in_parent": float(answered[ua.post] == ub.post or (doc.flat and previous_comment.get(ua.post) == ub.post)),
-            "target_in_previous": float(doc.flat and previous_comment.get(ua.post) == ub.post),
-            "target_other_post": float(not same and answered[ua.post] != ub.post),
-            "target_is_title": float(post_of[ub.post].kind == "title"),
-            "dist_prev_1": float(same and d == 1),
-            "dist_prev_2": float(same and d == 2),
-            "dist_prev_far": float(same and d > 2),
-            "dist_next_1": float(same and d == -1),
-            "dist_next_far": float(same and d < -1),
-            "target_first_in_post": float(pos_b == 0),
-            "target_last_in_post": float(pos_b == count_in_post[ub.post] - 1),
-            "source_first_in_post": float(pos_a == 0),
-            "target_position": b / n,
-            "source_position": a / n,
-            "source_question": float(ua.text.rstrip().endswith("?")),
-            "target_question": float(ub.text.rstrip().endswith("?")),
-            "source_attack_opener": float(bool(ATTACK_OPENERS.match(src_text))),
-            "source_support_opener": float(bool(SUPPORT_OPENERS.match(src_text))),
-            "gap_attack": float(d == 1 and bool(GAP_ATTACK.search(gap))),
-            "gap_support": float(d == 1 and bool(GAP_SUPPORT.search(gap))),
-            "similarity": sim,
-            "most_similar": float(sim > 0 and sim >= best_sim[a]),
-            "most_likely": float(1 - fwd.none >= best_link[a]),
-            "link_share": (1 - fwd.none) / best_link[a] if best_link[a] > 0 else 0.0,
-            # label cues
-            "post_attack_share": _share(fwd) * (1 - cross),
-            "reply_attack_share": _share(fwd) * cross,
-            "thread_attack_share": _share(thread) * cross if thread else 0.0,
-            "negation_mismatch": float(neg_a != neg_b and sim > negation_min_similarity),
-            "source_concession": float(bool(CONCESSION.match(src_text))),
-            "target_concession": float(bool(CONCESSION.match(tgt_text))),
-            "source_contrast": float(bool(CONTRAST.match(src_text))),
-            "role_flip": float(role[a] != role[b]),
-            "target_before": float(b < a),
-        }
-        rows.append(f)
-    return rows
+    return _ThreadView(
+        doc,
+        {p.id: p for p in doc.posts},
+        answered_posts(doc),
+        # every comment counts as above, with units or not (the fitted scorers were fitted so)
+        posts_above(doc, comments_only=True, with_units=False),
+        first_in_post,
+        count_in_post,
+        _roles(doc),
+        sims,
+        best_sim,
+        best_link,
+    )
+
+
+def _similarities(matrix, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """TF-IDF cosine of each pair's two units (0 when there is no matrix)."""
+    if matrix is None or not pairs:
+        return {pair: 0.0 for pair in pairs}
+    src, tgt = [a for a, _ in pairs], [b for _, b in pairs]
+    values = np.asarray(matrix[src].multiply(matrix[tgt]).sum(axis=1)).ravel()
+    return {pair: float(v) for pair, v in zip(pairs, values)}
+
+
+def _link_features(
+    view: _ThreadView, a: int, b: int, scores: dict[tuple[int, int], PairScores], thread: PairScores | None
+) -> dict:
+    """Features of P(link): the pair model both ways (and on the whole posts), reply structure, distance,
+    position, cues."""
+    doc = view.doc
+    ua, ub = doc.units[a], doc.units[b]
+    fwd = scores[(a, b)]
+    rev = scores.get((b, a), PairScores(0.0, 0.0, 1.0))
+    same = ua.post == ub.post
+    cross = 0.0 if same else 1.0
+    d = a - b  # > 0: the target comes before the source
+    gap = doc.text[min(ua.end, ub.end) : max(ua.start, ub.start)] if same and abs(d) == 1 else ""
+    sim = view.sims[(a, b)]
+    n = max(1, len(doc.units) - 1)
+    pos_a, pos_b = a - view.first_in_post[ua.post], b - view.first_in_post[ub.post]
+    src_text = ua.text.strip("“”\"' ")
+    above = doc.flat and view.comment_above.get(ua.post) == ub.post
+    return {
+        "bias": 1.0,
+        "post_support": fwd.support * (1 - cross),
+        "post_attack": fwd.attack * (1 - cross),
+        "post_support_rev": rev.support * (1 - cross),
+        "post_attack_rev": rev.attack * (1 - cross),
+        "reply_support": fwd.support * cross,
+        "reply_attack": fwd.attack * cross,
+        "thread_link": (1 - thread.none) * cross if thread else 0.0,
+        "same_post": 1 - cross,
+        # in a flat thread (plain text) the comment above is as likely an answered post as the article
+        "target_in_parent": float(view.answered[ua.post] == ub.post or above),
+        "target_in_previous": float(above),
+        "target_other_post": float(not same and view.answered[ua.post] != ub.post),
+        "target_is_title": float(view.post_of[ub.post].kind == "title"),
+        "dist_prev_1": float(same and d == 1),
+        "dist_prev_2": float(same and d == 2),
+        "dist_prev_far": float(same and d > 2),
+        "dist_next_1": float(same and d == -1),
+        "dist_next_far": float(same and d < -1),
+        "target_first_in_post": float(pos_b == 0),
+        "target_last_in_post": float(pos_b == view.count_in_post[ub.post] - 1),
+        "source_first_in_post": float(pos_a == 0),
+        "target_position": b / n,
+        "source_position": a / n,
+        "source_question": float(ua.text.rstrip().endswith("?")),
+        "target_question": float(ub.text.rstrip().endswith("?")),
+        "source_attack_opener": float(bool(ATTACK_OPENERS.match(src_text))),
+        "source_support_opener": float(bool(SUPPORT_OPENERS.match(src_text))),
+        "gap_attack": float(d == 1 and bool(GAP_ATTACK.search(gap))),
+        "gap_support": float(d == 1 and bool(GAP_SUPPORT.search(gap))),
+        "similarity": sim,
+        "most_similar": float(sim > 0 and sim >= view.best_sim[a]),
+        "most_likely": float(1 - fwd.none >= view.best_link[a]),
+        "link_share": (1 - fwd.none) / view.best_link[a] if view.best_link[a] > 0 else 0.0,
+    }
+
+
+def _label_features(
+    view: _ThreadView, a: int, b: int, fwd: PairScores, thread: PairScores | None, negation_min_similarity: float
+) -> dict:
+    """Features of P(attack | link): the pair model's attack share, negation, concession, contrast, roles."""
+    ua, ub = view.doc.units[a], view.doc.units[b]
+    cross = 0.0 if ua.post == ub.post else 1.0
+    neg_a, neg_b = bool(NEGATION.search(ua.text)), bool(NEGATION.search(ub.text))
+    src_text, tgt_text = ua.text.strip("“”\"' "), ub.text.strip("“”\"' ")
+    return {
+        "post_attack_share": _share(fwd) * (1 - cross),
+        "reply_attack_share": _share(fwd) * cross,
+        "thread_attack_share": _share(thread) * cross if thread else 0.0,
+        "negation_mismatch": float(neg_a != neg_b and view.sims[(a, b)] > negation_min_similarity),
+        "source_concession": float(bool(CONCESSION.match(src_text))),
+        "target_concession": float(bool(CONCESSION.match(tgt_text))),
+        "source_contrast": float(bool(CONTRAST.match(src_text))),
+        "role_flip": float(view.role[a] != view.role[b]),
+        "target_before": float(b < a),
+    }
 
 
 def _share(s: PairScores | None) -> float:
