@@ -141,24 +141,30 @@ def threads(path: str | Path, settings: Settings) -> Iterator[Thread]:
     clashing = _clashing_stems(path) if kind == "folder" else set()
     for position, (where, record) in enumerate(_records(path, kind)):
         if kind == "folder":
-            tid, doc, error = _folder_thread(Path(where), record, settings, clashing)
-        elif isinstance(record, str):
-            tid, doc, error = where.replace(" ", "-"), None, record
+            thread = _folder_thread(Path(where), record, settings, clashing)
         else:
-            tid = str(record.get("id")) if isinstance(record, dict) and record.get("id") is not None else where.replace(" ", "-")
-            try:
-                doc, error = json_thread(record, tid, source_path=str(path), source_line=position + 1), None
-            except InputError as exc:
-                doc, error = None, f"{where}: {exc}"
-        if tid in seen:
-            doc, error = None, f"{where}: thread id {tid!r} appears twice (the first one is kept)"
-            tid = f"{tid}#{position + 1}"
-        seen.add(tid)
-        yield Thread(tid, doc, error, position)
+            thread = _record_thread(where, record, path, position)
+        if thread.id in seen:
+            error = f"{where}: thread id {thread.id!r} appears twice (the first one is kept)"
+            thread = Thread(f"{thread.id}#{position + 1}", None, error)
+        seen.add(thread.id)
+        thread.position = position
+        yield thread
 
 
-def _folder_thread(where: Path, file: Path, settings: Settings, clashing: set[str]) -> tuple[str, object, str | None]:
-    """(id, document, error) of a folder's thread file. A JSON thread keeps its own id; any other thread
+def _record_thread(where: str, record: object, path: Path, position: int) -> Thread:
+    """A thread of a JSON Lines file or a table: named by its own ``id``, else by where it is."""
+    if isinstance(record, str):  # the line could not be read
+        return Thread(where.replace(" ", "-"), None, record)
+    tid = str(record.get("id")) if isinstance(record, dict) and record.get("id") is not None else where.replace(" ", "-")
+    try:
+        return Thread(tid, json_thread(record, tid, source_path=str(path), source_line=position + 1))
+    except InputError as exc:
+        return Thread(tid, None, f"{where}: {exc}")
+
+
+def _folder_thread(where: Path, file: Path, settings: Settings, clashing: set[str]) -> Thread:
+    """A folder's thread file (its document, or the error reading it). A JSON thread keeps its own id; any other thread
     is named by its path in the folder, without the extension unless another file has the same stem
     (``x.txt`` and ``x.json`` are two threads)."""
     stem = where.with_suffix("").as_posix()
@@ -166,11 +172,11 @@ def _folder_thread(where: Path, file: Path, settings: Settings, clashing: set[st
     try:
         (result,) = read_input(str(file), settings)
     except (InputError, ValueError) as exc:
-        return own, None, str(exc)
+        return Thread(own, None, str(exc))
     doc = result.document
     if file.suffix.lower() == ".json" and doc.id != file.stem:  # the thread's own id
-        return doc.id, doc, None
-    return own, dataclasses.replace(doc, id=own), None
+        return Thread(doc.id, doc)
+    return Thread(own, dataclasses.replace(doc, id=own))
 
 
 def _clashing_stems(path: Path) -> set[str]:

@@ -13,6 +13,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from defusedxml import ElementTree
 
@@ -193,75 +194,146 @@ def read_qt30(folder: str | Path) -> list[Graph]:
     return docs
 
 
+@dataclass
+class _Aif:
+    """A QT30 nodeset: nodes by id and, for each node, the nodes its edges come from and go to."""
+
+    nodes: dict[str, dict]
+    into: dict[str, list[str]]
+    out_of: dict[str, list[str]]
+
+    def of_type(self, ids: list[str], kind: str) -> list[str]:
+        return [x for x in ids if self.nodes.get(x, {}).get("type") == kind]
+
+
+@dataclass
+class _Transcript:
+    """The dialogue as one text: a post per turn, and each locution's span ``(start, end, post)``."""
+
+    text: str
+    posts: list[Post]
+    span_of: dict[str, tuple[int, int, str]]
+
+
 def _qt30_thread(name: str, data: dict) -> Graph | None:
-    nodes = {n["nodeID"]: n for n in data.get("nodes", [])}
+    """One QT30 episode as a gold graph: a post per speaker turn, a unit per locution carrying a
+    proposition, and RA/CA relations pointing back (a reply's unit to the earlier one); None if empty."""
+    aif = _aif(data)
+    locutions = _locutions(aif)
+    spoken = [_speaker_and_words(n["text"]) for n in locutions]
+    turns = _turns(spoken)
+    if not turns:
+        return None
+    transcript = _transcript(turns, spoken, locutions)
+    loc_of = _proposition_locutions(aif)
+    units = _qt30_units(aif, loc_of, transcript)
+    if not units.spans:
+        return None
+    relations = _qt30_relations(aif, loc_of, units, transcript.posts)
+    gold = [(s, t, label) for (s, t), label in sorted(relations.items()) if (t, s) not in relations or s > t]
+    episode = (locutions[0].get("timestamp") or "")[:10] if locutions else ""
+    return gold_graph(f"qt30-{name}", transcript.text, units.spans, gold, transcript.posts, group=episode)
+
+
+def _aif(data: dict) -> _Aif:
     into: dict[str, list[str]] = defaultdict(list)
     out_of: dict[str, list[str]] = defaultdict(list)
     for e in data.get("edges", []):
         out_of[e["fromID"]].append(e["toID"])
         into[e["toID"]].append(e["fromID"])
-    # Annotators' copies of locutions carry no edges: only connected L nodes are the dialogue.
-    locutions = sorted(
-        (n for n in nodes.values() if n["type"] == "L" and (into[n["nodeID"]] or out_of[n["nodeID"]])),
+    return _Aif({n["nodeID"]: n for n in data.get("nodes", [])}, into, out_of)
+
+
+def _locutions(aif: _Aif) -> list[dict]:
+    """The dialogue's L nodes in time order. Annotators' copies of locutions carry no edges: only
+    connected L nodes are the dialogue."""
+    return sorted(
+        (n for n in aif.nodes.values() if n["type"] == "L" and (aif.into[n["nodeID"]] or aif.out_of[n["nodeID"]])),
         key=lambda n: (n.get("timestamp", ""), int(n["nodeID"]) if n["nodeID"].isdigit() else 0),
     )
-    speakers_words = []
-    for n in locutions:
-        speaker, sep, words = n["text"].partition(" : ")
-        if not sep:
-            speaker, sep, words = n["text"].partition(": ")
-        speakers_words.append((speaker.strip(), (words if sep else n["text"]).strip()))
-    # proposition -> its locution (first one, via YA)
-    loc_of: dict[str, str] = {}
-    for n in nodes.values():
-        if n["type"] == "I":
-            for ya in into[n["nodeID"]]:
-                if nodes.get(ya, {}).get("type") == "YA":
-                    ls = [x for x in into[ya] if nodes.get(x, {}).get("type") == "L"]
-                    if ls:
-                        loc_of[n["nodeID"]] = ls[0]
-                        break
-    # turns: runs of consecutive locutions by one speaker
+
+
+class _Spoken(NamedTuple):
+    speaker: str
+    words: str
+
+
+def _speaker_and_words(text: str) -> _Spoken:
+    """``Speaker : words`` (or ``Speaker: words``) split in two; no speaker when there is no separator."""
+    speaker, sep, words = text.partition(" : ")
+    if not sep:
+        speaker, sep, words = text.partition(": ")
+    return _Spoken(speaker.strip(), (words if sep else text).strip())
+
+
+def _turns(spoken: list[_Spoken]) -> list[tuple[str, list[int]]]:
+    """Runs of consecutive locutions (by index) by one speaker; empty locutions are skipped."""
     turns: list[tuple[str, list[int]]] = []
-    for i, (speaker, words) in enumerate(speakers_words):
+    for i, (speaker, words) in enumerate(spoken):
         if not words:
             continue
         if turns and turns[-1][0] == speaker:
             turns[-1][1].append(i)
         else:
             turns.append((speaker, [i]))
-    if len(turns) < 1:
-        return None
-    text_parts: list[str] = []
-    posts: list[dict] = []
-    loc_span: dict[str, tuple[int, int, str]] = {}
+    return turns
+
+
+def _transcript(turns: list[tuple[str, list[int]]], spoken: list[_Spoken], locutions: list[dict]) -> _Transcript:
+    """Turns joined by blank lines, a turn's locutions by spaces; each turn answers the one before."""
+    parts: list[str] = []
+    posts: list[Post] = []
+    span_of: dict[str, tuple[int, int, str]] = {}
     offset = 0
     for t, (speaker, members) in enumerate(turns):
         if t:
-            text_parts.append("\n\n")
+            parts.append("\n\n")
             offset += 2
         start = offset
         for k, i in enumerate(members):
             if k:
-                text_parts.append(" ")
+                parts.append(" ")
                 offset += 1
-            words = speakers_words[i][1]
-            loc_span[locutions[i]["nodeID"]] = (offset, offset + len(words), f"t{t + 1}")
-            text_parts.append(words)
+            words = spoken[i].words
+            span_of[locutions[i]["nodeID"]] = (offset, offset + len(words), f"t{t + 1}")
+            parts.append(words)
             offset += len(words)
-        post_id = f"t{t + 1}"
         posts.append(
-            Post(post_id, "article" if t == 0 else "comment", start, offset, None if t == 0 else f"t{t}", speaker or None)
+            Post(f"t{t + 1}", "article" if t == 0 else "comment", start, offset, None if t == 0 else f"t{t}", speaker or None)
         )
-    text = "".join(text_parts)
-    # units: one per locution that carries a proposition, narrowed to the proposition's words when they occur verbatim
+    return _Transcript("".join(parts), posts, span_of)
+
+
+def _proposition_locutions(aif: _Aif) -> dict[str, str]:
+    """Each proposition (I node) -> the first locution that asserts it (via a YA node)."""
+    loc_of: dict[str, str] = {}
+    for n in aif.nodes.values():
+        if n["type"] != "I":
+            continue
+        for ya in aif.of_type(aif.into[n["nodeID"]], "YA"):
+            ls = aif.of_type(aif.into[ya], "L")
+            if ls:
+                loc_of[n["nodeID"]] = ls[0]
+                break
+    return loc_of
+
+
+class _QtUnits(NamedTuple):
+    spans: list[tuple[int, int, str]]  # (start, end, post) in text order
+    of_locution: dict[str, int]  # L node -> unit index
+
+
+def _qt30_units(aif: _Aif, loc_of: dict[str, str], transcript: _Transcript) -> _QtUnits:
+    """Units ``(start, end, post)`` in text order, one per locution that carries a proposition, narrowed
+    to the proposition's words when they occur verbatim; and each such locution's unit index."""
+    text, span_of = transcript.text, transcript.span_of
     unit_of_loc: dict[str, int] = {}
     spans: list[tuple[int, int, str]] = []
-    for i_node, l_node in sorted(loc_of.items(), key=lambda kv: loc_span.get(kv[1], (0,))[0]):
-        if l_node not in loc_span or l_node in unit_of_loc:
+    for i_node, l_node in sorted(loc_of.items(), key=lambda kv: span_of.get(kv[1], (0,))[0]):
+        if l_node not in span_of or l_node in unit_of_loc:
             continue
-        start, end, post = loc_span[l_node]
-        words = nodes[i_node]["text"].strip().rstrip(".")
+        start, end, post = span_of[l_node]
+        words = aif.nodes[i_node]["text"].strip().rstrip(".")
         at = text.lower().find(words.lower(), start, end) if words else -1
         if at >= 0 and len(words) >= 0.6 * (end - start):
             start, end = at, at + len(words)
@@ -271,32 +343,27 @@ def _qt30_thread(name: str, data: dict) -> Graph | None:
             spans.append((start, end, post))
     order = sorted(range(len(spans)), key=lambda k: spans[k][0])
     renumber = {old: new for new, old in enumerate(order)}
-    units = [spans[k] for k in order]
+    return _QtUnits([spans[k] for k in order], {loc: renumber[k] for loc, k in unit_of_loc.items()})
+
+
+def _qt30_relations(aif: _Aif, loc_of: dict[str, str], units: _QtUnits, posts: list[Post]) -> dict[tuple[int, int], str]:
+    """(source unit, target unit) -> label for every RA/CA node between two units; a reply points back."""
     post_rank = {p.id: k for k, p in enumerate(posts)}
-
-    def unit(i_node: str) -> int | None:
-        l_node = loc_of.get(i_node)
-        return renumber.get(unit_of_loc[l_node]) if l_node in unit_of_loc else None
-
     relations: dict[tuple[int, int], str] = {}
-    for n in nodes.values():
+    for n in aif.nodes.values():
         label = QT30_RELATIONS.get(n["type"])
         if label is None:
             continue
-        sources = [unit(x) for x in into[n["nodeID"]] if nodes.get(x, {}).get("type") == "I"]
-        targets = [unit(x) for x in out_of[n["nodeID"]] if nodes.get(x, {}).get("type") == "I"]
+        sources = [units.of_locution.get(loc_of.get(x)) for x in aif.of_type(aif.into[n["nodeID"]], "I")]
+        targets = [units.of_locution.get(loc_of.get(x)) for x in aif.of_type(aif.out_of[n["nodeID"]], "I")]
         for s in sources:
             for t in targets:
                 if s is None or t is None or s == t:
                     continue
-                if post_rank[units[s][2]] < post_rank[units[t][2]]:
+                if post_rank[units.spans[s][2]] < post_rank[units.spans[t][2]]:
                     s, t = t, s  # a reply points back
                 relations.setdefault((s, t), label)
-    if not units:
-        return None
-    gold = [(s, t, label) for (s, t), label in sorted(relations.items()) if (t, s) not in relations or s > t]
-    episode = (locutions[0].get("timestamp") or "")[:10] if locutions else ""
-    return gold_graph(f"qt30-{name}", text, units, gold, posts, group=episode)
+    return relations
 
 
 REPLY_LABELS = {"0": "attack", "1": "none", "2": "support"}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from argmine.corpora import Pair, ReplyPair, reply_thread
 from argmine.document import Document, PostText, join_posts
@@ -97,8 +98,17 @@ def stance_examples(pair: Pair, k: int, tokenizer, cfg: ParserConfig) -> list[Ex
     return _examples(doc, tokenizer, cfg, pair.corpus, lambda d: {0: pair.label} if d == 1 else None, arc_for=set())
 
 
-def window_loss(scorers, hidden, k: int, ex: Example, torch):
-    """(arc loss sum, arc count, label loss sum, label count) for one window of an encoded batch."""
+class WindowLoss(NamedTuple):
+    """One window's summed arc and label losses, and how many gold arcs and labels they sum over."""
+
+    arc: object
+    arcs: int
+    label: object
+    labels: int
+
+
+def window_loss(scorers, hidden, k: int, ex: Example, torch) -> WindowLoss:
+    """The losses of one window of an encoded batch."""
     from argmine.parser import score_window
 
     arc, label = score_window(scorers, hidden, k, ex.window, ex.feats)
@@ -115,7 +125,7 @@ def window_loss(scorers, hidden, k: int, ex: Example, torch):
                 label[r, col][None], torch.tensor([lab], device=hidden.device)
             )
             labels += 1
-    return arc_loss, arcs, label_loss, labels
+    return WindowLoss(arc_loss, arcs, label_loss, labels)
 
 
 def length_batches(examples: list[Example], tokens_per_batch: int, seed: int) -> list[list[int]]:
@@ -140,13 +150,48 @@ def length_batches(examples: list[Example], tokens_per_batch: int, seed: int) ->
     return batches
 
 
+@dataclass
+class ParserRun:
+    """One parser training run: the nets, what updates them, the batches of each epoch and the epochs' log."""
+
+    encoder: object
+    scorers: object
+    groups: list[dict]
+    optim: object
+    sched: object
+    plan: list[list[list[int]]]
+    device: object
+    history: list[dict] = field(default_factory=list)
+
+
 def fit(encoder, scorers, examples: list[Example], out: Path, opts: dict, device, log=print) -> dict:
     """Train encoder and scorers on ``examples`` for ``opts['epochs']``; checkpoint after each epoch and
     resume from ``out/checkpoint.pt`` when present. Returns the training log."""
     import torch
-    from tqdm.auto import tqdm
 
     torch.manual_seed(opts["seed"])
+    run = _parser_run(encoder, scorers, examples, opts, device)
+    ckpt = out / "checkpoint.pt"
+    start = _resume_parser(run, ckpt, log)
+    for epoch in range(start, opts["epochs"]):
+        torch.manual_seed(opts["seed"] + epoch)  # dropout draws per epoch: a resumed run trains as an unbroken one
+        entry = _parser_epoch(run, examples, epoch, opts)
+        run.history.append(entry)
+        tmp = out / "checkpoint.pt.tmp"
+        state = {"encoder": encoder.state_dict(), "scorers": scorers.state_dict(), "optim": run.optim.state_dict()}
+        torch.save({**state, "sched": run.sched.state_dict(), "epoch": epoch + 1, "history": run.history}, tmp)
+        tmp.replace(ckpt)
+        log(f"epoch {epoch + 1}: {entry}")
+    encoder.eval()
+    scorers.eval()
+    return {"epochs": opts["epochs"], "history": run.history, "windows": len(examples)}
+
+
+def _parser_run(encoder, scorers, examples: list[Example], opts: dict, device) -> ParserRun:
+    """The nets on ``device`` in training mode, AdamW (encoder and scorers at their own rates) and a
+    linear warmup then decay over every epoch's length-sorted batches."""
+    import torch
+
     encoder.to(device).train()
     scorers.to(device).train()
     groups = [
@@ -158,56 +203,59 @@ def fit(encoder, scorers, examples: list[Example], out: Path, opts: dict, device
     total = sum(len(p) for p in plan)
     warm = max(1, int(opts.get("warmup", 0.06) * total))
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    history, start = [], 0
-    ckpt = out / "checkpoint.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        encoder.load_state_dict(state["encoder"])
-        scorers.load_state_dict(state["scorers"])
-        optim.load_state_dict(state["optim"])
-        sched.load_state_dict(state["sched"])
-        start, history = state["epoch"], state["history"]
-        log(f"resuming after epoch {start}")
+    return ParserRun(encoder, scorers, groups, optim, sched, plan, device)
+
+
+def _resume_parser(run: ParserRun, ckpt: Path, log) -> int:
+    """Load an interrupted run's checkpoint into ``run``; the epoch to start at (0 without one)."""
+    import torch
+
+    if not ckpt.exists():
+        return 0
+    state = torch.load(ckpt, map_location=run.device, weights_only=False)
+    run.encoder.load_state_dict(state["encoder"])
+    run.scorers.load_state_dict(state["scorers"])
+    run.optim.load_state_dict(state["optim"])
+    run.sched.load_state_dict(state["sched"])
+    run.history = state["history"]
+    log(f"resuming after epoch {state['epoch']}")
+    return state["epoch"]
+
+
+def _parser_epoch(run: ParserRun, examples: list[Example], epoch: int, opts: dict) -> dict:
+    """One pass over the epoch's batches: arc loss per gold arc plus weighted label loss per gold label."""
+    import torch
+    from tqdm.auto import tqdm
+
     from argmine.parser import encode
 
-    for epoch in range(start, opts["epochs"]):
-        torch.manual_seed(opts["seed"] + epoch)  # dropout draws per epoch: a resumed run trains as an unbroken one
-        t0, sums = time.time(), [0.0, 0, 0.0, 0]
-        bar = tqdm(plan[epoch], desc=f"epoch {epoch + 1}/{opts['epochs']}", unit="batch", mininterval=10)
-        for batch in bar:
-            exs = [examples[i] for i in batch]
-            hidden = encode(encoder, [e.window for e in exs], device)
-            parts = [window_loss(scorers, hidden, k, ex, torch) for k, ex in enumerate(exs)]
-            arcs, labels = sum(p[1] for p in parts), sum(p[3] for p in parts)
-            loss = sum(p[0] for p in parts) / max(1, arcs) + opts.get("label_weight", 1.0) * sum(p[2] for p in parts) / max(
-                1, labels
-            )
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], opts.get("max_grad_norm", 1.0))
-            optim.step()
-            sched.step()
-            sums[0] += float(sum(p[0].detach() for p in parts))
-            sums[1] += arcs
-            sums[2] += float(sum(p[2].detach() for p in parts))
-            sums[3] += labels
-            bar.set_postfix(arc=f"{sums[0] / max(1, sums[1]):.3f}", label=f"{sums[2] / max(1, sums[3]):.3f}")
-        bar.close()
-        entry = {
-            "epoch": epoch + 1,
-            "arc_loss": round(sums[0] / max(1, sums[1]), 4),
-            "label_loss": round(sums[2] / max(1, sums[3]), 4),
-        }
-        entry["seconds"] = round(time.time() - t0, 1)
-        history.append(entry)
-        tmp = out / "checkpoint.pt.tmp"
-        state = {"encoder": encoder.state_dict(), "scorers": scorers.state_dict(), "optim": optim.state_dict()}
-        torch.save({**state, "sched": sched.state_dict(), "epoch": epoch + 1, "history": history}, tmp)
-        tmp.replace(ckpt)
-        log(f"epoch {epoch + 1}: {entry}")
-    encoder.eval()
-    scorers.eval()
-    return {"epochs": opts["epochs"], "history": history, "windows": len(examples)}
+    t0, sums = time.time(), [0.0, 0, 0.0, 0]
+    bar = tqdm(run.plan[epoch], desc=f"epoch {epoch + 1}/{opts['epochs']}", unit="batch", mininterval=10)
+    for batch in bar:
+        exs = [examples[i] for i in batch]
+        hidden = encode(run.encoder, [e.window for e in exs], run.device)
+        parts = [window_loss(run.scorers, hidden, k, ex, torch) for k, ex in enumerate(exs)]
+        arcs, labels = sum(p.arcs for p in parts), sum(p.labels for p in parts)
+        loss = sum(p.arc for p in parts) / max(1, arcs) + opts.get("label_weight", 1.0) * sum(p.label for p in parts) / max(
+            1, labels
+        )
+        run.optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in run.groups for p in g["params"]], opts.get("max_grad_norm", 1.0))
+        run.optim.step()
+        run.sched.step()
+        sums[0] += float(sum(p.arc.detach() for p in parts))
+        sums[1] += arcs
+        sums[2] += float(sum(p.label.detach() for p in parts))
+        sums[3] += labels
+        bar.set_postfix(arc=f"{sums[0] / max(1, sums[1]):.3f}", label=f"{sums[2] / max(1, sums[3]):.3f}")
+    bar.close()
+    return {
+        "epoch": epoch + 1,
+        "arc_loss": round(sums[0] / max(1, sums[1]), 4),
+        "label_loss": round(sums[2] / max(1, sums[3]), 4),
+        "seconds": round(time.time() - t0, 1),
+    }
 
 
 def summarize(examples: list[Example]) -> dict:

@@ -680,22 +680,28 @@ def _edge_arrays(prepared: list[Stage2Doc], order: list[int], edges: list[Edge],
     )
 
 
-def _labelled(p: np.ndarray, logit: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
-    """Each link's label under an attack bias, and that label's probability: (probability, label)."""
+class Labelled(NamedTuple):
+    """Links labelled under an attack bias: each one's label and that label's probability."""
+
+    score: np.ndarray
+    label: np.ndarray
+
+
+def _labelled(p: np.ndarray, logit: np.ndarray, shift: float) -> Labelled:
     q = 1 / (1 + np.exp(-(logit + shift)))
     is_attack = q > 0.5
-    return np.where(is_attack, p * q, p * (1 - q)), np.where(is_attack, "attack", "support")
+    return Labelled(np.where(is_attack, p * q, p * (1 - q)), np.where(is_attack, "attack", "support"))
 
 
 def _macro_f1(side: EdgeArrays, shift: float) -> np.ndarray:
     """Macro F1 over support/attack relations for each threshold in ``THRESHOLD_GRID``."""
-    score, predicted = _labelled(side.link, side.logit, shift)
+    labelled = _labelled(side.link, side.logit, shift)
     out = []
     for t in THRESHOLD_GRID:
-        kept = score >= t
+        kept = labelled.score >= t
         f1s = []
         for label in ("support", "attack"):
-            mine = kept & (predicted == label)
+            mine = kept & (labelled.label == label)
             tp = float((mine & (side.gold == label)).sum())
             gold = side.gold_counts[label]
             f1s.append(2 * tp / (float(mine.sum()) + gold) if gold else 0.0)
@@ -731,9 +737,12 @@ def _choose_across(side: EdgeArrays, replies: list[ReplyLink]) -> Choice:
         f1 = _macro_f1(side, shift)
         stance = np.zeros(len(THRESHOLD_GRID))
         if replies:
-            score, predicted = _labelled(link, logit, shift)
+            labelled = _labelled(link, logit, shift)
             stance = np.array(
-                [stance_scores(gold, list(np.where(score >= t, predicted, "none")))["macro_f1"] for t in THRESHOLD_GRID]
+                [
+                    stance_scores(gold, list(np.where(labelled.score >= t, labelled.label, "none")))["macro_f1"]
+                    for t in THRESHOLD_GRID
+                ]
             )
         combined = (f1 + stance) / 2 if replies else f1
         j = int(np.argmax(combined))

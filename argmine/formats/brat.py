@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from argmine import jsonio
 from argmine.errors import InputError
@@ -75,12 +77,12 @@ def dump(graph: Graph, name: str | None = None) -> dict[str, str]:
         covered = " ".join(text[s:e] for s, e in pieces)
         lines.append(f"T{n}\t{role.get(unit.id, 'Premise')} {offsets}\t{covered}")
         notes.append(("T", n, f"argmine id={unit.id} post={unit.post}"))
-    quote_spans, pointers = _quote_lines(graph, tids)
-    lines += quote_spans
+    quotes = _quote_lines(graph, tids)
+    lines += quotes.spans
     for n, rel in enumerate(graph.relations, start=1):
         lines.append(f"R{n}\t{RELATION_TO_LABEL[rel.label]} Arg1:{tids[rel.source]} Arg2:{tids[rel.target]}")
         notes.append(("R", n, f"score={rel.score}"))
-    lines += pointers
+    lines += quotes.pointers
     lines += [f"#{i}\tAnnotatorNotes {kind}{n}\t{note}" for i, (kind, n, note) in enumerate(notes, start=1)]
     meta = json.dumps(argmine_meta(graph), ensure_ascii=False) + "\n"  # posts and trees: brat has no place for them
     ann = "\n".join(lines) + "\n"
@@ -92,7 +94,12 @@ def dump(graph: Graph, name: str | None = None) -> dict[str, str]:
     }
 
 
-def _quote_lines(graph: Graph, tids: dict[str, str]) -> tuple[list[str], list[str]]:
+class _QuoteLines(NamedTuple):
+    spans: list[str]  # T lines
+    pointers: list[str]  # R lines
+
+
+def _quote_lines(graph: Graph, tids: dict[str, str]) -> _QuoteLines:
     """``Quote`` text-bound annotations (numbered after the units) and their ``quotes`` relations
     (numbered after the support/attack ones)."""
     spans, pointers = [], []
@@ -102,26 +109,42 @@ def _quote_lines(graph: Graph, tids: dict[str, str]) -> tuple[list[str], list[st
         spans.append(f"T{k}\tQuote {offsets}\t{' '.join(graph.text[s:e] for s, e in pieces)}")
         if quote.target is not None:
             pointers.append(f"R{len(graph.relations) + len(pointers) + 1}\tquotes Arg1:T{k} Arg2:{tids[quote.target]}")
-    return spans, pointers
+    return _QuoteLines(spans, pointers)
 
 
-def _split_quotes(
-    spans: dict[str, tuple[int, int, str]], pointers: dict[str, str], ids: dict[str, str], where: str
-) -> tuple[dict[str, tuple[int, int, str]], list[tuple[int, int, str | None]]]:
+class _Separated(NamedTuple):
+    spans: dict[str, tuple[int, int, str]]  # the units' text-bound annotations: (start, end, kind)
+    quotes: list[tuple[int, int, str | None]]  # (start, end, target unit id)
+
+
+def _split_quotes(ann: _Standoff, where: str) -> _Separated:
     """The text-bound annotations less the ``Quote`` ones, and those as ``(start, end, target unit id)``."""
     quotes = []
-    for key, (start, end, kind) in spans.items():
+    for key, (start, end, kind) in ann.spans.items():
         if kind != "Quote":
             continue
-        target = pointers.get(key)
-        if target is not None and spans.get(target, (0, 0, "Quote"))[2] == "Quote":
+        target = ann.pointers.get(key)
+        if target is not None and ann.spans.get(target, (0, 0, "Quote"))[2] == "Quote":
             raise InputError(f"{where}: quote {key} points at {target}, which is not a unit")
-        quotes.append((start, end, None if target is None else ids.get(target, target)))
-    return {key: span for key, span in spans.items() if span[2] != "Quote"}, quotes
+        quotes.append((start, end, None if target is None else ann.ids.get(target, target)))
+    return _Separated({key: span for key, span in ann.spans.items() if span[2] != "Quote"}, quotes)
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "document"
+
+
+@dataclass
+class _Standoff:
+    """What a ``.ann`` file says, by annotation id: text-bound spans ``(start, end, kind)``, relations
+    ``(id, source, target, label)``, AAE stances, the argmine ids and scores in AnnotatorNotes, and quote pointers."""
+
+    spans: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    rels: list[tuple[str | None, str, str, str]] = field(default_factory=list)
+    stance: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    pointers: dict[str, str] = field(default_factory=dict)
 
 
 def load(ann_path: str | Path, text: str | None = None) -> Graph:
@@ -137,62 +160,71 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
         text = own
     sidecar = ann_path.with_suffix(".argmine.json")
     meta = side_info(jsonio.parse(read_text(sidecar), str(sidecar)), str(sidecar)) if sidecar.is_file() else None
-    spans: dict[str, tuple[int, int, str]] = {}
-    kinds: dict[str, str] = {}
-    rels: list[tuple[str | None, str, str, str]] = []
-    stance: dict[str, str] = {}
-    ids: dict[str, str] = {}
-    scores: dict[str, float] = {}
-    pointers: dict[str, str] = {}
-    for number, line in enumerate(read_text(ann_path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        key = fields[0]
-        try:
-            if key.startswith("T"):
-                kind, _, offsets = fields[1].partition(" ")
-                pieces = [tuple(int(x) for x in part.split()) for part in offsets.split(";")]
-                covered = " ".join(text[s:e] for s, e in pieces)
-                if len(fields) > 2 and fields[2] != covered:
-                    raise InputError(
-                        f"{ann_path.name}: unit {key}: the text at {offsets} {first_difference(covered, fields[2], pieces[0][0])}"
-                    )
-                spans[key] = (pieces[0][0], pieces[-1][1], kind)
-                kinds[key] = kind
-            elif key.startswith("R"):
-                kind, arg1, arg2 = fields[1].split()
-                label = LABEL_TO_RELATION.get(kind.lower())
-                if kind == "quotes":
-                    pointers[arg1.split(":", 1)[1]] = arg2.split(":", 1)[1]
-                elif label:
-                    rels.append((key, arg1.split(":", 1)[1], arg2.split(":", 1)[1], label))
-            elif key.startswith("A"):
-                parts = fields[1].split()
-                if parts[0] == "Stance" and len(parts) == 3:
-                    stance[parts[1]] = parts[2]
-            elif key.startswith("#"):
-                target, note = fields[1].split()[1], fields[2] if len(fields) > 2 else ""
-                if m := re.search(r"argmine id=(\S+)", note):
-                    ids[target] = m.group(1)
-                if m := re.search(r"score=([0-9.]+)", note):
-                    scores[target] = float(m.group(1))
-        except (ValueError, IndexError):
-            raise InputError(f"{ann_path.name}: line {number} is not brat standoff: {line[:60]!r}") from None
-    major = [t for t in spans if kinds[t] == "MajorClaim"]
-    for claim, value in stance.items():  # AAE: a Claim's stance is its relation to the MajorClaim
-        if major and claim in spans:
-            rels.append((None, claim, major[0], "support" if value.lower() == "for" else "attack"))
-    spans, quotes = _split_quotes(spans, pointers, ids, ann_path.name)
-    units = [(ids.get(t, t), s, e, None) for t, (s, e, _) in spans.items()]
+    ann = _read_standoff(ann_path, text)
+    major = [t for t, span in ann.spans.items() if span[2] == "MajorClaim"]
+    for claim, value in ann.stance.items():  # AAE: a Claim's stance is its relation to the MajorClaim
+        if major and claim in ann.spans:
+            ann.rels.append((None, claim, major[0], "support" if value.lower() == "for" else "attack"))
+    separated = _split_quotes(ann, ann_path.name)
+    spans = separated.spans
+    units = [(ann.ids.get(t, t), s, e, None) for t, (s, e, _) in spans.items()]
     relations = []
-    for rid, a, b, label in rels:
+    for rid, a, b, label in ann.rels:
         if a not in spans or b not in spans:
             raise InputError(f"{ann_path.name}: relation {a} -> {b} names a missing unit")
         if a == b:
             raise InputError(f"{ann_path.name}: {f'relation {rid}' if rid else 'a Stance'} links {a} to itself")
-        relations.append((ids.get(a, a), ids.get(b, b), label, scores.get(rid)))
+        relations.append((ann.ids.get(a, a), ann.ids.get(b, b), label, ann.scores.get(rid)))
     check_same_text(own, text, units, str(ann_path))
     return graph_from_annotations(
-        text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta, quotes=quotes, where=str(ann_path)
+        text,
+        units,
+        relations,
+        doc_id=ann_path.stem,
+        source_path=str(ann_path),
+        meta=meta,
+        quotes=separated.quotes,
+        where=str(ann_path),
     )
+
+
+def _read_standoff(ann_path: Path, text: str) -> _Standoff:
+    """Every line of a ``.ann`` file; a line that is not brat standoff is an ``InputError`` naming it."""
+    ann = _Standoff()
+    for number, line in enumerate(read_text(ann_path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            _read_line(ann, line.split("\t"), text, ann_path.name)
+        except (ValueError, IndexError):
+            raise InputError(f"{ann_path.name}: line {number} is not brat standoff: {line[:60]!r}") from None
+    return ann
+
+
+def _read_line(ann: _Standoff, fields: list[str], text: str, where: str) -> None:
+    """One annotation (T, R, A or # line) into ``ann``; a text-bound span must cover the text it quotes."""
+    key = fields[0]
+    if key.startswith("T"):
+        kind, _, offsets = fields[1].partition(" ")
+        pieces = [tuple(int(x) for x in part.split()) for part in offsets.split(";")]
+        covered = " ".join(text[s:e] for s, e in pieces)
+        if len(fields) > 2 and fields[2] != covered:
+            raise InputError(f"{where}: unit {key}: the text at {offsets} {first_difference(covered, fields[2], pieces[0][0])}")
+        ann.spans[key] = (pieces[0][0], pieces[-1][1], kind)
+    elif key.startswith("R"):
+        kind, arg1, arg2 = fields[1].split()
+        label = LABEL_TO_RELATION.get(kind.lower())
+        if kind == "quotes":
+            ann.pointers[arg1.split(":", 1)[1]] = arg2.split(":", 1)[1]
+        elif label:
+            ann.rels.append((key, arg1.split(":", 1)[1], arg2.split(":", 1)[1], label))
+    elif key.startswith("A"):
+        parts = fields[1].split()
+        if parts[0] == "Stance" and len(parts) == 3:
+            ann.stance[parts[1]] = parts[2]
+    elif key.startswith("#"):
+        target, note = fields[1].split()[1], fields[2] if len(fields) > 2 else ""
+        if m := re.search(r"argmine id=(\S+)", note):
+            ann.ids[target] = m.group(1)
+        if m := re.search(r"score=([0-9.]+)", note):
+            ann.scores[target] = float(m.group(1))

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from argmine import jsonio
 from argmine.document import Post
@@ -20,102 +22,139 @@ SCHEMES = {"RA": "72", "CA": "71", "TA": "82", "YA": "168"}
 RELATION_NODE = {"support": ("RA", "Default Inference", "Arguing"), "attack": ("CA", "Default Conflict", "Disagreeing")}
 
 
-def dump(graph: Graph) -> str:
-    nodes, edges, locutions, participants, schemes, ova_nodes = [], [], [], [], [], []
-    counter = [0]
+class _Aif:
+    """The AIF node and edge lists (with their OVA drawing and scheme fulfilments) as they are built;
+    node ids count up from 1 in the order nodes are made."""
 
-    def new_id() -> str:
-        counter[0] += 1
-        return str(counter[0])
+    def __init__(self) -> None:
+        self.nodes: list[dict] = []
+        self.edges: list[dict] = []
+        self.locutions: list[dict] = []
+        self.participants: list[dict] = []
+        self.schemes: list[dict] = []
+        self.ova_nodes: list[dict] = []
 
-    def node(kind: str, text: str, x: int, y: int) -> str:
-        nid = new_id()
-        nodes.append({"nodeID": nid, "text": text, "type": kind, "timestamp": ""})
-        ova_nodes.append({"nodeID": nid, "visible": True, "x": x, "y": y, "timestamp": ""})
+    def node(self, kind: str, text: str, x: int, y: int) -> str:
+        nid = str(len(self.nodes) + 1)
+        self.nodes.append({"nodeID": nid, "text": text, "type": kind, "timestamp": ""})
+        self.ova_nodes.append({"nodeID": nid, "visible": True, "x": x, "y": y, "timestamp": ""})
         if kind in SCHEMES:
-            schemes.append({"nodeID": nid, "schemeID": SCHEMES[kind]})
+            self.schemes.append({"nodeID": nid, "schemeID": SCHEMES[kind]})
         return nid
 
-    def edge(a: str, b: str) -> None:
-        edges.append({"edgeID": str(len(edges) + 1), "fromID": a, "toID": b})
+    def edge(self, a: str, b: str) -> None:
+        self.edges.append({"edgeID": str(len(self.edges) + 1), "fromID": a, "toID": b})
 
-    posts = {p.id: p for p in graph.posts}
+
+@dataclass
+class _UnitNodes:
+    """Each unit's I and L node, each post's first L node, and the units' offsets by I node."""
+
+    i_node: dict[str, str] = field(default_factory=dict)
+    l_node: dict[str, str] = field(default_factory=dict)
+    first_l: dict[str, str] = field(default_factory=dict)
+    offsets: dict[str, dict] = field(default_factory=dict)
+
+
+def dump(graph: Graph) -> str:
+    """The graph as xAIF JSON that OVA3 opens, with argmine's offsets, scores and trees beside it."""
+    aif = _Aif()
+    people = _participants(aif, graph)
+    units = _unit_nodes(aif, graph, people)
+    transitions = _transitions(aif, graph, units.first_l)
+    _relation_nodes(aif, graph, units.i_node, transitions)
+    return json.dumps(_document(aif, graph, units), ensure_ascii=False, indent=1) + "\n"
+
+
+def _participants(aif: _Aif, graph: Graph) -> dict[str, str]:
+    """One participant per speaker (a post's author, else the article or the post id); their ids by speaker."""
     people: dict[str, str] = {}
     for post in graph.posts:
         speaker = _speaker(post)
         if speaker not in people:
             people[speaker] = str(len(people) + 1)
             first, _, last = speaker.partition(" ")
-            participants.append({"participantID": people[speaker], "firstname": first, "surname": last})
-    i_node, l_node, first_l = {}, {}, {}
-    offsets = {}
+            aif.participants.append({"participantID": people[speaker], "firstname": first, "surname": last})
+    return people
+
+
+def _unit_nodes(aif: _Aif, graph: Graph, people: dict[str, str]) -> _UnitNodes:
+    """Per unit: an L node (its locution), an I node (its proposition) and the YA node asserting one by the other."""
+    posts = {p.id: p for p in graph.posts}
+    out = _UnitNodes()
     for row, unit in enumerate(graph.units):
         speaker = _speaker(posts[unit.post])
-        l_id = node("L", f"{speaker}: {unit.text}", 50, 80 + 120 * row)
-        locutions.append({"nodeID": l_id, "personID": people[speaker], "timestamp": ""})
-        i_id = node("I", unit.text, 650, 80 + 120 * row)
-        ya = node("YA", "Asserting", 350, 80 + 120 * row)
-        edge(l_id, ya)
-        edge(ya, i_id)
-        i_node[unit.id], l_node[unit.id] = i_id, l_id
-        first_l.setdefault(unit.post, l_id)
-        offsets[i_id] = {"unit": unit.id, "post": unit.post, "start": unit.start, "end": unit.end}
-    ta_between: dict[tuple[str, str], str] = {}
-    for post in graph.posts:  # a reply's first locution answers its parent's first locution
+        l_id = aif.node("L", f"{speaker}: {unit.text}", 50, 80 + 120 * row)
+        aif.locutions.append({"nodeID": l_id, "personID": people[speaker], "timestamp": ""})
+        i_id = aif.node("I", unit.text, 650, 80 + 120 * row)
+        ya = aif.node("YA", "Asserting", 350, 80 + 120 * row)
+        aif.edge(l_id, ya)
+        aif.edge(ya, i_id)
+        out.i_node[unit.id], out.l_node[unit.id] = i_id, l_id
+        out.first_l.setdefault(unit.post, l_id)
+        out.offsets[i_id] = {"unit": unit.id, "post": unit.post, "start": unit.start, "end": unit.end}
+    return out
+
+
+def _transitions(aif: _Aif, graph: Graph, first_l: dict[str, str]) -> dict[tuple[str, str], str]:
+    """A TA node from a parent post's first locution to its reply's first; their ids by (parent, reply)."""
+    between: dict[tuple[str, str], str] = {}
+    for post in graph.posts:
         parent = post.parent
         if parent and parent in first_l and post.id in first_l:
-            ta = node("TA", "Default Transition", 200, 60)
-            edge(first_l[parent], ta)
-            edge(ta, first_l[post.id])
-            ta_between[(parent, post.id)] = ta
+            ta = aif.node("TA", "Default Transition", 200, 60)
+            aif.edge(first_l[parent], ta)
+            aif.edge(ta, first_l[post.id])
+            between[(parent, post.id)] = ta
+    return between
+
+
+def _relation_nodes(aif: _Aif, graph: Graph, i_node: dict[str, str], transitions: dict[tuple[str, str], str]) -> None:
+    """An RA or CA node per relation; a reply's transition anchors (YA) the relation it makes."""
     unit_post = {u.id: u.post for u in graph.units}
     for rel in graph.relations:
         kind, text, illocution = RELATION_NODE[rel.label]
-        r_id = node(kind, text, 900, 80)
-        edge(i_node[rel.source], r_id)
-        edge(r_id, i_node[rel.target])
-        ta = ta_between.get((unit_post[rel.target], unit_post[rel.source]))
-        if ta:  # the reply's transition anchors the relation it makes
-            ya = node("YA", illocution, 900, 40)
-            edge(ta, ya)
-            edge(ya, r_id)
-    highlighted = _highlight(graph, l_node)
+        r_id = aif.node(kind, text, 900, 80)
+        aif.edge(i_node[rel.source], r_id)
+        aif.edge(r_id, i_node[rel.target])
+        ta = transitions.get((unit_post[rel.target], unit_post[rel.source]))
+        if ta:
+            ya = aif.node("YA", illocution, 900, 40)
+            aif.edge(ta, ya)
+            aif.edge(ya, r_id)
+
+
+def _document(aif: _Aif, graph: Graph, units: _UnitNodes) -> dict:
+    """The xAIF object: AIF, the highlighted text, the OVA drawing and argmine's own section."""
     meta = argmine_meta(graph)
-    return (
-        json.dumps(
-            {
-                "AIF": {
-                    "nodes": nodes,
-                    "edges": edges,
-                    "locutions": locutions,
-                    "participants": participants,
-                    "schemefulfillments": schemes,
-                    "descriptorfulfillments": [],
-                    "cqdescriptorfulfillments": [],
-                },
-                "text": highlighted,
-                "dialog": any(p.kind == "comment" for p in graph.posts),
-                "OVA": {
-                    "firstname": "",
-                    "surname": "",
-                    "url": "",
-                    "nodes": ova_nodes,
-                    "edges": [{"fromID": e["fromID"], "toID": e["toID"], "visible": True} for e in edges],
-                },
-                "argmine": {
-                    "id": graph.id,
-                    "text": graph.text,
-                    "posts": posts_json(graph.document),
-                    "offsets": offsets,
-                    "scores": meta["scores"],
-                    "tree": meta["tree"],
-                },
-            },
-            ensure_ascii=False,
-            indent=1,
-        )
-        + "\n"
-    )
+    return {
+        "AIF": {
+            "nodes": aif.nodes,
+            "edges": aif.edges,
+            "locutions": aif.locutions,
+            "participants": aif.participants,
+            "schemefulfillments": aif.schemes,
+            "descriptorfulfillments": [],
+            "cqdescriptorfulfillments": [],
+        },
+        "text": _highlight(graph, units.l_node),
+        "dialog": any(p.kind == "comment" for p in graph.posts),
+        "OVA": {
+            "firstname": "",
+            "surname": "",
+            "url": "",
+            "nodes": aif.ova_nodes,
+            "edges": [{"fromID": e["fromID"], "toID": e["toID"], "visible": True} for e in aif.edges],
+        },
+        "argmine": {
+            "id": graph.id,
+            "text": graph.text,
+            "posts": posts_json(graph.document),
+            "offsets": units.offsets,
+            "scores": meta["scores"],
+            "tree": meta["tree"],
+        },
+    }
 
 
 def _speaker(post: Post) -> str:
@@ -144,7 +183,7 @@ def load(path: str | Path, text: str | None = None) -> Graph:
     if not isinstance(aif, dict) or not isinstance(aif.get("nodes"), list) or not isinstance(aif.get("edges"), list):
         raise InputError(f"{path}: not xAIF (no AIF nodes and edges lists)")
     nodes = _nodes(aif["nodes"], path)
-    incoming, outgoing = _edges(aif["edges"], nodes, path)
+    edges = _edges(aif["edges"], nodes, path)
     extra = data.get("argmine") if isinstance(data.get("argmine"), dict) else {}
     doc_text = text if text is not None else extra.get("text")
     if not isinstance(doc_text, str):
@@ -152,7 +191,8 @@ def load(path: str | Path, text: str | None = None) -> Graph:
     offsets = extra.get("offsets") or {}
     if not isinstance(offsets, dict):
         raise InputError(f"{path}: the argmine offsets are not an object (node id -> unit, start, end)")
-    units, name = _units(nodes, offsets, doc_text, path)
+    found = _units(nodes, offsets, doc_text, path)
+    units, name = found.units, found.unit_of
     meta = dict(extra)
     scores = meta.pop("scores") if isinstance(meta.get("scores"), dict) else {}  # older exports: by unit ids, no labels
     relations = []
@@ -160,8 +200,8 @@ def load(path: str | Path, text: str | None = None) -> Graph:
         if n["type"] not in ("RA", "CA"):
             continue
         label = "support" if n["type"] == "RA" else "attack"
-        for src in (s for s in incoming.get(nid, []) if s in name):
-            for trg in (t for t in outgoing.get(nid, []) if t in name):
+        for src in (s for s in edges.incoming.get(nid, []) if s in name):
+            for trg in (t for t in edges.outgoing.get(nid, []) if t in name):
                 relations.append((name[src], name[trg], label, scores.get(f"{name[src]}->{name[trg]}")))
     own = extra.get("text") if isinstance(extra.get("text"), str) else None
     check_same_text(own, doc_text, units, str(path))
@@ -189,8 +229,13 @@ def _nodes(items: list, path: Path) -> dict[str, dict]:
     return nodes
 
 
-def _edges(items: list, nodes: dict[str, dict], path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """AIF edges as (incoming, outgoing) node ids by node; an edge must join two nodes of the list."""
+class _Edges(NamedTuple):
+    incoming: dict[str, list[str]]  # node id -> the nodes its edges come from
+    outgoing: dict[str, list[str]]  # node id -> the nodes its edges go to
+
+
+def _edges(items: list, nodes: dict[str, dict], path: Path) -> _Edges:
+    """AIF edges by node, both ways; an edge must join two nodes of the list."""
     incoming: dict[str, list[str]] = {}
     outgoing: dict[str, list[str]] = {}
     for n, edge in enumerate(items, start=1):
@@ -203,10 +248,15 @@ def _edges(items: list, nodes: dict[str, dict], path: Path) -> tuple[dict[str, l
             raise InputError(f"{path}: AIF edge {name} names node {missing}, which is not in the node list (a truncated file?)")
         outgoing.setdefault(a, []).append(b)
         incoming.setdefault(b, []).append(a)
-    return incoming, outgoing
+    return _Edges(incoming, outgoing)
 
 
-def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> tuple[list[tuple], dict[str, str]]:
+class _Units(NamedTuple):
+    units: list[tuple]  # (unit id, start, end, text)
+    unit_of: dict[str, str]  # I node id -> unit id
+
+
+def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> _Units:
     """Units from I nodes (at their stored offsets, else found in the text in order), and unit id by node id."""
     for nid in offsets:
         if nid not in nodes:
@@ -234,4 +284,4 @@ def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> tupl
         name[nid] = f"u{len(units) + 1}"
         units.append((name[nid], at, at + len(n["text"]), n["text"]))
         cursor = at + len(n["text"])
-    return units, name
+    return _Units(units, name)
