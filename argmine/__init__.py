@@ -26,7 +26,8 @@ _PUBLIC = {
     "argmine.relations": ["RelationModel"],
     "argmine.parser": ["ArgumentParser"],
     "argmine.decoding": ["Decision"],
-    "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe", "check_device"],
+    "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe"],
+    "argmine.devices": ["check_device"],
     "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
     "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
@@ -66,6 +67,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from argmine.batch import Summary, run_batch
     from argmine.decoding import Decision
+    from argmine.devices import check_device
     from argmine.document import Document, PairScores, Post, Relation, Span, Unit
     from argmine.evaluation import EVAL_FORMATS, SPLITS, Report, evaluate
     from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, IMPORT_FORMATS, export, import_graphs
@@ -74,6 +76,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from argmine.pipeline import Outcome, analyze, analyze_all, load_model
     from argmine.readers import INPUT_FORMATS, ReadResult, read, read_all
     from argmine.relations import RelationModel
-    from argmine.settings import ParserRecipe, Settings, TrainingRecipe, check_device, load_recipe, load_settings
+    from argmine.settings import ParserRecipe, Settings, TrainingRecipe, load_recipe, load_settings
     from argmine.training import train
     from argmine.writers import check_output, render_trees, write_files, write_text

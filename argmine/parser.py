@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from argmine import jsonio
 from argmine.candidates import tfidf
 from argmine.decoding import Decision, Related, decode_parse
 from argmine.document import Document, answered_posts, posts_above
@@ -349,14 +350,15 @@ class ArgumentParser:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from argmine.relations import quantize_model, resolve_device
+        from argmine.devices import resolve_device
+        from argmine.relations import quantize_model
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         folder = Path(folder)
         torch_device = resolve_device(device)
+        settings = jsonio.read_object(folder / PARSER_FILE, ModelError)
         try:
-            settings = json.loads((folder / PARSER_FILE).read_text(encoding="utf-8"))
             cfg = ParserConfig.from_dict(settings.get("config", {}))
             tokenizer = AutoTokenizer.from_pretrained(str(folder))
             with warnings.catch_warnings():

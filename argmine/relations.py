@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from argmine import jsonio
 from argmine.candidates import candidate_pairs, pair_contexts, tfidf
 from argmine.decoding import Decision, Related, decode_trees
+from argmine.devices import resolve_device
 from argmine.document import Document, PairScores
 from argmine.errors import InputError, ModelError
 from argmine.scorer import Scorer
@@ -67,13 +68,7 @@ def read_relation_settings(folder: str | Path) -> dict:
     path = Path(folder) / SETTINGS_FILE
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{path} must hold a JSON object")
-    return data
+    return jsonio.read_object(path, ModelError)
 
 
 def write_relation_settings(folder: str | Path, updates: dict) -> None:
@@ -111,26 +106,6 @@ def map_labels(id2label: dict) -> dict[int, str]:
     if len(set(mapping.values())) != len(mapping):
         raise ModelError(f"model labels [{names}] map two outputs onto one argmine label")
     return mapping
-
-
-DEVICES = re.compile(r"auto|cpu|cuda(:\d+)?")
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` (a CUDA GPU when present, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``; anything else is refused."""
-    import torch
-
-    if not DEVICES.fullmatch(device):
-        raise ModelError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise ModelError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"device {device!r} requested but no CUDA GPU is available")
-    return resolved
 
 
 class RelationModel:

@@ -10,10 +10,7 @@ shipped file is an installation error, and an unknown or ill-typed one in a user
 from __future__ import annotations
 
 import copy
-import ctypes
-import importlib.metadata
 import re
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,7 +18,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from argmine.errors import ConfigError, ModelError
+from argmine.devices import DEVICE_CHOICES, DEVICE_NAME
+from argmine.errors import ConfigError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -35,33 +33,9 @@ def _regex(pattern: str) -> str:
 
 
 def _device(name: str) -> str:
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
-        raise ValueError("unknown device (use auto, cpu, cuda or cuda:N)")
+    if not DEVICE_NAME.fullmatch(name):
+        raise ValueError(f"unknown device (use {DEVICE_CHOICES})")
     return name
-
-
-def check_device(name: str) -> None:
-    """Refuse a CUDA device where there can be none, before torch is imported (seconds): a CPU-only
-    torch build, or a Linux machine without the NVIDIA driver (``libcuda``). Anything subtler is left
-    to torch when the model loads."""
-    if not name.startswith("cuda"):
-        return
-    try:
-        torch_version = importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        torch_version = ""
-    reason = None
-    if torch_version.endswith("+cpu"):
-        reason = f"the installed torch ({torch_version}) is a CPU-only build"
-    elif sys.platform == "darwin":
-        reason = "macOS has no CUDA"
-    elif sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libcuda.so.1")
-        except OSError:
-            reason = "the NVIDIA driver (libcuda) is not installed"
-    if reason is not None:
-        raise ModelError(f"device {name!r} requested but no CUDA GPU is available: {reason} (use --device cpu)")
 
 
 Regex = Annotated[str, AfterValidator(_regex)]

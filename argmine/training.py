@@ -19,11 +19,12 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from argmine import corpora
+from argmine import corpora, jsonio
 from argmine.corpora import CORPUS_READERS, PAIR_READERS, Pair, qt30_parts, reply_parts
-from argmine.errors import ArgmineError, ConfigError, InputError
+from argmine.devices import resolve_device
+from argmine.errors import ArgmineError, ConfigError, InputError, ModelError
 from argmine.graph import Graph
-from argmine.relations import LABELS, mark, resolve_device, write_relation_settings
+from argmine.relations import LABELS, mark, write_relation_settings
 from argmine.scorer import Scorer
 from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
 
@@ -317,10 +318,10 @@ def parser_info(folder: Path) -> dict:
     """``train_info.json`` of a parser folder, from what ``argmine_parser.json`` stores."""
     from argmine.parser import PARSER_FILE
 
-    stored = json.loads((Path(folder) / PARSER_FILE).read_text(encoding="utf-8"))
+    stored = jsonio.read_object(Path(folder) / PARSER_FILE, ModelError)
     recipe = dict(stored.get("recipe", {}))
     previous = Path(folder) / "train_info.json"
-    results = json.loads(previous.read_text(encoding="utf-8")).get("results", {}) if previous.exists() else {}
+    results = jsonio.read_object(previous, ModelError).get("results", {}) if previous.exists() else {}
     return {
         "kind": "parser",
         "base": recipe.get("base", ""),
@@ -851,7 +852,7 @@ def train(
     if pair_model:
         if Path(pair_model).resolve() != out.resolve():
             shutil.copytree(pair_model, out, dirs_exist_ok=True)
-        info = json.loads((out / "train_info.json").read_text()) if (out / "train_info.json").exists() else {}
+        info = jsonio.read_object(out / "train_info.json", ModelError) if (out / "train_info.json").exists() else {}
         training = info.get("training", {})
         if recipe.fp16_weights:
             to_fp16(out)
@@ -928,7 +929,7 @@ def rechoose_thresholds(
     recipe = recipe or load_recipe()
     data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, log, examples=False)
     chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
-    stored = json.loads((folder / PARSER_FILE).read_text(encoding="utf-8"))
+    stored = jsonio.read_object(folder / PARSER_FILE, ModelError)
     stored.update(chosen)
     (folder / PARSER_FILE).write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return chosen
