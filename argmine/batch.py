@@ -451,9 +451,7 @@ def _read_manifest(out: Path, fingerprint: str) -> dict | None:
     path = out / MANIFEST
     if not path.is_file():
         return None
-    manifest = jsonio.parse(path.read_text(encoding="utf-8"), str(path))
-    if not isinstance(manifest, dict):
-        raise InputError(f"{path} is not a batch manifest (a JSON object)")
+    manifest = jsonio.read_object(path)
     if manifest.get("fingerprint") != fingerprint:
         raise InputError(f"{out} holds another job's output (other input, settings, model or shard size): use an empty folder")
     return manifest

@@ -227,7 +227,8 @@ def relation_dict(r: Relation) -> dict:
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The published JSON Schema (Draft 2020-12) of an argmine graph."""
-    return json.loads(resources.files("argmine").joinpath("schema/graph.schema.json").read_text(encoding="utf-8"))
+    schema_file = resources.files("argmine").joinpath("schema/graph.schema.json")
+    return jsonio.parse(schema_file.read_text(encoding="utf-8"), "the packaged graph schema (argmine/schema/graph.schema.json)")
 
 
 def validate(data: Any, name: str = "graph") -> None:

@@ -1,24 +1,38 @@
-"""The one JSON and JSON Lines loader: every reader, importer and corpus goes through it, so every
-malformed file gets the same one-line error."""
+"""The one JSON and JSON Lines loader: every reader, importer, corpus, model file and batch manifest goes
+through it, so every malformed file gets the same one-line error."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from argmine.errors import InputError
+from argmine.errors import ArgmineError, InputError
 
 
-def parse(text: str, name: str) -> Any:
-    """One JSON value; malformed or absurdly nested JSON is an ``InputError`` naming the place."""
+def parse(text: str, name: str, error: type[ArgmineError] = InputError) -> Any:
+    """One JSON value; malformed or absurdly nested JSON is an ``error`` (``InputError``) naming the place."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name} is malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise error(f"{name} is malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
-        raise InputError(f"{name} is nested too deeply to read") from None
+        raise error(f"{name} is nested too deeply to read") from None
+
+
+def read_object(path: str | Path, error: type[ArgmineError] = InputError) -> dict:
+    """A JSON file holding one object (a model's settings, a manifest); a file that cannot be read, is not
+    JSON or holds something else is an ``error`` naming the file (``ModelError`` for a model's files)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    value = parse(text, str(path), error)
+    if not isinstance(value, dict):
+        raise error(f"{path} must hold a JSON object")
+    return value
 
 
 @dataclass

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from argmine import jsonio
 from argmine.candidates import tfidf
 from argmine.document import Document, PairScores, Post, answered_posts, posts_above
+from argmine.errors import ModelError
 
 SCORER_FILE = "argmine_scorer.json"
 # Feature settings a fitted scorer is tied to (stored with it in argmine_scorer.json).
@@ -350,7 +352,9 @@ class Scorer:
         path = Path(folder) / SCORER_FILE
         if not path.is_file():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsonio.read_object(path, ModelError)
+        if not isinstance(data.get("link_weights"), dict) or not isinstance(data.get("label_weights"), dict):
+            raise ModelError(f"{path} is not a second-stage scorer (no link_weights and label_weights)")
         return cls(
             data["link_weights"],
             data["label_weights"],

@@ -4,6 +4,7 @@ work, file modes, validated settings, devices, faithful round trips, Reddit perm
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -78,12 +79,12 @@ def test_ancestry_stays_linear_in_a_deep_reply_chain():
 
     comments = [
         {"id": f"c{i}", "parent": f"c{i - 1}" if i > 1 else None, "text": f"Reply {i} about topic{i % 5}."}
-        for i in range(1, 3001)
+        for i in range(1, 1201)  # deeper than the recursion limit
     ]
     doc = argmine.read(json.dumps({"article": {"text": "The article. It argues."}, "comments": comments}))
     answerable = Answerable(doc)
     assert len(answerable.entry) == len(doc.posts)  # two numbers per post, not a set of ancestors each
-    assert answerable("c3000", "c1") and answerable("c3000", "article") and not answerable("c1", "c3000")
+    assert answerable("c1200", "c1") and answerable("c1200", "article") and not answerable("c1", "c1200")
     from argmine.segmenter import segment
 
     settings = argmine.load_settings()
@@ -336,3 +337,30 @@ def test_readme_output_example_matches_a_real_run():
     stats = json.loads("{" + block.split('"stats": {', 1)[1].split("}", 1)[0] + "}")
     graph = argmine.analyze(ROOT / "examples" / "thread.txt")
     assert {k: graph.stats[k] for k in stats} == stats
+
+
+@pytest.mark.parametrize("damaged", ["argmine_relation.json", "argmine_scorer.json"])
+def test_a_damaged_model_file_is_one_line_naming_it(tmp_path, tiny_model, damaged):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    (folder / damaged).write_text('{"threshold": ', encoding="utf-8")
+    line = one_line_error(run("analyze", EXAMPLE, "--model", folder))
+    assert damaged in line and "malformed JSON" in line
+
+
+def test_a_damaged_parser_file_is_one_line_naming_it(tmp_path, tiny_parser):
+    folder = tmp_path / "parser"
+    shutil.copytree(tiny_parser, folder)
+    (folder / "argmine_parser.json").write_text("[1, 2", encoding="utf-8")
+    line = one_line_error(run("analyze", EXAMPLE, "--model", folder))
+    assert "argmine_parser.json" in line and "malformed JSON" in line
+
+
+def test_a_damaged_batch_manifest_is_one_line_before_the_model_loads(tmp_path, no_model):
+    source = tmp_path / "threads.jsonl"
+    source.write_text(json.dumps({"id": "a", "article": {"text": "Cars pollute. So ban them."}}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"format": "argmine.batch", ', encoding="utf-8")
+    line = one_line_error(run("batch", source, "-o", out))
+    assert "manifest.json" in line and "malformed JSON" in line
