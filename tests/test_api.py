@@ -230,3 +230,14 @@ def test_a_graph_read_back_from_its_json_equals_it_plain_text_included(tiny_mode
     thread = argmine.analyze(FIXTURES / "thread.json", model=str(tiny_model))
     assert not thread.document.flat and '"flat"' not in thread.to_json()
     assert argmine.Graph.from_json(thread.to_json()) == thread
+
+
+def test_text_modules_and_the_test_setup_import_no_torch():
+    """Reading, segmenting, graphs, formats and settings need no model stack; nor do the fast tests' fixtures."""
+    code = (
+        "import sys\nimport argmine, argmine.segmenter, argmine.readers, argmine.formats, argmine.graph, argmine.settings\n"
+        "import argmine.devices, argmine.writers, argmine.jsonio, tests.conftest\n"
+        "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\nassert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr

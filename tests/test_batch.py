@@ -136,6 +136,7 @@ def test_parquet_shards(tmp_path, tiny_model):
     assert json.loads(table[0]["record"])["format"] == "argmine.graph"
 
 
+@pytest.mark.slow  # CLI processes with a model, killed and started again
 def test_a_killed_run_resumes_and_writes_every_thread_exactly_once(tmp_path, tiny_model):
     _, text = corpus(400, broken=(3, 250))
     (tmp_path / "in.jsonl").write_text(text, encoding="utf-8")

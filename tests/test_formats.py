@@ -208,6 +208,7 @@ def argdown_binary():
     return str(local) if local.exists() else shutil.which("argdown")
 
 
+@pytest.mark.slow  # the Argdown CLI, a Node.js process
 def test_argdown_is_parsed_by_the_argdown_cli(graph_file, tmp_path):
     binary = argdown_binary()
     if binary is None or shutil.which("node") is None:

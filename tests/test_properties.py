@@ -4,10 +4,13 @@ trees hold every unit exactly once."""
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import argmine
+
+pytestmark = pytest.mark.slow  # property-based: 80 random threads through the pipeline
 
 WORDS = [
     "cars",

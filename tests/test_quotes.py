@@ -283,6 +283,7 @@ def quoting_threads(draw):
     }
 
 
+@pytest.mark.slow  # property-based
 @settings(max_examples=60, deadline=None)
 @given(quoting_threads())
 def test_quotes_keep_the_contract(thread):

@@ -86,6 +86,7 @@ def chromium():
     return path, sync_api
 
 
+@pytest.mark.slow  # a headless browser
 def test_the_view_in_a_real_browser(graph, tmp_path):
     path, sync_api = chromium()
     page_file = tmp_path / "view.html"
