@@ -438,6 +438,7 @@ def run_batch(
 
 
 def _check_options(output_format: str, engine: str, shard_size: int, group_size: int, workers: int) -> None:
+    """Refuse unknown formats and engines and sizes below 1, before any work."""
     if output_format not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
     if engine not in ENGINES:
@@ -468,6 +469,7 @@ def _engine(engine: str, model, model_name: str, settings: Settings, address: st
 
 
 def _new_manifest(source: Path, model_name: str, shard_size: int, output_format: str, fingerprint: str) -> dict:
+    """A first run's manifest: the job (its fingerprint guards a resumption) and no shards yet."""
     return {
         "format": "argmine.batch",
         "generator": f"argmine {__version__}",
@@ -482,6 +484,7 @@ def _new_manifest(source: Path, model_name: str, shard_size: int, output_format:
 
 
 def _save_manifest(job: Job) -> None:
+    """Write ``manifest.json`` whole (after each shard, so a killed run knows what is done)."""
     write_bytes(job.out / MANIFEST, (json.dumps(job.manifest, indent=1) + "\n").encode("utf-8"))
 
 

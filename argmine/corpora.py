@@ -203,6 +203,7 @@ class _Aif:
     out_of: dict[str, list[str]]
 
     def of_type(self, ids: list[str], kind: str) -> list[str]:
+        """Those of ``ids`` that are nodes of type ``kind``, in order."""
         return [x for x in ids if self.nodes.get(x, {}).get("type") == kind]
 
 
@@ -236,6 +237,7 @@ def _qt30_thread(name: str, data: dict) -> Graph | None:
 
 
 def _aif(data: dict) -> _Aif:
+    """A nodeset's nodes and edges, indexed both ways."""
     into: dict[str, list[str]] = defaultdict(list)
     out_of: dict[str, list[str]] = defaultdict(list)
     for e in data.get("edges", []):
@@ -254,6 +256,8 @@ def _locutions(aif: _Aif) -> list[dict]:
 
 
 class _Spoken(NamedTuple):
+    """A locution's speaker and words."""
+
     speaker: str
     words: str
 
@@ -319,6 +323,8 @@ def _proposition_locutions(aif: _Aif) -> dict[str, str]:
 
 
 class _QtUnits(NamedTuple):
+    """An episode's gold units and which locution each came from."""
+
     spans: list[tuple[int, int, str]]  # (start, end, post) in text order
     of_locution: dict[str, int]  # L node -> unit index
 

@@ -232,6 +232,7 @@ class _Tally:
                 self.within_right += hit
 
     def result(self, mode: str, documents: int) -> dict:
+        """The metrics, as ``evaluate_docs`` reports them."""
         rel = self.relations
         result = {
             "mode": mode,

@@ -145,6 +145,7 @@ def pair_features(
 
 
 def _thread_view(doc: Document, pairs: list[tuple[int, int]], scores: dict[tuple[int, int], PairScores], matrix) -> _ThreadView:
+    """Posts, positions, roles, similarities and each source's best similarity and link probability."""
     first_in_post: dict[str, int] = {}
     count_in_post: dict[str, int] = {}
     for i, u in enumerate(doc.units):

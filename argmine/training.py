@@ -689,6 +689,7 @@ class Labelled(NamedTuple):
 
 
 def _labelled(p: np.ndarray, logit: np.ndarray, shift: float) -> Labelled:
+    """Label links of P(link) ``p`` by their attack logit shifted by ``shift``."""
     q = 1 / (1 + np.exp(-(logit + shift)))
     is_attack = q > 0.5
     return Labelled(np.where(is_attack, p * q, p * (1 - q)), np.where(is_attack, "attack", "support"))

@@ -95,6 +95,8 @@ def dump(graph: Graph, name: str | None = None) -> dict[str, str]:
 
 
 class _QuoteLines(NamedTuple):
+    """The ``.ann`` lines of a document's quotes."""
+
     spans: list[str]  # T lines
     pointers: list[str]  # R lines
 
@@ -113,6 +115,8 @@ def _quote_lines(graph: Graph, tids: dict[str, str]) -> _QuoteLines:
 
 
 class _Separated(NamedTuple):
+    """Text-bound annotations split into units and quotes."""
+
     spans: dict[str, tuple[int, int, str]]  # the units' text-bound annotations: (start, end, kind)
     quotes: list[tuple[int, int, str | None]]  # (start, end, target unit id)
 

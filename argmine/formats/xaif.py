@@ -230,6 +230,8 @@ def _nodes(items: list, path: Path) -> dict[str, dict]:
 
 
 class _Edges(NamedTuple):
+    """An AIF graph's edges, indexed by node both ways."""
+
     incoming: dict[str, list[str]]  # node id -> the nodes its edges come from
     outgoing: dict[str, list[str]]  # node id -> the nodes its edges go to
 
@@ -252,6 +254,8 @@ def _edges(items: list, nodes: dict[str, dict], path: Path) -> _Edges:
 
 
 class _Units(NamedTuple):
+    """Units read from I nodes, and the unit each I node is."""
+
     units: list[tuple]  # (unit id, start, end, text)
     unit_of: dict[str, str]  # I node id -> unit id
 
