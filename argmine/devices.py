@@ -47,9 +47,9 @@ def check_device(name: str) -> None:
 def resolve_device(name: str) -> torch.device:
     """The torch device ``name`` means: ``auto`` is a CUDA GPU when present, else the CPU; a CUDA device
     torch cannot use is refused (``ModelError``)."""
+    check_device(name)
     import torch
 
-    check_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
