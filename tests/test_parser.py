@@ -121,7 +121,7 @@ DATA = [
 
 def test_training_is_reproducible_and_the_folder_loads(tmp_path, tiny_parser):
     base = tiny_parser.parent / "base"
-    recipe = _recipe(base, DATA, dev_fraction=0.0, qt30_split={"train": 1.0, "dev": 0.0, "test": 0.0})
+    recipe = _recipe(base, DATA, dev_fraction=0.0)
     first = argmine.train(tmp_path / "a", recipe, device="cpu", log=lambda m: None)
     second = argmine.train(tmp_path / "b", recipe, device="cpu", log=lambda m: None)
     assert (first / "argmine_parser.safetensors").read_bytes() == (second / "argmine_parser.safetensors").read_bytes()
@@ -215,7 +215,7 @@ def test_argmine_train_trains_the_parser_by_default_and_refuses_pair_options(tmp
     assert (tmp_path / "m" / "argmine_parser.json").is_file() and "contextual argument parser" in (
         tmp_path / "m" / "README.md"
     ).read_text()
-    result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "n"), "--max-pairs", "5"])
+    result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "n"), "--sample", "5"])
     assert result.exit_code == 2 and "pair recipes" in result.stderr
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
     RELATION_TO_LABEL,
@@ -196,3 +197,18 @@ def load(ann_path: str | Path, text: str | None = None) -> Graph:
     return graph_from_annotations(
         text, units, relations, doc_id=ann_path.stem, source_path=str(ann_path), meta=meta, quotes=quotes, where=str(ann_path)
     )
+
+
+def dump_many(graphs: list[Graph]) -> dict[str, str]:
+    """A brat collection: each graph's files (numbered when there are several) and one annotation.conf."""
+    files: dict[str, str] = {}
+    for i, graph in enumerate(graphs):
+        name = None if len(graphs) == 1 else f"{_safe(graph.id or 'document')}-{i + 1}"
+        files.update(dump(graph, name))
+    files["annotation.conf"] = conf(any(g.document.quotes for g in graphs))
+    return files
+
+
+FORMAT = Format(
+    "brat", "a folder of brat standoff .txt/.ann files", dump, dump_many, folder=True, load=load, load_from="brat .ann"
+)

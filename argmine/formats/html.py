@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from argmine.document import Quote
+from argmine.formats.base import Format
 from argmine.graph import Graph, TreeNode
 
 # Post colours: title and article first, then comments (a colour-blind-safe palette, then post_colours).
@@ -331,3 +332,6 @@ def dump(graph: Graph) -> str:
         f'<script type="application/json" id="argmine-data">{_data(graph)}</script>\n'
         f"<script>{SCRIPT}</script></body></html>\n"
     )
+
+
+FORMAT = Format("html", "a self-contained page to look at", dump)

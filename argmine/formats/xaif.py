@@ -12,6 +12,7 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
+from argmine.formats.base import Format
 from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations, side_info
 from argmine.graph import Graph, posts_json
 from argmine.readers import read_text
@@ -235,3 +236,6 @@ def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> tupl
         units.append((name[nid], at, at + len(n["text"]), n["text"]))
         cursor = at + len(n["text"])
     return units, name
+
+
+FORMAT = Format("xaif", "xAIF / OVA3 JSON", dump, load=load, load_from="xAIF JSON")
