@@ -170,11 +170,8 @@ def analyze(
         except KeyboardInterrupt:
             if not outcomes or outcomes[0].line is None:
                 raise
-            # JSON Lines: the threads finished before Ctrl-C are written (atomically), then one line says so
             _emit(outcomes, True, output_format, output, tree, quiet, settings)
-            where = "stdout" if output in (None, "-") else output
-            err.print(f"argmine: interrupted: the {len(outcomes)} threads finished are written to {where}", markup=False)
-            raise typer.Exit(130) from None
+            raise _interrupted(len(outcomes), output) from None
         batch = len(outcomes) > 1 or outcomes[0].line is not None
         if not batch and outcomes[0].error is not None:
             raise outcomes[0].error  # one thread: its error is the command's
@@ -182,6 +179,13 @@ def analyze(
         failures = sum(o.graph is None for o in outcomes)
         if failures:
             raise fail(f"{failures} of {len(outcomes)} threads failed (recorded in the output)")
+
+
+def _interrupted(finished: int, output: str | None) -> typer.Exit:
+    """JSON Lines stopped by Ctrl-C: the threads finished were written (atomically); one line says so."""
+    where = "stdout" if output in (None, "-") else output
+    err.print(f"argmine: interrupted: the {finished} threads finished are written to {where}", markup=False)
+    return typer.Exit(130)
 
 
 def _emit(outcomes: list, batch: bool, output_format: str, output: str | None, tree: bool, quiet: bool, settings) -> None:

@@ -34,9 +34,18 @@ class Placed:
     y: float
 
 
-def layout(graph: Graph) -> tuple[dict[str, Placed], float, float]:
-    """Unit id -> position: each tree layered by depth (root on top), leaves side by side, a parent
-    centred over its children; trees packed in rows. Returns (positions, width, height)."""
+@dataclass
+class Drawing:
+    """Where each unit's node sits (unit id -> position) and the picture's size."""
+
+    positions: dict[str, Placed]
+    width: float
+    height: float
+
+
+def place_trees(graph: Graph) -> Drawing:
+    """Each tree layered by depth (root on top), leaves side by side, a parent centred over its
+    children; trees packed in rows."""
     positions: dict[str, Placed] = {}
     row_x, row_y, row_h, width = PAD, PAD, 0.0, 0.0
 
@@ -67,7 +76,7 @@ def layout(graph: Graph) -> tuple[dict[str, Placed], float, float]:
         row_x += tree_w + SLOT / 2
         row_h = max(row_h, tree_h)
         width = max(width, row_x)
-    return positions, width + PAD, row_y + row_h + 2 * PAD
+    return Drawing(positions, width + PAD, row_y + row_h + 2 * PAD)
 
 
 def _depths(graph: Graph) -> dict[str, int]:
@@ -130,7 +139,8 @@ def _text_panel(graph: Graph, colour: dict[str, str]) -> str:
 
 
 def _graph_panel(graph: Graph, colour: dict[str, str]) -> str:
-    positions, width, height = layout(graph)
+    drawing = place_trees(graph)
+    positions, width, height = drawing.positions, drawing.width, drawing.height
     post_of = {u.id: u.post for u in graph.units}
     texts = {u.id: u.text for u in graph.units}
     tree_edges = {(c.unit, n.unit) for t in graph.trees for n, _ in t.walk() for c in n.children}
