@@ -479,7 +479,13 @@ def fit_scorer(
     for i in everything:
         d = prepared[i]
         scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link[i]]
-        decision = Decision(0.0, 0.0, decoding.extra_threshold, decoding.exact_root_limit, decoding.max_tree_units)
+        decision = Decision(
+            threshold=0.0,
+            reply_threshold=0.0,
+            extra_threshold=decoding.extra_threshold,
+            exact_root_limit=decoding.exact_root_limit,
+            max_tree_units=decoding.max_tree_units,
+        )
         relations, attached = decode_trees(d.document, d.pairs, scores, decision)
         units = d.document.units
         index = {u.id: j for j, u in enumerate(units)}
