@@ -113,10 +113,14 @@ def user_errors():
         raise fail(f"internal error: {type(exc).__name__}: {exc}", 1) from None
 
 
-def _overrides(model: str | None, device: str | None, batch_size: int | None, quantize: str | None = None) -> dict:
+def _settings(config: str | None, model: str | None, device: str | None, batch_size: int | None, quantize: str | None = None):
+    """The settings a model command runs with: the config file, then the flags; a device that is not
+    there is refused before any work."""
     given = (("name", model), ("device", device), ("batch_size", batch_size), ("quantize", quantize))
     section = {k: v for k, v in given if v is not None}
-    return {"model": section} if section else {}
+    settings = argmine.load_settings(config, {"model": section} if section else {})
+    argmine.check_device(settings.model.device)
+    return settings
 
 
 @app.command()
@@ -153,8 +157,7 @@ def analyze(
     """Segment a thread into units, label support/attack relations and decode argument trees.
     JSON Lines: one graph (or error record) per line; exit 2 when a thread failed, the others written."""
     with user_errors():
-        settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
-        argmine.check_device(settings.model.device)
+        settings = _settings(config, model, device, batch_size, quantize)
         _check_export(output_format, output, allow_json=True, inputs=(file, config))
         outcomes: list = []
         try:
@@ -290,8 +293,7 @@ def batch(
     """Analyze a corpus of threads into shards of graphs; run it again to resume after a stop. Exit 2
     when a thread failed (its argmine.error record is in the shards, the others are written)."""
     with user_errors():
-        settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
-        argmine.check_device(settings.model.device)
+        settings = _settings(config, model, device, batch_size, quantize)
         argmine.check_output(output, folder=True, what="a batch", inputs=(source, config))
         try:
             summary = argmine.run_batch(
@@ -387,7 +389,7 @@ def evaluate(
     """Run the pipeline on an annotated corpus and report unit, relation, link and attachment scores,
     beside the structural baselines on the same units."""
     with user_errors():
-        settings = argmine.load_settings(config, _overrides(model, device, batch_size))
+        settings = _settings(config, model, device, batch_size)
         report = argmine.evaluate(
             corpus,
             corpus_format,
