@@ -28,7 +28,8 @@ _PUBLIC = {
     "argmine.decoding": ["Decision"],
     "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe"],
     "argmine.devices": ["check_device"],
-    "argmine.formats": ["export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
+    "argmine.formats": ["export", "import_graphs", "FORMATS", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
+    "argmine.corpora": ["CORPORA"],
     "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
     "argmine.batch": ["run_batch", "Summary"],
@@ -44,8 +45,8 @@ __all__ = [
     "Document", "Post", "Unit", "Relation", "Span", "PairScores",
     "RelationModel", "ArgumentParser", "Decision",
     "Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe", "check_device",
-    "export", "import_graphs", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
-    "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
+    "export", "import_graphs", "FORMATS", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
+    "CORPORA", "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
     "train",
     "run_batch", "Summary",
     "write_text", "write_files", "render_trees", "check_output",
@@ -66,11 +67,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from argmine.batch import Summary, run_batch
+    from argmine.corpora import CORPORA
     from argmine.decoding import Decision
     from argmine.devices import check_device
     from argmine.document import Document, PairScores, Post, Relation, Span, Unit
     from argmine.evaluation import EVAL_FORMATS, SPLITS, Report, evaluate
-    from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, IMPORT_FORMATS, export, import_graphs
+    from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, FORMATS, IMPORT_FORMATS, export, import_graphs
     from argmine.graph import Graph, TreeNode, load_graphs
     from argmine.parser import ArgumentParser
     from argmine.pipeline import Outcome, analyze, analyze_all, load_model

@@ -42,6 +42,16 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _described(names: tuple[str, ...]) -> str:
+    """Help text naming each format with what it is, as the format declares it."""
+    return "; ".join(f"{n} ({argmine.FORMATS[n].summary})" for n in names)
+
+
+def _corpora(kinds: tuple[str, ...], held_out: bool = False) -> list[str]:
+    """The registered corpora of ``kinds`` (only those declaring a held-out split, with ``held_out``)."""
+    return [n for n, c in argmine.CORPORA.items() if c.kind in kinds and (c.split or not held_out)]
+
+
 app = typer.Typer(
     name="argmine",
     help="Mine support/attack argument graphs from news articles and their reader comments.",
@@ -103,10 +113,14 @@ def user_errors():
         raise fail(f"internal error: {type(exc).__name__}: {exc}", 1) from None
 
 
-def _overrides(model: str | None, device: str | None, batch_size: int | None, quantize: str | None = None) -> dict:
+def _settings(config: str | None, model: str | None, device: str | None, batch_size: int | None, quantize: str | None = None):
+    """The settings a model command runs with: the config file, then the flags; a device that is not
+    there is refused before any work."""
     given = (("name", model), ("device", device), ("batch_size", batch_size), ("quantize", quantize))
     section = {k: v for k, v in given if v is not None}
-    return {"model": section} if section else {}
+    settings = argmine.load_settings(config, {"model": section} if section else {})
+    argmine.check_device(settings.model.device)
+    return settings
 
 
 @app.command()
@@ -135,7 +149,7 @@ def analyze(
         str,
         typer.Option(
             "--format",
-            help="json (the argmine graph), html (a page to look at) or an export format: xaif, brat, label-studio, doccano, argdown, graphml, dot.",
+            help=f"json (the argmine graph) or an export format: {_described(argmine.EXPORT_FORMATS)}.",
         ),
     ] = "json",
     quiet: QuietOpt = False,
@@ -143,8 +157,7 @@ def analyze(
     """Segment a thread into units, label support/attack relations and decode argument trees.
     JSON Lines: one graph (or error record) per line; exit 2 when a thread failed, the others written."""
     with user_errors():
-        settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
-        argmine.check_device(settings.model.device)
+        settings = _settings(config, model, device, batch_size, quantize)
         _check_export(output_format, output, allow_json=True, inputs=(file, config))
         outcomes: list = []
         try:
@@ -160,11 +173,8 @@ def analyze(
         except KeyboardInterrupt:
             if not outcomes or outcomes[0].line is None:
                 raise
-            # JSON Lines: the threads finished before Ctrl-C are written (atomically), then one line says so
             _emit(outcomes, True, output_format, output, tree, quiet, settings)
-            where = "stdout" if output in (None, "-") else output
-            err.print(f"argmine: interrupted: the {len(outcomes)} threads finished are written to {where}", markup=False)
-            raise typer.Exit(130) from None
+            raise _interrupted(len(outcomes), output) from None
         batch = len(outcomes) > 1 or outcomes[0].line is not None
         if not batch and outcomes[0].error is not None:
             raise outcomes[0].error  # one thread: its error is the command's
@@ -172,6 +182,13 @@ def analyze(
         failures = sum(o.graph is None for o in outcomes)
         if failures:
             raise fail(f"{failures} of {len(outcomes)} threads failed (recorded in the output)")
+
+
+def _interrupted(finished: int, output: str | None) -> typer.Exit:
+    """JSON Lines stopped by Ctrl-C: the threads finished were written (atomically); one line says so."""
+    where = "stdout" if output in (None, "-") else output
+    err.print(f"argmine: interrupted: the {finished} threads finished are written to {where}", markup=False)
+    return typer.Exit(130)
 
 
 def _emit(outcomes: list, batch: bool, output_format: str, output: str | None, tree: bool, quiet: bool, settings) -> None:
@@ -213,9 +230,9 @@ def _emit(outcomes: list, batch: bool, output_format: str, output: str | None, t
 def _check_export(fmt: str, output: str | None, allow_json: bool = False, inputs: tuple = ()) -> None:
     """An unknown format or an output that cannot be written (or is one of the ``inputs``) is refused
     before any work."""
-    formats = ("json", *argmine.EXPORT_FORMATS) if allow_json else argmine.EXPORT_FORMATS
-    if fmt not in formats:
-        raise ArgmineError(f"unknown format {fmt!r} (choose from {', '.join(formats)})")
+    choices = ("json", *argmine.EXPORT_FORMATS) if allow_json else argmine.EXPORT_FORMATS
+    if fmt not in choices:
+        raise ArgmineError(f"unknown format {fmt!r} (choose from {', '.join(choices)})")
     folder = fmt in argmine.FOLDER_FORMATS
     if output is not None or folder:
         argmine.check_output(output, folder=folder, what=f"a {fmt} export", inputs=inputs)
@@ -236,9 +253,10 @@ def _write_export(graphs: list, fmt: str, output: str | None, inputs: tuple = ()
 @app.command()
 def export(
     graph: Annotated[str, typer.Argument(help="argmine graph JSON (or JSON Lines of graphs).")],
-    to: Annotated[str, typer.Option("--to", "-t", help="xaif, brat, label-studio, doccano, argdown, graphml or dot.")],
+    to: Annotated[str, typer.Option("--to", "-t", help=f"{_described(argmine.EXPORT_FORMATS)}.")],
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="File (- = stdout); a folder for brat and label-studio.")
+        Optional[str],
+        typer.Option("--output", "-o", help=f"File (- = stdout); a folder for {' and '.join(sorted(argmine.FOLDER_FORMATS))}."),
     ] = None,
 ) -> None:
     """Export an argmine graph to an annotation tool's format."""
@@ -275,8 +293,7 @@ def batch(
     """Analyze a corpus of threads into shards of graphs; run it again to resume after a stop. Exit 2
     when a thread failed (its argmine.error record is in the shards, the others are written)."""
     with user_errors():
-        settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
-        argmine.check_device(settings.model.device)
+        settings = _settings(config, model, device, batch_size, quantize)
         argmine.check_output(output, folder=True, what="a batch", inputs=(source, config))
         try:
             summary = argmine.run_batch(
@@ -314,8 +331,10 @@ def view(
 
 @app.command(name="import")
 def import_(
-    file: Annotated[str, typer.Argument(help="Annotation file: brat .ann, Label Studio JSON, doccano JSONL, xAIF JSON.")],
-    from_format: Annotated[str, typer.Option("--from", "-f", help="brat, label-studio, doccano or xaif.")],
+    file: Annotated[
+        str, typer.Argument(help=f"Annotation file: {', '.join(argmine.FORMATS[f].load_from for f in argmine.IMPORT_FORMATS)}.")
+    ],
+    from_format: Annotated[str, typer.Option("--from", "-f", help=f"{', '.join(argmine.IMPORT_FORMATS)}.")],
     text: Annotated[
         Optional[str], typer.Option("--text", help="The document text file, where the format does not carry it.")
     ] = None,
@@ -334,16 +353,19 @@ def evaluate(
     corpus: Annotated[
         str,
         typer.Argument(
-            help="Annotated corpus: a folder (microtexts, CDCP, web discourse, QT30 nodesets, reply-agreement) or graph JSON/JSONL."
+            help="Annotated corpus: the folder or file its reader takes (QT30 nodesets, CDCP or microtexts folder, graph JSON/JSONL...)."
         ),
     ],
     corpus_format: Annotated[
-        str, typer.Option("--format", "-f", help="microtexts, cdcp, web-discourse, graph, qt30 or reply-agreement.")
+        str, typer.Option("--format", "-f", help=f"{', '.join(_corpora(('documents', 'replies')))}.")
     ] = "graph",
     mode: Annotated[str, typer.Option("--mode", help="gold (gold units: relations alone), e2e, or both.")] = "both",
     split: Annotated[
         Optional[str],
-        typer.Option("--split", help="qt30 / reply-agreement: the held-out part to score: test (default), dev, or all."),
+        typer.Option(
+            "--split",
+            help=f"{' / '.join(_corpora(('documents', 'replies'), held_out=True))}: the held-out part to score: test (default), dev, or all.",
+        ),
     ] = None,
     baselines: Annotated[
         bool, typer.Option("--baselines/--no-baselines", help="Score the structural baselines on the same units.")
@@ -367,7 +389,7 @@ def evaluate(
     """Run the pipeline on an annotated corpus and report unit, relation, link and attachment scores,
     beside the structural baselines on the same units."""
     with user_errors():
-        settings = argmine.load_settings(config, _overrides(model, device, batch_size))
+        settings = _settings(config, model, device, batch_size)
         report = argmine.evaluate(
             corpus,
             corpus_format,
@@ -395,10 +417,16 @@ def train(
     ] = None,
     base: Annotated[Optional[str], typer.Option("--base", help="Encoder to fine-tune: hub id, folder, or 'minilm'.")] = None,
     data: Annotated[
-        Optional[list[str]], typer.Option("--data", help="NAME=PATH training source (repeatable); replaces the recipe's list.")
+        Optional[list[str]],
+        typer.Option(
+            "--data",
+            help=f"NAME=PATH training source (repeatable; NAME: {', '.join(argmine.CORPORA)}); replaces the recipe's list.",
+        ),
     ] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1)] = None,
-    max_pairs: Annotated[Optional[int], typer.Option("--max-pairs", min=1, help="Cap on training pairs (sampled).")] = None,
+    sample: Annotated[
+        Optional[int], typer.Option("--sample", min=1, help="Pair recipes: train on a seeded sample of N pairs.")
+    ] = None,
     pair_model: Annotated[
         Optional[str],
         typer.Option("--pair-model", help="Skip fine-tuning: fit only the second stage on this checkpoint (copied)."),
@@ -422,7 +450,7 @@ def train(
             overrides["base"] = base
         recipe = argmine.load_recipe(config, overrides)
         out = argmine.train(
-            output, recipe, pair_model=pair_model, max_pairs=max_pairs, device=device, log=lambda m: err.print(m, markup=False)
+            output, recipe, pair_model=pair_model, sample=sample, device=device, log=lambda m: err.print(m, markup=False)
         )
         typer.echo(f"model written to {out}")
 

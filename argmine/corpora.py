@@ -2,8 +2,8 @@
 
 Each reader turns one public corpus, in its own format, into argmine's shapes: a gold ``Graph``
 (a text with its posts, gold units and support/attack relations: the type ``analyze`` returns) and
-``Pair`` (text_a -> text_b with support/attack/none). ``CORPUS_READERS`` and ``PAIR_READERS`` are the
-one registry of them. Formats are described in ``../shared/data/README.md``.
+``Pair`` (text_a -> text_b with support/attack/none). ``CORPORA`` is the one registry of them: each
+corpus declares its reader, its kind and its held-out splits. Formats are described in ``../shared/data/README.md``.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from __future__ import annotations
 import csv
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from defusedxml import ElementTree
 
 from argmine import jsonio
 from argmine.document import Document, Post, PostText, Relation, Unit, join_posts, trim_span
-from argmine.errors import InputError
+from argmine.errors import ConfigError, InputError
 from argmine.graph import GOLD_MODEL, Graph, load_graphs
 from argmine.readers import read_text
-from argmine.settings import TrainingRecipe
 
 csv.field_size_limit(10_000_000)
 
@@ -593,31 +593,95 @@ def split_docs(docs: list[Graph], fraction: float, seed: int) -> tuple[list[Grap
 
 # ---------------------------------------------------------------- the registry
 
-# Annotated documents (gold graphs), by the names ``evaluate --format`` and training recipes use.
-CORPUS_READERS = {
-    "microtexts": read_microtexts,
-    "cdcp": read_cdcp,
-    "web-discourse": read_web_discourse,
-    "graph": lambda path: read_argmine_graphs([path]),
-    "qt30": read_qt30,
+QT30_SPLIT = {"train": 0.7, "dev": 0.15, "test": 0.15}  # by episode (broadcast date), seeded
+REPLY_TEST_TOPICS = ["gun_control", "gay_marriage", "SubReddit-MaskMandate"]
+REPLY_DEV_TOPICS = [
+    "existence_of_God",
+    "healthcare",
+    "climate_change",
+    "marijuana_legalization",
+    "death_penalty",
+    "communism_vs_capitalism",
+]
+SPLIT_SEED = 13
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """One corpus: how to read it, what it holds and which parts are held out.
+
+    ``kind``: ``documents`` (gold graphs: units and relations), ``pairs`` (labelled text pairs, training
+    only) or ``replies`` (a post and its answer, with the answer's stance). ``split`` maps the items to
+    ``train`` / ``dev`` / ``test``: where it is declared, training uses only ``train`` (``dev`` chooses
+    thresholds) and evaluation scores ``test`` by default. ``as_is``: a user's own file, trained on as it
+    is (no pairs added, its contexts kept).
+    """
+
+    name: str
+    kind: Literal["documents", "pairs", "replies"]
+    read: Callable[[str | Path], list]
+    licence: str
+    split: Callable[[list], dict[str, list]] | None = None
+    as_is: bool = False
+
+    def parts(self, items: list) -> dict[str, list]:
+        """The declared split; a corpus that declares none is all ``train``."""
+        return self.split(items) if self.split else {"train": items, "dev": [], "test": []}
+
+
+CORPORA: dict[str, Corpus] = {
+    c.name: c
+    for c in [
+        Corpus("microtexts", "documents", read_microtexts, "Argumentative microtexts part 1 (Peldszus & Stede): CC BY-NC-SA 4.0"),
+        Corpus("cdcp", "documents", read_cdcp, "Cornell eRulemaking CDCP, train split only (Park & Cardie 2018): ODbL / DbCL"),
+        Corpus(
+            "web-discourse",
+            "documents",
+            read_web_discourse,
+            "User-generated web discourse (Habernal & Gurevych 2017): Apache-2.0",
+        ),
+        Corpus("graph", "documents", lambda path: read_argmine_graphs([path]), "argmine graphs supplied by the user"),
+        Corpus(
+            "qt30",
+            "documents",
+            read_qt30,
+            "QT30 BBC Question Time nodesets (Hautli-Janisz et al., LREC 2022; DialAM-2024 release): no licence stated, research use",
+            split=lambda docs: split_by_group(docs, QT30_SPLIT, SPLIT_SEED),
+        ),
+        Corpus(
+            "reply-agreement",
+            "replies",
+            read_reply_agreement,
+            "forum reply pairs: IAC 4forums, AWTP, ABCD, r/MaskMandate (Lei & Huang 2022 collection): no licence stated, research use",
+            split=lambda pairs: split_replies(pairs, REPLY_TEST_TOPICS, REPLY_DEV_TOPICS),
+        ),
+        Corpus("pairs", "pairs", read_pair_file, "argmine pair file supplied by the user", as_is=True),
+        Corpus(
+            "debatepedia",
+            "pairs",
+            read_debatepedia,
+            "Debatepedia argument pairs (Jo et al., TACL 2021): no licence stated (Debatepedia content)",
+        ),
+        Corpus(
+            "political-debates",
+            "pairs",
+            read_political_debates,
+            "Nixon-Kennedy debate pairs (Menini et al., AAAI 2018): CC BY 4.0",
+        ),
+        Corpus(
+            "ibm-claim-stance",
+            "pairs",
+            read_ibm_claim_stance,
+            "IBM Debater claim stance (Bar-Haim et al., EACL 2017): CC BY-SA 3.0",
+        ),
+        Corpus("argkp", "pairs", read_argkp, "IBM ArgKP 2021: CDLA-Sharing 1.0"),
+    ]
 }
-# Labelled text pairs (training only).
-PAIR_READERS = {
-    "pairs": read_pair_file,
-    "debatepedia": read_debatepedia,
-    "political-debates": read_political_debates,
-    "ibm-claim-stance": read_ibm_claim_stance,
-    "argkp": read_argkp,
-}
-# Reply pairs: a response and the post it answers, with its stance (evaluated as two-post threads).
-REPLY_READERS = {"reply-agreement": read_reply_agreement}
 
 
-def qt30_parts(docs: list[Graph], recipe: TrainingRecipe) -> dict[str, list[Graph]]:
-    """QT30 split by episode (broadcast date): train, dev (second stage, thresholds), test."""
-    return split_by_group(docs, dict(recipe.qt30_split), recipe.split_seed)
-
-
-def reply_parts(replies: list[ReplyPair], recipe: TrainingRecipe) -> dict[str, list[ReplyPair]]:
-    """Reply pairs split by topic: test and dev topics are never trained on."""
-    return split_replies(replies, recipe.reply_split.test, recipe.reply_split.dev)
+def corpus(name: str, kinds: tuple[str, ...] = ("documents", "pairs", "replies"), what: str = "corpus") -> Corpus:
+    """The corpus called ``name`` among those of ``kinds``; anything else is a one-line configuration error."""
+    choices = [n for n, c in CORPORA.items() if c.kind in kinds]
+    if name not in choices:
+        raise ConfigError(f"unknown {what} {name!r} (choose from {', '.join(choices)})")
+    return CORPORA[name]

@@ -31,7 +31,7 @@ def _label(s: PairScores) -> tuple[str, float]:
     return ("attack", s.attack) if s.attack > s.support else ("support", s.support)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     """Every number that turns scores into relations and trees, resolved once per run from the settings
     and what the model stores beside its weights, and handed whole to decoding."""
@@ -58,11 +58,11 @@ class Decision:
         }
         penalty = relations.root_penalty if relations.root_penalty is not None else stored.get("root_penalty", 0.0)
         return cls(
-            threshold,
-            threshold if reply is None else float(reply),
-            decoding.extra_threshold,
-            decoding.exact_root_limit,
-            decoding.max_tree_units,
+            threshold=threshold,
+            reply_threshold=threshold if reply is None else float(reply),
+            extra_threshold=decoding.extra_threshold,
+            exact_root_limit=decoding.exact_root_limit,
+            max_tree_units=decoding.max_tree_units,
             **weights,
             root_penalty=float(penalty),
         )

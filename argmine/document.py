@@ -147,7 +147,7 @@ class Document:
                 return post
         raise KeyError(post_id)
 
-    def span(self, post: Post, start: int, end: int, unit_id: str) -> Unit:
+    def make_unit(self, post: Post, start: int, end: int, unit_id: str) -> Unit:
         """Make a unit from offsets, refusing spans that leave their post (no silent fix-ups)."""
         if not post.start <= start < end <= post.end:
             raise ValueError(f"span {start}:{end} is not inside post {post.id} ({post.start}:{post.end})")

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argmine.corpora import CORPUS_READERS, REPLY_READERS, ReplyPair, gold_links, qt30_parts, reply_parts, reply_thread
+from argmine.corpora import CORPORA, ReplyPair, gold_links, reply_thread
 from argmine.document import Document, Relation, Unit, answered_posts, posts_above
 from argmine.errors import InputError
 from argmine.graph import Graph
 from argmine.pipeline import Model, relate
 from argmine.segmenter import segment
-from argmine.settings import Settings, default_settings, load_recipe
+from argmine.settings import Settings, default_settings
 
 LABELS = ("support", "attack")
 
@@ -325,7 +325,7 @@ def format_stance_table(results: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
-EVAL_FORMATS = (*CORPUS_READERS, *REPLY_READERS)
+EVAL_FORMATS = tuple(name for name, c in CORPORA.items() if c.kind != "pairs")  # what evaluate scores
 SPLITS = ("test", "dev", "all")
 
 
@@ -362,59 +362,87 @@ def evaluate(
     cv: int | None = None,
 ) -> Report:
     """Run the pipeline on an annotated corpus (``fmt``: one of ``EVAL_FORMATS``) and score it beside
-    the structural baselines on the same units. ``split`` (qt30, reply-agreement) picks the held-out
-    part of the training recipe's split: test (default), dev or all. ``cv`` (gold-unit corpora, the
+    the structural baselines on the same units. ``split`` picks the part of a corpus that declares a
+    held-out split (QT30, reply-agreement): test (default), dev or all. ``cv`` (gold-unit corpora, the
     parser) adds k-fold cross-validation by document: fine-tuned on k-1 folds, scored on the one left."""
-    from tqdm.auto import tqdm
-
     from argmine.pipeline import load_model
 
-    if fmt not in EVAL_FORMATS:
-        raise InputError(f"unknown corpus format {fmt!r} (choose from {', '.join(EVAL_FORMATS)})")
     if mode not in ("gold", "e2e", "both"):
         raise InputError(f"unknown mode {mode!r} (choose gold, e2e or both)")
+    source = _eval_corpus(fmt, corpus, split)
+    settings = settings or default_settings()
+    items = _held_out(source, source.read(corpus), split or "test")[:limit]
+    if not items:
+        raise InputError(
+            f"{corpus}: no reply pairs in the {split or 'test'} topics"
+            if source.kind == "replies"
+            else f"{corpus}: no annotated documents found"
+        )
+    relation_model = model if not isinstance(model, (str, type(None))) else load_model(model, settings=settings)
+    if source.kind == "replies":
+        stance = _score_replies(items, relation_model, settings, baselines, progress)
+        title = f"{fmt} ({split or 'test'} topics, {len(items)} pairs as two-post threads, end to end)"
+        return Report(str(corpus), fmt, relation_model.name, stance, title)
+    results = []
+    for m in ["gold", "e2e"] if mode == "both" else [mode]:
+        for name, relater in _runs(items, relation_model, settings, baselines, cv if m == "gold" else None, progress).items():
+            results.append({"system": name, **_score_docs(items, relation_model, settings, m, relater, name, progress)})
+    return Report(str(corpus), fmt, relation_model.name, results, f"{fmt}: {corpus}")
+
+
+def _eval_corpus(fmt: str, corpus: str | Path, split: str | None):
+    """The corpus ``fmt`` names, checked with its path and split before anything is read."""
+    scored = [n for n, c in CORPORA.items() if c.kind != "pairs"]
+    if fmt not in scored:
+        raise InputError(f"unknown corpus format {fmt!r} (choose from {', '.join(scored)})")
     if split is not None and split not in SPLITS:
         raise InputError(f"unknown split {split!r} (choose test, dev or all)")
     if not Path(corpus).exists():
         raise InputError(f"{corpus}: no such file or folder")
-    settings = settings or default_settings()
-    split = split or "test"
-    recipe = load_recipe()
-    if fmt in REPLY_READERS:
-        replies = REPLY_READERS[fmt](corpus)
-        pairs = (replies if split == "all" else reply_parts(replies, recipe)[split])[:limit]
-        if not pairs:
-            raise InputError(f"{corpus}: no reply pairs in the {split} topics")
-        relation_model = model if not isinstance(model, (str, type(None))) else load_model(model, settings=settings)
-        runs = {"model": model_relater(relation_model, settings)}
-        if baselines:
-            runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
-        stance: dict[str, dict] = {}
-        for name, relater in runs.items():
-            with tqdm(total=len(pairs), desc=f"reply pairs ({name})", unit="pair", disable=not progress, leave=False) as bar:
-                stance[name] = evaluate_replies(pairs, relater, settings, bar)
-        if baselines:
-            stance["baseline: majority label (attack)"] = stance_scores([p.label for p in pairs], ["attack"] * len(pairs))
-        title = f"reply-agreement ({split} topics, {len(pairs)} pairs as two-post threads, end to end)"
-        return Report(str(corpus), fmt, relation_model.name, stance, title)
-    docs = CORPUS_READERS[fmt](corpus)
-    if fmt == "qt30" and split != "all":
-        docs = qt30_parts(docs, recipe)[split]
-    docs = docs[:limit]
-    if not docs:
-        raise InputError(f"{corpus}: no annotated documents found")
-    relation_model = model if not isinstance(model, (str, type(None))) else load_model(model, settings=settings)
-    results = []
-    for m in ["gold", "e2e"] if mode == "both" else [mode]:
-        runs: dict[str, Relater | None] = {"model": None}
-        if baselines:
-            runs.update({f"baseline: {k}": v for k, v in BASELINES.items()})
-        if cv and m == "gold":
-            runs[f"model, {cv}-fold cross-validation"] = _cross_validated(docs, relation_model, settings, cv, progress)
-        for name, relater in runs.items():
-            with tqdm(total=len(docs), desc=f"evaluating ({m}, {name})", unit="doc", disable=not progress, leave=False) as bar:
-                results.append({"system": name, **evaluate_docs(docs, relation_model, settings, m, bar, relater=relater)})
-    return Report(str(corpus), fmt, relation_model.name, results, f"{fmt}: {corpus}")
+    source = CORPORA[fmt]
+    if split not in (None, "all") and source.split is None:
+        raise InputError(
+            f"{fmt} declares no held-out split: --split {split} applies to {', '.join(n for n in scored if CORPORA[n].split)}"
+        )
+    return source
+
+
+def _held_out(source, items: list, split: str) -> list:
+    """The corpus's declared ``split`` part (all of it where it declares none, or for ``all``)."""
+    return items if split == "all" or source.split is None else source.parts(items)[split]
+
+
+def _runs(docs: list[Graph], model, settings: Settings, baselines: bool, cv: int | None, progress: bool) -> dict:
+    """The systems scored on the same units: the model (None), the baselines, and its cross-validated copy."""
+    runs: dict[str, Relater | None] = {"model": None, **_baselines(baselines)}
+    if cv:
+        runs[f"model, {cv}-fold cross-validation"] = _cross_validated(docs, model, settings, cv, progress)
+    return runs
+
+
+def _baselines(wanted: bool) -> dict[str, Relater]:
+    return {f"baseline: {k}": v for k, v in BASELINES.items()} if wanted else {}
+
+
+def _score_docs(docs: list[Graph], model, settings: Settings, mode: str, relater, name: str, progress: bool) -> dict:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(docs), desc=f"evaluating ({mode}, {name})", unit="doc", disable=not progress, leave=False) as bar:
+        return evaluate_docs(docs, model, settings, mode, bar, relater=relater)
+
+
+def _score_replies(pairs: list[ReplyPair], model, settings: Settings, baselines: bool, progress: bool) -> dict[str, dict]:
+    """Stance scores of the model, each baseline and the majority label on the same reply pairs."""
+    from tqdm.auto import tqdm
+
+    runs = {"model": model_relater(model, settings), **_baselines(baselines)}
+    stance: dict[str, dict] = {}
+    for name, relater in runs.items():
+        with tqdm(total=len(pairs), desc=f"reply pairs ({name})", unit="pair", disable=not progress, leave=False) as bar:
+            stance[name] = evaluate_replies(pairs, relater, settings, bar)
+    if baselines:
+        stance["baseline: majority label (attack)"] = stance_scores([p.label for p in pairs], ["attack"] * len(pairs))
+    return stance
 
 
 def _cross_validated(docs: list[Graph], model, settings: Settings, folds: int, progress: bool) -> Relater:

@@ -284,50 +284,59 @@ class ParserData:
 
 
 def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, log=print, examples: bool = True) -> ParserData:
-    """Read every source of the recipe; held-out parts (QT30 test/dev episodes, reply test/dev topics,
+    """Read every source of the recipe; held-out parts (a corpus's declared test and dev parts, and
     ``dev_fraction`` of the other document corpora) never become training examples. ``examples=False``
     reads only the held-out parts that choose thresholds."""
-    from argmine.corpora import CORPUS_READERS, PAIR_READERS, read_reply_agreement, split_by_group, split_docs, split_replies
+    from argmine import corpora
+    from argmine.errors import InputError
 
     rng = random.Random(recipe.seed)
-    out: list[Example] = []
-    dev_docs: list[tuple[str, Graph]] = []
-    dev_replies: list[ReplyPair] = []
-    sources = []
+    data = ParserData([], [], [], [])
     for spec in recipe.data:
+        source = corpora.corpus(spec.name, what="parser training source")
         if not Path(spec.path).exists():
-            from argmine.errors import InputError
-
             raise InputError(f"training data {spec.name}: {spec.path} not found")
-        got: list[Example] = []
-        if spec.name in CORPUS_READERS:
-            docs = CORPUS_READERS[spec.name](spec.path)
-            if spec.name == "qt30":
-                parts = split_by_group(docs, dict(recipe.qt30_split), recipe.split_seed)
-                keep, held = parts["train"], parts["dev"]
-            else:
-                keep, held = split_docs(docs, 1 - recipe.dev_fraction, recipe.seed)
-            keep = _cap(keep, spec.max_items, rng) if examples else []
-            dev_docs += [(spec.name, d) for d in held]
-            for g in keep:
-                got += graph_examples(g, tokenizer, cfg, spec.name)
-        elif spec.name == "reply-agreement":
-            parts = split_replies(read_reply_agreement(spec.path), recipe.reply_split.test, recipe.reply_split.dev)
-            dev_replies = parts["dev"]
-            for k, pair in enumerate(_cap(parts["train"], spec.max_items, rng) if examples else []):
-                got += reply_examples(pair, k, tokenizer, cfg, settings)
-        elif spec.name in PAIR_READERS:
-            pairs = [p for p in PAIR_READERS[spec.name](spec.path) if p.label in LABEL_ID] if examples else []
-            for k, pair in enumerate(_cap(pairs, spec.max_items, rng)):
-                got += stance_examples(pair, k, tokenizer, cfg)
-        else:
-            from argmine.errors import ConfigError
+        train = _SOURCE_PARTS[source.kind](source, spec.path, recipe, data)
+        items = _cap(train, spec.max_items, rng) if examples else []
+        got = [
+            e for k, item in enumerate(items) for e in _SOURCE_EXAMPLES[source.kind](item, k, tokenizer, cfg, settings, spec.name)
+        ]
+        data.examples += got
+        data.sources.append({"name": spec.name, "path": spec.path, **summarize(got).get(got[0].source if got else spec.name, {})})
+        log(f"{spec.name}: {data.sources[-1]}")
+    return data
 
-            raise ConfigError(f"unknown parser training source {spec.name!r}")
-        out += got
-        sources.append({"name": spec.name, "path": spec.path, **summarize(got).get(got[0].source if got else spec.name, {})})
-        log(f"{spec.name}: {sources[-1]}")
-    return ParserData(out, dev_docs, dev_replies, sources)
+
+def _document_parts(source, path, recipe, data: ParserData) -> list[Graph]:
+    """The training documents; the declared dev part (else ``dev_fraction``) chooses thresholds."""
+    from argmine.corpora import split_docs
+
+    docs = source.read(path)
+    if source.split:
+        parts = source.parts(docs)
+        keep, held = parts["train"], parts["dev"]
+    else:
+        keep, held = split_docs(docs, 1 - recipe.dev_fraction, recipe.seed)
+    data.dev_docs += [(source.name, d) for d in held]
+    return keep
+
+
+def _reply_parts(source, path, recipe, data: ParserData) -> list[ReplyPair]:
+    parts = source.parts(source.read(path))
+    data.dev_replies = parts["dev"]
+    return parts["train"]
+
+
+def _pair_parts(source, path, recipe, data: ParserData) -> list:
+    return [p for p in source.read(path) if p.label in LABEL_ID]
+
+
+_SOURCE_PARTS = {"documents": _document_parts, "replies": _reply_parts, "pairs": _pair_parts}
+_SOURCE_EXAMPLES = {
+    "documents": lambda g, k, tok, cfg, settings, name: graph_examples(g, tok, cfg, name),
+    "replies": lambda pair, k, tok, cfg, settings, name: reply_examples(pair, k, tok, cfg, settings),
+    "pairs": lambda pair, k, tok, cfg, settings, name: stance_examples(pair, k, tok, cfg),
+}
 
 
 def _cap(items: list, cap: int | None, rng: random.Random) -> list:

@@ -244,7 +244,7 @@ def segment(doc: Document, cfg: SegmenterSettings, boilerplate: list[str] = ()) 
     cut = 0
     for post in doc.posts:
         spans, post_cut = _post_spans(doc, post, cfg, list(boilerplate), by_post.get(post.id, []))
-        units += [doc.span(post, span.start, span.end, f"u{len(units) + k + 1}") for k, span in enumerate(spans)]
+        units += [doc.make_unit(post, span.start, span.end, f"u{len(units) + k + 1}") for k, span in enumerate(spans)]
         cut += post_cut
     doc = replace(doc.with_units(units), cut_units=cut)
     return replace(doc, quotes=point_quotes(doc, quotes, cfg.quote_target_min_words))

@@ -167,29 +167,22 @@ class Settings(Section):
 class DataSource(Section):
     name: Annotated[str, Field(min_length=1)]
     path: Annotated[str, Field(min_length=1)]
-    max_pairs: PositiveInt | None = None
+    max_items: PositiveInt | None = None  # pairs drawn (seeded) from this source
     none_ratio: Annotated[float, Field(ge=0.0)] | None = None
     max_per_corpus: dict[str, PositiveInt] | None = None
 
 
-class ReplySplit(Section):
-    test: list[str]
-    dev: list[str]
-
-
 class Recipe(Section):
-    """What every training recipe states: the encoder, seeds, optimiser limits and the held-out splits."""
+    """What every training recipe states: the encoder, seed and optimiser limits (held-out splits are
+    each corpus's own declaration in ``argmine.corpora.CORPORA``, so training and evaluation agree)."""
 
     base: Annotated[str, Field(min_length=1)]
     seed: int
-    split_seed: int
     epochs: PositiveInt
     weight_decay: Annotated[float, Field(ge=0.0)]
     max_grad_norm: Annotated[float, Field(gt=0.0)]
     warmup: Share
     fp16_weights: bool
-    qt30_split: dict[Literal["train", "dev", "test"], Share]
-    reply_split: ReplySplit
 
 
 class TrainingRecipe(Recipe):

@@ -68,7 +68,7 @@ def choose_thresholds(
     def replies_f1(d: Decision) -> float:
         return float(evaluate_replies(replies, reply_relater(d), settings).get("macro_f1", 0.0)) if replies else 0.0
 
-    d = Decision(0.5, 1.01)
+    d = Decision(threshold=0.5, reply_threshold=1.01)  # first inside posts, with no link across them
     d = max((replace(d, threshold=t) for t in GRID), key=lambda x: (docs_f1(x), -x.threshold))
     d = max((replace(d, attack_weight=w) for w in WEIGHTS), key=lambda x: (docs_f1(x), -abs(x.attack_weight - 1)))
     across = [replace(d, reply_threshold=r, root_penalty=p) for p in PENALTIES for r in [0.0, *GRID[:15]]]

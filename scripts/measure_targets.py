@@ -90,7 +90,7 @@ def docs_block(docs, model, config, modes=("gold",), keys=None) -> dict:
 
 
 def replies_block(model, config, split: str, sample: int, seed: int) -> dict:
-    pairs = corpora.reply_parts(corpora.read_reply_agreement(DATA / "reply-agreement"), argmine.load_recipe())[split]
+    pairs = corpora.CORPORA["reply-agreement"].parts(corpora.read_reply_agreement(DATA / "reply-agreement"))[split]
     if sample and len(pairs) > sample:
         pairs = random.Random(seed).sample(pairs, sample)
     out = {"pairs": len(pairs), "labels": dict(Counter(p.label for p in pairs))}
@@ -131,7 +131,7 @@ def main() -> int:
         out[f"reply_agreement_{args.split}"] = replies_block(model, config, args.split, args.reply_sample, 13)
         print(json.dumps({"reply": out[f"reply_agreement_{args.split}"]}), file=sys.stderr)
     if "qt30" not in skip:
-        docs = corpora.qt30_parts(corpora.read_qt30(DATA / "qt30" / "nodesets"), argmine.load_recipe())[args.split]
+        docs = corpora.CORPORA["qt30"].parts(corpora.read_qt30(DATA / "qt30" / "nodesets"))[args.split]
         out[f"qt30_{args.split}_gold"] = {"threads": len(docs), **docs_block(docs, model, config)}
         print(json.dumps({"qt30": out[f"qt30_{args.split}_gold"]}), file=sys.stderr)
     if "micro" not in skip:

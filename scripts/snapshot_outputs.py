@@ -23,8 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-EXPORTS = ["xaif", "brat", "label-studio", "doccano", "argdown", "graphml", "dot", "html"]
-IMPORTS = {"xaif": "xaif", "brat": "brat", "label-studio": "label-studio", "doccano": "doccano"}
+sys.path.insert(0, str(ROOT))
+from argmine.formats import EXPORT_FORMATS, FORMATS, IMPORT_FORMATS  # noqa: E402 (this checkout's registry)
 
 
 def argmine(*args: str, cwd: Path, stdout: Path | None = None) -> None:
@@ -37,12 +37,12 @@ def argmine(*args: str, cwd: Path, stdout: Path | None = None) -> None:
         stdout.write_text(proc.stdout, encoding="utf-8")
 
 
-def import_source(fmt: str, folder: Path) -> Path:
-    if fmt == "brat":
-        return next(folder.glob("*.ann"))
-    if fmt == "label-studio":
-        return folder / "tasks.json"
-    return folder
+def import_source(fmt: str, export: Path) -> Path:
+    """The file of an export that its importer reads: the folder's first annotation file (brat's .ann,
+    Label Studio's tasks.json), else the export itself."""
+    if not FORMATS[fmt].folder:
+        return export
+    return next(p for p in sorted(export.iterdir()) if p.suffix in (".ann", ".json") and not p.name.endswith(".argmine.json"))
 
 
 def snapshot(thread: Path, out: Path) -> dict[str, str]:
@@ -53,16 +53,16 @@ def snapshot(thread: Path, out: Path) -> dict[str, str]:
     argmine("analyze", source, "--tree", "-q", cwd=out, stdout=out / "tree.txt")
     argmine("analyze", source, "--format", "brat", "-o", "analyze-brat", "-q", cwd=out)
     argmine("analyze", source, "--format", "argdown", "-o", "analyze.argdown", "-q", cwd=out)
-    for fmt in EXPORTS:
+    for fmt in EXPORT_FORMATS:
         target = f"export-{fmt}"
         argmine("export", "graph.json", "--to", fmt, "-o", target, cwd=out)
-        if fmt in IMPORTS:
+        if fmt in IMPORT_FORMATS:
             extra = ["--text", source] if fmt == "doccano" else []
             argmine(
                 "import",
                 str(import_source(fmt, out / target).relative_to(out)),
                 "--from",
-                IMPORTS[fmt],
+                fmt,
                 *extra,
                 "-o",
                 f"import-{fmt}.json",

@@ -65,14 +65,14 @@ def test_decoding_takes_the_best_tree_never_a_cycle_and_thresholds_by_context():
         },
         labels={(a, b): (0.2, 0.8) if a == 3 else (0.9, 0.1) for a in range(4) for b in range(4) if a != b},
     )
-    relations, tree = decode_parse(doc, parse, Decision(0.0, 0.0))
+    relations, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0))
     heads = {r.source: r.target for r in tree.values()}
     assert heads == {"u2": "u3", "u3": "u1", "u4": "u1"} or heads == {"u3": "u2", "u2": "u1", "u4": "u1"}
     assert tree["u4"].label == "attack" and math.isclose(tree["u4"].score, round(0.6 * 0.8, 4))
     # the reply threshold applies across posts, the other inside
-    relations, _ = decode_parse(doc, parse, Decision(0.0, 0.9))
+    relations, _ = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.9))
     assert {r.source for r in relations} == {"u2", "u3"}
-    relations, _ = decode_parse(doc, parse, Decision(0.95, 0.0))
+    relations, _ = decode_parse(doc, parse, Decision(threshold=0.95, reply_threshold=0.0))
     assert [r.source for r in relations] == ["u4"]
 
 
@@ -121,7 +121,7 @@ DATA = [
 
 def test_training_is_reproducible_and_the_folder_loads(tmp_path, tiny_parser):
     base = tiny_parser.parent / "base"
-    recipe = _recipe(base, DATA, dev_fraction=0.0, qt30_split={"train": 1.0, "dev": 0.0, "test": 0.0})
+    recipe = _recipe(base, DATA, dev_fraction=0.0)
     first = argmine.train(tmp_path / "a", recipe, device="cpu", log=lambda m: None)
     second = argmine.train(tmp_path / "b", recipe, device="cpu", log=lambda m: None)
     assert (first / "argmine_parser.safetensors").read_bytes() == (second / "argmine_parser.safetensors").read_bytes()
@@ -215,7 +215,7 @@ def test_argmine_train_trains_the_parser_by_default_and_refuses_pair_options(tmp
     assert (tmp_path / "m" / "argmine_parser.json").is_file() and "contextual argument parser" in (
         tmp_path / "m" / "README.md"
     ).read_text()
-    result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "n"), "--max-pairs", "5"])
+    result = runner.invoke(app, [*args, *data, "--output", str(tmp_path / "n"), "--sample", "5"])
     assert result.exit_code == 2 and "pair recipes" in result.stderr
 
 
@@ -227,8 +227,8 @@ def test_a_root_penalty_lets_a_hesitant_reply_answer_its_parent():
         arcs={0: {ROOT: lp(0.9), 1: lp(0.1)}, 1: {ROOT: lp(0.2), 0: lp(0.8)}, 2: {ROOT: lp(0.6), 0: lp(0.1), 1: lp(0.3)}},
         labels={(a, b): (0.3, 0.7) for a in range(3) for b in range(3) if a != b},
     )
-    _, tree = decode_parse(doc, parse, Decision(0.0, 0.0))
+    _, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0))
     assert "u3" not in tree  # ROOT wins: the reply takes no side
-    _, tree = decode_parse(doc, parse, Decision(0.0, 0.0, root_penalty=1.0))
+    _, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0, root_penalty=1.0))
     assert tree["u3"].target == "u2" and tree["u3"].label == "attack"
     assert argmine.load_settings(overrides={"relations": {"root_penalty": 1.5}}).relations.root_penalty == 1.5

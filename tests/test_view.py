@@ -67,11 +67,12 @@ def test_view_command_and_analyze_format_html_write_the_same_page(graph, tmp_pat
     assert result.exit_code == 2 and "it is a folder" in result.stderr
 
 
-def test_layout_is_layered_trees(graph):
-    from argmine.formats.html import LAYER, layout
+def test_trees_are_drawn_in_layers(graph):
+    from argmine.formats.html import LAYER, place_trees
 
-    positions, width, height = layout(graph)
-    assert set(positions) == {u.id for u in graph.units} and width > 0 and height > 0
+    drawing = place_trees(graph)
+    positions = drawing.positions
+    assert set(positions) == {u.id for u in graph.units} and drawing.width > 0 and drawing.height > 0
     for tree in graph.trees:
         for node, _ in tree.walk():
             for child in node.children:  # a child sits one layer below its parent

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+from argmine.formats.base import Format
 from argmine.graph import Graph, TreeNode
 
 # Argdown syntax characters ("{" opens a data block, "[" a title, "<" an argument, ...), escaped one by one,
@@ -46,3 +47,6 @@ def dump(graph: Graph) -> str:
     for target, children in extra.items():
         blocks.append("\n".join([f"[{target}]", *children]))
     return "\n\n".join(blocks) + "\n"
+
+
+FORMAT = Format("argdown", "Argdown text: one tree per root", dump)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
     RELATION_TO_LABEL,
@@ -232,3 +233,18 @@ def _read_line(ann: _Standoff, fields: list[str], text: str, where: str) -> None
             ann.ids[target] = m.group(1)
         if m := re.search(r"score=([0-9.]+)", note):
             ann.scores[target] = float(m.group(1))
+
+
+def dump_many(graphs: list[Graph]) -> dict[str, str]:
+    """A brat collection: each graph's files (numbered when there are several) and one annotation.conf."""
+    files: dict[str, str] = {}
+    for i, graph in enumerate(graphs):
+        name = None if len(graphs) == 1 else f"{_safe(graph.id or 'document')}-{i + 1}"
+        files.update(dump(graph, name))
+    files["annotation.conf"] = conf(any(g.document.quotes for g in graphs))
+    return files
+
+
+FORMAT = Format(
+    "brat", "a folder of brat standoff .txt/.ann files", dump, dump_many, folder=True, load=load, load_from="brat .ann"
+)

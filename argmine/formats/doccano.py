@@ -7,6 +7,7 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
     RELATION_TO_LABEL,
@@ -114,3 +115,11 @@ def _word_at(text: str, i: int) -> str:
     while end < len(text) and text[end].isalnum():
         end += 1
     return text[start:end][:40]
+
+
+def dump_many(graphs: list[Graph]) -> str:
+    """doccano JSONL: one record per graph."""
+    return "".join(dump(g) for g in graphs)
+
+
+FORMAT = Format("doccano", "doccano relation-project JSONL", dump, dump_many, load=load, load_from="doccano JSONL")

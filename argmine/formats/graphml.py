@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import networkx as nx
 
+from argmine.formats.base import Format
 from argmine.graph import Graph
 
 COLOURS = {"support": "darkgreen", "attack": "red"}
@@ -40,3 +41,9 @@ def dump_dot(graph: Graph) -> str:
         lines.append(f"  {_quote(r.source)} -> {_quote(r.target)} [{', '.join(f'{k}={_quote(v)}' for k, v in attrs.items())}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+FORMATS = (
+    Format("graphml", "GraphML, as networkx writes it", dump_graphml),
+    Format("dot", "Graphviz DOT", dump_dot),
+)

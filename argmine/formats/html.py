@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from argmine.document import Quote
+from argmine.formats.base import Format
 from argmine.graph import Graph, TreeNode
 
 # Post colours: title and article first, then comments (a colour-blind-safe palette, then post_colours).
@@ -33,9 +34,18 @@ class Placed:
     y: float
 
 
-def layout(graph: Graph) -> tuple[dict[str, Placed], float, float]:
-    """Unit id -> position: each tree layered by depth (root on top), leaves side by side, a parent
-    centred over its children; trees packed in rows. Returns (positions, width, height)."""
+@dataclass
+class Drawing:
+    """Where each unit's node sits (unit id -> position) and the picture's size."""
+
+    positions: dict[str, Placed]
+    width: float
+    height: float
+
+
+def place_trees(graph: Graph) -> Drawing:
+    """Each tree layered by depth (root on top), leaves side by side, a parent centred over its
+    children; trees packed in rows."""
     positions: dict[str, Placed] = {}
     row_x, row_y, row_h, width = PAD, PAD, 0.0, 0.0
 
@@ -66,7 +76,7 @@ def layout(graph: Graph) -> tuple[dict[str, Placed], float, float]:
         row_x += tree_w + SLOT / 2
         row_h = max(row_h, tree_h)
         width = max(width, row_x)
-    return positions, width + PAD, row_y + row_h + 2 * PAD
+    return Drawing(positions, width + PAD, row_y + row_h + 2 * PAD)
 
 
 def _depths(graph: Graph) -> dict[str, int]:
@@ -129,7 +139,8 @@ def _text_panel(graph: Graph, colour: dict[str, str]) -> str:
 
 
 def _graph_panel(graph: Graph, colour: dict[str, str]) -> str:
-    positions, width, height = layout(graph)
+    drawing = place_trees(graph)
+    positions, width, height = drawing.positions, drawing.width, drawing.height
     post_of = {u.id: u.post for u in graph.units}
     texts = {u.id: u.text for u in graph.units}
     tree_edges = {(c.unit, n.unit) for t in graph.trees for n, _ in t.walk() for c in n.children}
@@ -331,3 +342,6 @@ def dump(graph: Graph) -> str:
         f'<script type="application/json" id="argmine-data">{_data(graph)}</script>\n'
         f"<script>{SCRIPT}</script></body></html>\n"
     )
+
+
+FORMAT = Format("html", "a self-contained page to look at", dump)

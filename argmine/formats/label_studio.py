@@ -10,6 +10,7 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
     RELATION_TO_LABEL,
@@ -128,3 +129,20 @@ def _from_result(text: str, result: list[dict], item: dict, path: Path, own: str
     check_same_text(own, text, units, where)
     meta = side_info(item["data"].get("argmine"), f"{where} data.argmine")
     return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta, where=where)
+
+
+def dump_many(graphs: list[Graph]) -> dict[str, str]:
+    """The task list (one task per graph, numbered from 1) and the labeling config."""
+    tasks = [task(g, i) for i, g in enumerate(graphs, start=1)]
+    return {"tasks.json": json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", "label_config.xml": CONFIG}
+
+
+FORMAT = Format(
+    "label-studio",
+    "a folder: tasks.json with predictions and label_config.xml",
+    dump,
+    dump_many,
+    folder=True,
+    load=load,
+    load_from="Label Studio JSON export",
+)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
+from argmine.formats.base import Format
 from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations, side_info
 from argmine.graph import Graph, posts_json
 from argmine.readers import read_text
@@ -289,3 +290,6 @@ def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> _Uni
         units.append((name[nid], at, at + len(n["text"]), n["text"]))
         cursor = at + len(n["text"])
     return _Units(units, name)
+
+
+FORMAT = Format("xaif", "xAIF / OVA3 JSON", dump, load=load, load_from="xAIF JSON")
