@@ -547,8 +547,7 @@ def fit_scorer(
     scorer = _fit_scorer_on(prepared, order + stances, stances, label_balanced)
     scorer.label_weights["bias"] = round(scorer.label_weights["bias"] + within.shift, 6)
     scorer.reply_label_weights["bias"] = round(scorer.reply_label_weights["bias"] + across.shift, 6)
-    counts = (within_side.gold_counts, across_side.gold_counts)
-    scorer.meta = _scorer_meta(prepared, len(order), len(stances), counts, within, across, decoded.attachment)
+    scorer.meta = _scorer_meta(prepared, len(order), len(stances), within_side, across_side, within, across, decoded.attachment)
     return scorer
 
 
@@ -766,13 +765,14 @@ def _scorer_meta(
     prepared: list[Stage2Doc],
     documents: int,
     reply_pairs: int,
-    counts: tuple[dict[str, int], dict[str, int]],
+    within_side: EdgeArrays,
+    across_side: EdgeArrays,
     within: Choice,
     across: Choice,
     attachment: dict[str, Attachment],
 ) -> dict:
     """What the fitted scorer stores about its data and its choices (``argmine_scorer.json`` meta)."""
-    within_counts, across_counts = counts
+    within_counts, across_counts = within_side.gold_counts, across_side.gold_counts
     links = max(1, sum(t.links for t in attachment.values()))
     return {
         "documents": documents,
