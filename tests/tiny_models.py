@@ -77,6 +77,6 @@ def build_parser(
     encoder, scorers = build_net(BertModel.from_pretrained(base), cfg)
     tokenizer = BertTokenizerFast.from_pretrained(base)
     parser = ArgumentParser(encoder, scorers, tokenizer, cfg, str(folder), torch.device("cpu"))
-    parser.settings = {"threshold": threshold, "reply_threshold": threshold}
+    parser.stored = {"threshold": threshold, "reply_threshold": threshold}
     parser.save(folder / "parser")
     return folder / "parser"
