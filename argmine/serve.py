@@ -211,7 +211,7 @@ def task_texts(body: object) -> list[tuple[object, str]]:
 
 
 def predict(model, settings, tasks: list[tuple[object, str]], version: str) -> list[dict]:
-    """A Label Studio prediction per task: argmine's units as labelled regions (UTF-16 offsets) and its
+    """A Label Studio prediction per task: argmine's units as labelled regions (code-point offsets) and its
     relations, with the model version and the mean relation score. A blank text has no regions."""
     from argmine.formats import label_studio
     from argmine.pipeline import analyze_document
