@@ -229,6 +229,7 @@ def predict(model, settings, tasks: list[tuple[object, str]], version: str) -> l
 
 
 def one_line(message: object) -> str:
+    """The message on one line (a client reads one line per error)."""
     return " ".join(str(message).split())
 
 
@@ -244,16 +245,14 @@ def parse_json(data: bytes, what: str) -> object:
 
 
 def create_app(model, settings, token: str | None = None, queue_size: int = DEFAULT_QUEUE):
-    """The FastAPI app serving ``model`` (loaded by the caller, once) with ``settings``; ``token``
-    guards every endpoint but the health check and the ignored webhook; ``queue_size`` bounds requests running or waiting."""
-    from fastapi import Depends, FastAPI, Query, Request
-    from fastapi.responses import JSONResponse, Response
+    """The FastAPI app serving ``model`` (loaded by the caller, once) with ``settings``. ``token`` guards
+    every endpoint but the health check and the ignored webhook; ``queue_size`` bounds the requests
+    running or waiting."""
+    from fastapi import Depends, FastAPI, Request
 
-    worker = Worker(queue_size)
-    version = f"argmine {model.describe()['name']}"
-    max_bytes = settings.input.max_bytes
     app = FastAPI(title="argmine", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.worker = worker
+    app.state.worker = worker = Worker(queue_size)
+    version = f"argmine {model.describe()['name']}"
     install_error_handlers(app, worker)
 
     def auth(request: Request) -> None:
@@ -274,39 +273,53 @@ def create_app(model, settings, token: str | None = None, queue_size: int = DEFA
             "internal_errors": worker.internal_errors,
         }
 
-    @app.post("/analyze", dependencies=[Depends(auth)])
+    add_analyze(app, Depends(auth), model, settings)
+    add_label_studio(app, Depends(auth), model, settings, version)
+    return app
+
+
+def add_analyze(app, auth, model, settings) -> None:
+    """``POST /analyze``: a thread (text/plain or argmine's thread JSON) -> its graph or one-document export."""
+    from fastapi import Query, Request
+    from fastapi.responses import Response
+
+    worker: Worker = app.state.worker
+
+    @app.post("/analyze", dependencies=[auth])
     async def analyze(request: Request, format: str = "json", comments_from: int | None = Query(None, ge=1)) -> Response:
-        """A thread (text/plain or argmine's thread JSON) -> its graph JSON or one-document export."""
         fmt = check_format(format)
         reader = input_format(request.headers.get("content-type"))
-        data = await read_body(request, max_bytes)
+        data = await read_body(request, settings.input.max_bytes)
         body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from)
         worker.served += 1
         return Response(body, media_type=MEDIA_TYPES.get(fmt, "text/plain"))
 
-    @app.post("/setup", dependencies=[Depends(auth)])
+
+def add_label_studio(app, auth, model, settings, version: str) -> None:
+    """Label Studio's ML backend protocol: ``/setup`` (the model version), ``/predict`` (a prediction per
+    task, in order) and ``/webhook`` (training events, sent without credentials: acknowledged, ignored)."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    worker: Worker = app.state.worker
+
+    @app.post("/setup", dependencies=[auth])
     async def setup(request: Request) -> dict:
-        """Label Studio connects a project: answer with the model version its predictions carry."""
-        body = parse_json(await read_body(request, max_bytes), "the /setup request")
+        body = parse_json(await read_body(request, settings.input.max_bytes), "the /setup request")
         if not isinstance(body, dict):
             raise HTTPError(400, "a /setup request is a JSON object")
         return {"model_version": version}
 
-    @app.post("/predict", dependencies=[Depends(auth)])
+    @app.post("/predict", dependencies=[auth])
     async def predict_tasks(request: Request) -> dict:
-        """Label Studio asks for pre-annotations: one prediction per task, in order."""
-        tasks = task_texts(parse_json(await read_body(request, max_bytes), "the /predict request"))
+        tasks = task_texts(parse_json(await read_body(request, settings.input.max_bytes), "the /predict request"))
         results = await worker.run(predict, model, settings, tasks, version)
         worker.served += 1
         return {"results": results, "model_version": version}
 
     @app.post("/webhook")
     async def webhook() -> JSONResponse:
-        """Label Studio's training events (sent without credentials): argmine does not train from them,
-        and says so without failing; nothing is read or run, so no token is needed."""
         return JSONResponse({"status": "ignored: argmine serve does not train from annotations"}, 200)
-
-    return app
 
 
 def install_error_handlers(app, worker: Worker) -> None:
