@@ -106,7 +106,8 @@ def studio(tmp_path_factory):
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # the user token above authenticates the API
         "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
         "LABEL_STUDIO_BASE_DATA_DIR": str(data),
-        "ML_BLOCK_LOCAL_IP": "false",  # the ML backend is on localhost (README: the one setting it needs)
+        "ML_BLOCK_LOCAL_IP": "false",  # the ML backend is on localhost: both settings are needed (README)
+        "SSRF_PROTECTION_ENABLED": "false",
         "COLLECT_ANALYTICS": "false",
     }
     log = data / "label-studio.log"
