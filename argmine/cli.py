@@ -450,16 +450,14 @@ def serve(
     """Serve the model over HTTP: POST /analyze, and a Label Studio ML backend (/setup, /predict, /health).
     The model loads once, at start."""
     with user_errors():
-        from argmine import serve as server  # FastAPI and uvicorn load only for this command
-
-        server.require()
         settings = argmine.load_settings(config, _overrides(model, device, batch_size, quantize))
         argmine.check_device(settings.model.device)
-        server.check_bind(host, port, token)
-        loaded = server.load(settings)
-        if not quiet:
-            err.print(f"argmine: serving {loaded.describe()['name']} on http://{host}:{port} (Ctrl-C stops)", markup=False)
-        server.run_server(loaded, settings, host, port, token, queue, quiet)
+
+        def started(name: str) -> None:
+            if not quiet:
+                err.print(f"argmine: serving {name} on http://{host}:{port} (Ctrl-C stops)", markup=False)
+
+        argmine.run_server(settings, host, port, token, queue, quiet, started)
 
 
 def main() -> None:

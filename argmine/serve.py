@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -360,9 +361,23 @@ def install_error_handlers(app, worker: Worker) -> None:
         return reply(500, f"internal error: {type(exc).__name__}: {exc}")
 
 
-def run_server(model, settings, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
-               queue_size: int = DEFAULT_QUEUE, quiet: bool = False) -> None:  # fmt: skip
-    """Serve ``model`` with uvicorn until interrupted (one process: the model stays loaded once)."""
+def run_server(
+    settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    queue_size: int = DEFAULT_QUEUE,
+    quiet: bool = False,
+    started: Callable[[str], object] | None = None,
+) -> None:
+    """Serve the settings' model with uvicorn until interrupted (``argmine serve``). A missing ``serve``
+    extra, a public address without a token and a taken port are refused (``ArgmineError``) before the
+    model loads, once; ``started`` is then called with the model's name."""
+    require()
+    check_bind(host, port, token)
+    model = load(settings)
+    if started is not None:
+        started(model.describe()["name"])
     import uvicorn
 
     app = create_app(model, settings, token, queue_size)
