@@ -101,23 +101,39 @@ def load(settings):
 
 @dataclass
 class Worker:
-    """One thread runs the model; ``busy`` counts requests running or waiting, at most ``limit``."""
+    """One thread runs the model, one request at a time in arrival order; ``busy`` counts requests
+    running or waiting, at most ``limit``."""
 
     limit: int
     busy: int = 0
     served: int = 0
+    abandoned: int = 0
     internal_errors: int = 0
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="argmine-model"))
+    _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
+    _loop: object = field(default=None, init=False, repr=False)
 
-    async def run(self, fn, *args):
-        """Run ``fn(*args)`` on the model thread, or refuse with a 503 when the queue is full."""
+    def _turn(self) -> asyncio.Lock:
+        """The lock that orders requests (first come, first served), one per event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    async def run(self, fn, *args, gone=None):
+        """Run ``fn(*args)`` on the model thread, or refuse with a 503 when the queue is full. A request
+        whose client has gone (``await gone()``) by its turn is dropped, not run."""
         if self.busy >= self.limit:
             raise HTTPError(
                 503, f"busy: {self.limit} requests are already running or waiting; retry shortly", {"Retry-After": "1"}
             )
-        self.busy += 1  # the event loop is one thread: no lock needed around the count
+        self.busy += 1  # the event loop is one thread: no lock needed around the counts
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+            async with self._turn():
+                if gone is not None and await gone():
+                    self.abandoned += 1
+                    raise HTTPError(499, "the client disconnected before its turn")  # logged; nobody reads it
+                return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
         finally:
             self.busy -= 1
 
@@ -271,6 +287,7 @@ def create_app(model, settings, token: str | None = None, queue_size: int = DEFA
             "pid": os.getpid(),
             "queue": {"limit": worker.limit, "busy": worker.busy},
             "served": worker.served,
+            "abandoned": worker.abandoned,
             "internal_errors": worker.internal_errors,
         }
 
@@ -291,14 +308,15 @@ def add_analyze(app, auth, model, settings) -> None:
         fmt = check_format(format)
         reader = input_format(request.headers.get("content-type"))
         data = await read_body(request, settings.input.max_bytes)
-        body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from)
+        body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
         worker.served += 1
         return Response(body, media_type=MEDIA_TYPES.get(fmt, "text/plain"))
 
 
 def add_label_studio(app, auth, model, settings, version: str) -> None:
-    """Label Studio's ML backend protocol: ``/setup`` (the model version), ``/predict`` (a prediction per
-    task, in order) and ``/webhook`` (training events, sent without credentials: acknowledged, ignored)."""
+    """Label Studio's ML backend protocol: ``/setup`` and ``/versions`` (the model version), ``/predict`` (a
+    prediction per task, in order) and ``/webhook`` (training events, sent without credentials: acknowledged,
+    ignored)."""
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
@@ -314,9 +332,13 @@ def add_label_studio(app, auth, model, settings, version: str) -> None:
     @app.post("/predict", dependencies=[auth])
     async def predict_tasks(request: Request) -> dict:
         tasks = task_texts(parse_json(await read_body(request, settings.input.max_bytes), "the /predict request"))
-        results = await worker.run(predict, model, settings, tasks, version)
+        results = await worker.run(predict, model, settings, tasks, version, gone=request.is_disconnected)
         worker.served += 1
         return {"results": results, "model_version": version}
+
+    @app.get("/versions", dependencies=[auth])
+    async def versions() -> dict:
+        return {"versions": [version]}
 
     @app.post("/webhook")
     async def webhook() -> JSONResponse:

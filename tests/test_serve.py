@@ -2,6 +2,7 @@
 over a real tiny model) and over real sockets (uvicorn in a thread, and the CLI in a subprocess)."""
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -191,6 +192,7 @@ def test_predict_returns_label_studio_regions_and_relations(client, model, setti
     relations = [x for x in results[0]["result"] if x["type"] == "relation"]
     assert {(x["from_id"], x["to_id"]) for x in relations} == {(r.source, r.target) for r in graph.relations}
     assert client.post("/webhook", json={"action": "ANNOTATION_CREATED"}).status_code == 200  # LS's webhook: ignored
+    assert client.get("/versions", headers=AUTH).json() == {"versions": [version]}
 
 
 def test_concurrent_requests_share_the_one_model(client):
@@ -242,11 +244,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_client_that_disconnects_mid_request_leaves_the_server_serving(model, settings):
-    import httpx
+@contextlib.contextmanager
+def real_server(app):
+    """``app`` behind a real uvicorn on a free localhost port, in a thread: its base URL."""
     import uvicorn
 
-    app = serve.create_app(model, settings, token=TOKEN)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -255,23 +257,49 @@ def test_a_client_that_disconnects_mid_request_leaves_the_server_serving(model, 
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        head = f"POST /analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: text/plain\r\n"
-        with socket.create_connection(("127.0.0.1", port)) as s:  # promises 5000 bytes, sends 20, hangs up
-            s.sendall(f"{head}Content-Length: 5000\r\n\r\n".encode() + b"Cars pollute the air")
-        body = TEXT.encode()
-        with socket.create_connection(("127.0.0.1", port)) as s:  # a whole request, gone before the answer
-            s.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-        with socket.create_connection(("127.0.0.1", port)) as s:  # headers only, cut mid-line
-            s.sendall(b"POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Le")
-        time.sleep(0.5)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            r = http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"})
-            assert r.status_code == 200 and argmine.Graph.from_json(r.text).text == TEXT
-            health = http.get("/health").json()
-            assert health["internal_errors"] == 0 and health["queue"]["busy"] == 0
+        yield port
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_client_that_disconnects_mid_request_leaves_the_server_serving(model, settings):
+    import httpx
+
+    app = serve.create_app(model, settings, token=TOKEN)
+    worker, gate, body = app.state.worker, threading.Event(), TEXT.encode()
+    head = f"POST /analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: text/plain\r\n"
+    with real_server(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        worker.pool.submit(gate.wait)  # the model thread is busy: requests queue
+        first: dict = {}
+        ask = lambda: first.update(r=http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"}))  # noqa: E731
+        waiting = threading.Thread(target=ask)
+        waiting.start()
+        wait_for(lambda: worker.busy == 1)
+        with socket.create_connection(("127.0.0.1", port)) as s:  # a whole request, gone before its turn
+            s.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            wait_for(lambda: worker.busy == 2)
+        with socket.create_connection(("127.0.0.1", port)) as s:  # promises 5000 bytes, sends 20, hangs up
+            s.sendall(f"{head}Content-Length: 5000\r\n\r\n".encode() + b"Cars pollute the air")
+        with socket.create_connection(("127.0.0.1", port)) as s:  # headers only, cut mid-line
+            s.sendall(b"POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Le")
+        time.sleep(0.3)
+        gate.set()
+        waiting.join(60)
+        assert first["r"].status_code == 200
+        wait_for(lambda: worker.busy == 0)
+        r = http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"})
+        assert r.status_code == 200 and argmine.Graph.from_json(r.text).text == TEXT
+        health = http.get("/health").json()
+        assert health["abandoned"] == 1 and health["served"] == 2  # the abandoned request was never run
+        assert health["internal_errors"] == 0 and health["queue"]["busy"] == 0
 
 
 runner = CliRunner()
