@@ -6,7 +6,8 @@
 
 The public surface: ``analyze`` (one thread -> ``Graph``), ``analyze_all`` (every thread of a file),
 ``read``/``read_all`` (input -> ``Document``), ``load_model`` (loaded once, reused), ``load_settings``,
-``load_graphs``, ``export``/``import_graphs`` (annotation tools), ``evaluate``, ``train`` and the types.
+``load_graphs``, ``export``/``import_graphs`` (annotation tools), ``evaluate``, ``train``, ``create_app``/
+``run_server`` (the HTTP API, ``argmine[serve]``) and the types.
 Names load on first use, so ``import argmine`` stays light until a model is needed.
 """
 
@@ -34,6 +35,7 @@ _PUBLIC = {
     "argmine.training": ["train"],
     "argmine.batch": ["run_batch", "Summary"],
     "argmine.writers": ["write_text", "write_files", "render_trees", "check_output"],
+    "argmine.serve": ["create_app", "run_server"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 
@@ -50,6 +52,7 @@ __all__ = [
     "train",
     "run_batch", "Summary",
     "write_text", "write_files", "render_trees", "check_output",
+    "create_app", "run_server",
 ]  # fmt: skip
 
 
@@ -78,6 +81,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from argmine.pipeline import Outcome, analyze, analyze_all, load_model
     from argmine.readers import INPUT_FORMATS, ReadResult, read, read_all
     from argmine.relations import RelationModel
+    from argmine.serve import create_app, run_server
     from argmine.settings import ParserRecipe, Settings, TrainingRecipe, load_recipe, load_settings
     from argmine.training import train
     from argmine.writers import check_output, render_trees, write_files, write_text

@@ -455,6 +455,38 @@ def train(
         typer.echo(f"model written to {out}")
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (another than localhost needs a token).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[
+        Optional[str],
+        typer.Option(
+            "--token", envvar="ARGMINE_TOKEN", help="Bearer token every request but /health must send (env ARGMINE_TOKEN)."
+        ),
+    ] = None,
+    queue: Annotated[int, typer.Option("--queue", min=1, help="Requests running or waiting at once; more get a 503.")] = 32,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+    device: DeviceOpt = None,
+    batch_size: BatchOpt = None,
+    quantize: QuantizeOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Serve the model over HTTP: POST /analyze, and a Label Studio ML backend (/setup, /predict, /health).
+    The model loads once, at start."""
+    with user_errors():
+        settings = _settings(config, model, device, batch_size, quantize)
+
+        def started(name: str) -> None:
+            if not quiet:
+                err.print(f"argmine: serving {name} on http://{host}:{port} (Ctrl-C stops)", markup=False)
+
+        argmine.run_server(settings, host, port, token, queue, quiet, started)
+
+
 def main() -> None:
     app(prog_name="argmine")
 

@@ -1,6 +1,9 @@
 """Label Studio: a task list with ``predictions`` (labelled regions and ``relation`` results) and the
-matching labeling config. Label Studio counts offsets in UTF-16 code units; argmine converts both ways.
-A reply's quotes travel with the posts in ``data.argmine`` (side information), not as regions.
+matching labeling config. Label Studio (1.23, checked by drawing and reading back regions after an emoji
+in a real instance: tests/test_label_studio_live.py) counts offsets in code points, as argmine does; a
+region whose offsets only match its text as UTF-16 code units (argmine's exports before that check, older
+Label Studio versions) is read as such. A reply's quotes travel with the posts in ``data.argmine``
+(side information), not as regions.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ CONFIG = """<View>
 def task(graph: Graph, task_id: int = 1) -> dict:
     """One Label Studio task holding the graph as a prediction."""
     text = graph.text
-    utf16 = Utf16(text)
     role = roles(graph)
     result = []
     for unit in graph.units:
@@ -53,8 +55,8 @@ def task(graph: Graph, task_id: int = 1) -> dict:
                 "to_name": "text",
                 "type": "labels",
                 "value": {
-                    "start": utf16.to_utf16(unit.start),
-                    "end": utf16.to_utf16(unit.end),
+                    "start": unit.start,
+                    "end": unit.end,
                     "text": unit.text,
                     "labels": [role.get(unit.id, "Premise")],
                 },
@@ -109,12 +111,13 @@ def load(path: str | Path, text: str | None = None) -> list[Graph]:
 
 
 def _from_result(text: str, result: list[dict], item: dict, path: Path, own: str | None = None) -> Graph:
-    utf16 = Utf16(own if own is not None else text)  # regions count UTF-16 units of the task's own text
+    task_text = own if own is not None else text  # regions count characters of the task's own text
+    utf16 = Utf16(task_text)
     units, relations = [], []
     for r in result:
         if r.get("type") in ("labels", "hypertextlabels") and "value" in r:
             v = r["value"]
-            start, end = utf16.from_utf16(int(v["start"])), utf16.from_utf16(int(v["end"]))
+            start, end = _offsets(task_text, utf16, int(v["start"]), int(v["end"]), v.get("text"))
             units.append((str(r["id"]), start, end, v.get("text")))
         elif r.get("type") == "relation":
             label = next((LABEL_TO_RELATION[x.lower()] for x in r.get("labels") or [] if x.lower() in LABEL_TO_RELATION), None)
@@ -129,6 +132,18 @@ def _from_result(text: str, result: list[dict], item: dict, path: Path, own: str
     check_same_text(own, text, units, where)
     meta = side_info(item["data"].get("argmine"), f"{where} data.argmine")
     return graph_from_annotations(text, units, relations, doc_id=doc_id, source_path=str(path), meta=meta, where=where)
+
+
+def _offsets(text: str, utf16: Utf16, start: int, end: int, said: str | None) -> tuple[int, int]:
+    """A region's code-point offsets; offsets that match the region's text only as UTF-16 code units
+    (exports written before Label Studio was checked to count code points) are converted."""
+    if said is None or text[start:end] == said:
+        return start, end
+    try:
+        start16, end16 = utf16.from_utf16(start), utf16.from_utf16(end)
+    except InputError:
+        return start, end
+    return (start16, end16) if text[start16:end16] == said else (start, end)
 
 
 def dump_many(graphs: list[Graph]) -> dict[str, str]:

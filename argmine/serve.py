@@ -1,0 +1,406 @@
+"""``argmine serve``: an HTTP API and a Label Studio ML backend over one model loaded at start.
+
+``POST /analyze`` takes a thread (``text/plain`` or argmine's thread JSON) and returns its graph, or
+``?format=`` any export that is one document. ``/setup``, ``/predict`` and ``/health`` speak Label
+Studio's ML backend protocol: each task's text comes back as labelled regions and relations in the
+labeling config ``argmine export --to label-studio`` writes. The model runs in one worker thread (it is
+CPU-bound and loaded once); at most ``queue_size`` requests wait or run, the next gets a 503. Every user
+mistake is a 4xx with a one-line ``{"error": "..."}``. FastAPI and uvicorn load only here (``argmine[serve]``).
+
+No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations (``Request``,
+imported inside ``create_app``) at definition time.
+"""
+
+import asyncio
+import base64
+import binascii
+import hmac
+import ipaddress
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from argmine.errors import ArgmineError, InputError
+
+log = logging.getLogger("argmine.serve")
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+DEFAULT_QUEUE = 32
+MEDIA_TYPES = {
+    "json": "application/json",
+    "xaif": "application/json",
+    "doccano": "application/x-ndjson",
+    "argdown": "text/plain",
+    "graphml": "application/xml",
+    "dot": "text/vnd.graphviz",
+    "html": "text/html",
+}
+_LOADS = {"count": 0}  # models this process has loaded for serving (the health check reports it)
+
+
+class HTTPError(Exception):
+    """A request the server refuses: its status, one line for the client, and extra headers."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def one_document_formats() -> tuple[str, ...]:
+    """``?format=`` values: the graph JSON and every export format whose output is one document."""
+    from argmine import formats
+
+    return ("json", *(f for f in formats.EXPORT_FORMATS if f not in formats.FOLDER_FORMATS))
+
+
+def require() -> None:
+    """Raise a one-line ``ArgmineError`` when the ``serve`` extra (FastAPI, uvicorn) is not installed."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ArgmineError(
+            f"argmine serve needs FastAPI and uvicorn ({exc.name} is missing): pip install 'argmine[serve]'"
+        ) from None
+
+
+def is_local(host: str) -> bool:
+    """Whether ``host`` binds the loopback interface only (no one else can reach the server)."""
+    if host in LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, port: int, token: str | None) -> None:
+    """Refuse, before the model loads, a public address without a token and a port that is taken."""
+    if not is_local(host) and not token:
+        raise ArgmineError(f"--host {host} is reachable from other machines: set a token (--token or ARGMINE_TOKEN)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ArgmineError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+def load(settings):
+    """The settings' model, loaded once for the server's lifetime (counted for ``/health``)."""
+    from argmine.pipeline import load_model
+
+    model = load_model(settings=settings)
+    _LOADS["count"] += 1
+    return model
+
+
+@dataclass
+class Worker:
+    """One thread runs the model, one request at a time in arrival order; ``busy`` counts requests
+    running or waiting, at most ``limit``."""
+
+    limit: int
+    busy: int = 0
+    served: int = 0
+    abandoned: int = 0
+    internal_errors: int = 0
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="argmine-model"))
+    _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
+    _loop: object = field(default=None, init=False, repr=False)
+
+    def _turn(self) -> asyncio.Lock:
+        """The lock that orders requests (first come, first served), one per event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    async def run(self, fn, *args, gone=None):
+        """Run ``fn(*args)`` on the model thread, or refuse with a 503 when the queue is full. A request
+        whose client has gone (``await gone()``) by its turn is dropped, not run."""
+        if self.busy >= self.limit:
+            raise HTTPError(
+                503, f"busy: {self.limit} requests are already running or waiting; retry shortly", {"Retry-After": "1"}
+            )
+        self.busy += 1  # the event loop is one thread: no lock needed around the counts
+        try:
+            async with self._turn():
+                if gone is not None and await gone():
+                    self.abandoned += 1
+                    raise HTTPError(499, "the client disconnected before its turn")  # logged; nobody reads it
+                return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        finally:
+            self.busy -= 1
+
+
+def check_token(token: str | None, authorization: str | None) -> None:
+    """Accept ``Bearer <token>``, or HTTP basic auth whose password is the token (what Label Studio's
+    ML backend connection sends); anything else is a 401."""
+    if not token:
+        return
+    given = None
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer":
+        given = value.strip()
+    elif scheme.lower() == "basic":
+        try:
+            given = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            given = None
+    if given is None:
+        raise HTTPError(
+            401, "missing token: send 'Authorization: Bearer <token>'", {"WWW-Authenticate": 'Bearer realm="argmine"'}
+        )
+    if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
+        raise HTTPError(401, "wrong token", {"WWW-Authenticate": 'Bearer realm="argmine"'})
+
+
+async def read_body(request, max_bytes: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``max_bytes`` (``input.max_bytes``)."""
+    from starlette.requests import ClientDisconnect
+
+    too_large = HTTPError(413, f"the body is larger than the limit of {max_bytes} bytes (input.max_bytes)")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise HTTPError(400, "the client disconnected before sending the whole body") from None
+    if not size:
+        raise HTTPError(400, "the body is empty: send a thread as text/plain or application/json")
+    return b"".join(chunks)
+
+
+def input_format(content_type: str | None) -> str:
+    """The reader for a ``Content-Type``: plain text or a JSON thread; anything else is a 415."""
+    media, _, params = (content_type or "").partition(";")
+    media = media.strip().lower()
+    options = dict(p.strip().lower().partition("=")[::2] for p in params.split(";") if "=" in p)
+    charset = options.get("charset", "utf-8").strip().strip('"')
+    if media not in ("text/plain", "application/json"):
+        raise HTTPError(415, f"unsupported Content-Type {media or '(none)'!r}: send text/plain or application/json")
+    if charset.replace("_", "-") not in ("utf-8", "utf8"):
+        raise HTTPError(415, f"unsupported charset {charset!r}: send UTF-8")
+    return "text" if media == "text/plain" else "thread"
+
+
+def check_format(fmt: str) -> str:
+    """An output format of ``one_document_formats``, else a 400 listing them."""
+    allowed = one_document_formats()
+    if fmt not in allowed:
+        raise HTTPError(400, f"unknown format {fmt!r} for /analyze (choose from {', '.join(allowed)})")
+    return fmt
+
+
+def analyze_body(model, settings, data: bytes, reader: str, fmt: str, comments_from: int | None) -> str:
+    """One thread's graph JSON, or its ``fmt`` export (runs on the model thread)."""
+    from argmine.formats import export
+    from argmine.pipeline import analyze_document
+    from argmine.readers import read_input
+
+    result = read_input("-", settings, reader, comments_from, data=data, stem="request")[0]
+    graph = analyze_document(result.document, model, settings)
+    return graph.to_json() if fmt == "json" else export([graph], fmt)
+
+
+def task_texts(body: object) -> list[tuple[object, str]]:
+    """(id, text) of each task of a Label Studio ``/predict`` request; a wrong shape is a 400."""
+    if not isinstance(body, dict) or not isinstance(body.get("tasks"), list):
+        raise HTTPError(400, "a /predict request is a JSON object with a 'tasks' list")
+    found = []
+    for n, item in enumerate(body["tasks"]):
+        data = item.get("data") if isinstance(item, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise HTTPError(400, f"task {n} has no data.text string (argmine's labeling config reads $text)")
+        found.append((item.get("id", n + 1), data["text"]))
+    return found
+
+
+def predict(model, settings, tasks: list[tuple[object, str]], version: str) -> list[dict]:
+    """A Label Studio prediction per task: argmine's units as labelled regions (code-point offsets) and its
+    relations, with the model version and the mean relation score. A blank text has no regions."""
+    from argmine.formats import label_studio
+    from argmine.pipeline import analyze_document
+    from argmine.readers import read_input
+
+    results = []
+    for task_id, text in tasks:
+        if not text.strip():
+            results.append({"result": [], "score": 0.0, "model_version": version})
+            continue
+        doc = read_input("-", settings, "text", data=text.encode("utf-8"), stem=f"task-{task_id}")[0].document
+        graph = analyze_document(doc, model, settings)
+        results.append(label_studio.task(graph, task_id)["predictions"][0])
+    return results
+
+
+def one_line(message: object) -> str:
+    """The message on one line (a client reads one line per error)."""
+    return " ".join(str(message).split())
+
+
+def parse_json(data: bytes, what: str) -> object:
+    """A JSON request body; malformed JSON is a 400 naming the place."""
+    from argmine import jsonio
+    from argmine.readers import decode
+
+    try:
+        return jsonio.parse(decode(data, what), what)
+    except InputError as exc:
+        raise HTTPError(400, str(exc)) from None
+
+
+def create_app(model, settings, token: str | None = None, queue_size: int = DEFAULT_QUEUE):
+    """The FastAPI app serving ``model`` (loaded by the caller, once) with ``settings``. ``token`` guards
+    every endpoint but the health check and the ignored webhook; ``queue_size`` bounds the requests
+    running or waiting."""
+    from fastapi import Depends, FastAPI, Request
+
+    app = FastAPI(title="argmine", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.worker = worker = Worker(queue_size)
+    version = f"argmine {model.describe()['name']}"
+    install_error_handlers(app, worker)
+
+    def auth(request: Request) -> None:
+        check_token(token, request.headers.get("authorization"))
+
+    @app.get("/")
+    @app.get("/health")
+    def health() -> dict:
+        """Up, with the model's identity and load count (1: loaded once) and the queue's state."""
+        return {
+            "status": "UP",
+            "model_class": "argmine",
+            "model_version": version,
+            "model_loads": _LOADS["count"],
+            "pid": os.getpid(),
+            "queue": {"limit": worker.limit, "busy": worker.busy},
+            "served": worker.served,
+            "abandoned": worker.abandoned,
+            "internal_errors": worker.internal_errors,
+        }
+
+    add_analyze(app, Depends(auth), model, settings)
+    add_label_studio(app, Depends(auth), model, settings, version)
+    return app
+
+
+def add_analyze(app, auth, model, settings) -> None:
+    """``POST /analyze``: a thread (text/plain or argmine's thread JSON) -> its graph or one-document export."""
+    from fastapi import Query, Request
+    from fastapi.responses import Response
+
+    worker: Worker = app.state.worker
+
+    @app.post("/analyze", dependencies=[auth])
+    async def analyze(request: Request, format: str = "json", comments_from: int | None = Query(None, ge=1)) -> Response:
+        fmt = check_format(format)
+        reader = input_format(request.headers.get("content-type"))
+        data = await read_body(request, settings.input.max_bytes)
+        body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
+        worker.served += 1
+        return Response(body, media_type=MEDIA_TYPES.get(fmt, "text/plain"))
+
+
+def add_label_studio(app, auth, model, settings, version: str) -> None:
+    """Label Studio's ML backend protocol: ``/setup`` and ``/versions`` (the model version), ``/predict`` (a
+    prediction per task, in order) and ``/webhook`` (training events, sent without credentials: acknowledged,
+    ignored)."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    worker: Worker = app.state.worker
+
+    @app.post("/setup", dependencies=[auth])
+    async def setup(request: Request) -> dict:
+        body = parse_json(await read_body(request, settings.input.max_bytes), "the /setup request")
+        if not isinstance(body, dict):
+            raise HTTPError(400, "a /setup request is a JSON object")
+        return {"model_version": version}
+
+    @app.post("/predict", dependencies=[auth])
+    async def predict_tasks(request: Request) -> dict:
+        tasks = task_texts(parse_json(await read_body(request, settings.input.max_bytes), "the /predict request"))
+        results = await worker.run(predict, model, settings, tasks, version, gone=request.is_disconnected)
+        worker.served += 1
+        return {"results": results, "model_version": version}
+
+    @app.get("/versions", dependencies=[auth])
+    async def versions() -> dict:
+        return {"versions": [version]}
+
+    @app.post("/webhook")
+    async def webhook() -> JSONResponse:
+        return JSONResponse({"status": "ignored: argmine serve does not train from annotations"}, 200)
+
+
+def install_error_handlers(app, worker: Worker) -> None:
+    """Every refusal is its status with a one-line ``{"error": "..."}``; a fault is a counted 500."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    def reply(status: int, message: object, headers: dict | None = None) -> JSONResponse:
+        return JSONResponse({"error": one_line(message)}, status, headers=headers)
+
+    @app.exception_handler(HTTPError)
+    async def refused(request, exc: HTTPError):
+        return reply(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(InputError)
+    async def bad_input(request, exc: InputError):
+        return reply(400, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body"))
+        return reply(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        if exc.status_code == 404:
+            return reply(404, f"no endpoint {request.url.path} (see /health, /analyze, /setup, /predict)")
+        if exc.status_code == 405:
+            return reply(405, f"{request.method} is not allowed on {request.url.path}", exc.headers)
+        return reply(exc.status_code, exc.detail, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def fault(request, exc: Exception):
+        worker.internal_errors += 1
+        log.exception("internal error on %s", request.url.path)
+        return reply(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def run_server(
+    settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    queue_size: int = DEFAULT_QUEUE,
+    quiet: bool = False,
+    started: Callable[[str], object] | None = None,
+) -> None:
+    """Serve the settings' model with uvicorn until interrupted (``argmine serve``). A missing ``serve``
+    extra, a public address without a token and a taken port are refused (``ArgmineError``) before the
+    model loads, once; ``started`` is then called with the model's name."""
+    require()
+    check_bind(host, port, token)
+    model = load(settings)
+    if started is not None:
+        started(model.describe()["name"])
+    import uvicorn
+
+    app = create_app(model, settings, token, queue_size)
+    uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", timeout_graceful_shutdown=5)

@@ -1,0 +1,362 @@
+"""``argmine serve``: the HTTP API and the Label Studio ML backend, in process (FastAPI's test client
+over a real tiny model) and over real sockets (uvicorn in a thread, and the CLI in a subprocess)."""
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+import argmine
+from argmine.cli import app as cli_app
+from tests.conftest import EXAMPLE, ROOT
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install -e '.[serve]')")
+pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install -e '.[serve]')")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from argmine import serve  # noqa: E402
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TEXT = "Cars pollute the air 🚗. So the city should ban them downtown.\n\nNo, buses pollute too, because they burn diesel."
+THREAD = {
+    "id": "t1",
+    "title": "Ban cars downtown?",
+    "article": {"text": "The council wants to ban cars downtown. Shops fear they will lose customers."},
+    "comments": [
+        {"id": "c1", "text": "That is wrong because buses replace cars."},
+        {"id": "c2", "parent": "c1", "text": "Agreed, and the air gets cleaner for everyone."},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def settings(make_model):
+    return argmine.load_settings(None, {"model": {"name": str(make_model("argmine", "support"))}})
+
+
+@pytest.fixture(scope="module")
+def model(settings):
+    return serve.load(settings)
+
+
+@pytest.fixture(scope="module")
+def client(model, settings):
+    with TestClient(serve.create_app(model, settings, token=TOKEN)) as c:
+        yield c
+
+
+def good(client) -> None:
+    """After any refusal the server still serves a good request."""
+    r = client.post("/analyze", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain"})
+    assert r.status_code == 200, r.text
+    assert argmine.Graph.from_json(r.text).text == TEXT
+
+
+def assert_one_line(r, status: int, words: str) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and "\n" not in body["error"] and body["error"].strip() == body["error"]
+    assert words.lower() in body["error"].lower(), body["error"]
+
+
+TEN_MB = b"a" * (10 * 1024 * 1024)
+BASIC_WRONG = "Basic " + base64.b64encode(b"label-studio:nope").decode()
+BAD = [  # (name, method, path, body, headers, status, words in the message)
+    ("empty body", "post", "/analyze", b"", {"Content-Type": "text/plain"}, 400, "empty"),
+    ("blank text", "post", "/analyze", b"  \n\n ", {"Content-Type": "text/plain"}, 400, "empty"),
+    ("10 MB body", "post", "/analyze", TEN_MB, {"Content-Type": "text/plain"}, 413, "larger than the limit"),
+    ("malformed JSON", "post", "/analyze", b'{"article": ', {"Content-Type": "application/json"}, 400, "malformed JSON"),
+    ("JSON list", "post", "/analyze", b"[1, 2]", {"Content-Type": "application/json"}, 400, "must be an object"),
+    ("JSON without article", "post", "/analyze", b'{"comments": []}', {"Content-Type": "application/json"}, 400, "article"),
+    ("article text a number", "post", "/analyze", b'{"article": {"text": 5}}', {"Content-Type": "application/json"}, 400, "'text'"),
+    ("comments not a list", "post", "/analyze", b'{"article": {"text": "A b."}, "comments": {}}', {"Content-Type": "application/json"}, 400, "'comments' must be a list"),
+    ("comment without id", "post", "/analyze", b'{"article": {"text": "A b."}, "comments": [{"text": "c"}]}', {"Content-Type": "application/json"}, 400, "needs an id"),
+    ("wrong content type", "post", "/analyze", b"Cars pollute.", {"Content-Type": "image/png"}, 415, "unsupported Content-Type"),
+    ("no content type", "post", "/analyze", b"Cars pollute.", {}, 415, "unsupported Content-Type"),
+    ("latin-1 charset", "post", "/analyze", b"Cars pollute.", {"Content-Type": "text/plain; charset=latin-1"}, 415, "charset"),
+    ("invalid UTF-8", "post", "/analyze", b"Caf\xe9 pollutes.", {"Content-Type": "text/plain"}, 400, "not valid UTF-8"),
+    ("binary body", "post", "/analyze", b"ab\x00cd", {"Content-Type": "text/plain"}, 400, "binary"),
+    ("unknown format", "post", "/analyze?format=pdf", b"Cars pollute.", {"Content-Type": "text/plain"}, 400, "unknown format 'pdf'"),
+    ("folder format", "post", "/analyze?format=brat", b"Cars pollute.", {"Content-Type": "text/plain"}, 400, "choose from json"),
+    ("comments_from 0", "post", "/analyze?comments_from=0", b"Cars pollute.", {"Content-Type": "text/plain"}, 422, "comments_from"),
+    ("comments_from not a number", "post", "/analyze?comments_from=x", b"Cars pollute.", {"Content-Type": "text/plain"}, 422, "comments_from"),
+    ("comments_from on JSON", "post", "/analyze?comments_from=1", json.dumps(THREAD).encode(), {"Content-Type": "application/json"}, 400, "plain text input only"),
+    ("GET /analyze", "get", "/analyze", None, {}, 405, "not allowed"),
+    ("unknown endpoint", "post", "/nothing", b"x", {"Content-Type": "text/plain"}, 404, "no endpoint /nothing"),
+    ("predict: not an object", "post", "/predict", b"[]", {"Content-Type": "application/json"}, 400, "'tasks' list"),
+    ("predict: task without text", "post", "/predict", b'{"tasks": [{"id": 1, "data": {"body": "x"}}]}', {"Content-Type": "application/json"}, 400, "task 0 has no data.text"),
+    ("predict: malformed JSON", "post", "/predict", b'{"tasks": [', {"Content-Type": "application/json"}, 400, "malformed JSON"),
+    ("setup: not an object", "post", "/setup", b'"x"', {"Content-Type": "application/json"}, 400, "JSON object"),
+]  # fmt: skip
+NO_AUTH = [
+    ("missing token", {}, "missing token"),
+    ("wrong bearer token", {"Authorization": "Bearer nope"}, "wrong token"),
+    ("wrong basic-auth password", {"Authorization": BASIC_WRONG}, "wrong token"),
+    ("garbled basic auth", {"Authorization": "Basic %%%"}, "missing token"),
+    ("unknown scheme", {"Authorization": f"Token {TOKEN}"}, "missing token"),
+]
+
+
+@pytest.mark.parametrize("name, method, path, body, headers, status, words", BAD, ids=[b[0] for b in BAD])
+def test_a_bad_request_gets_its_status_and_one_line(client, name, method, path, body, headers, status, words):
+    r = client.request(method.upper(), path, content=body, headers={**AUTH, **headers})
+    assert_one_line(r, status, words)
+    good(client)
+
+
+@pytest.mark.parametrize("name, headers, words", NO_AUTH, ids=[b[0] for b in NO_AUTH])
+def test_a_request_without_the_token_is_refused(client, name, headers, words):
+    for path in ("/analyze", "/predict", "/setup"):
+        r = client.post(path, content=TEXT.encode(), headers={"Content-Type": "text/plain", **headers})
+        assert_one_line(r, 401, words)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    good(client)
+
+
+def test_label_studio_basic_auth_with_the_token_as_password_is_accepted(client):
+    basic = "Basic " + base64.b64encode(f"label-studio:{TOKEN}".encode()).decode()
+    r = client.post("/setup", json={"project": "1.0"}, headers={"Authorization": basic})
+    assert r.status_code == 200 and r.json()["model_version"].startswith("argmine ")
+
+
+def test_health_needs_no_token_and_reports_one_model(client, model):
+    health = client.get("/health").json()
+    assert health["status"] == "UP" and health["model_class"] == "argmine"
+    assert health["model_version"] == f"argmine {model.describe()['name']}"
+    loads, cached = health["model_loads"], argmine.pipeline._cached_model.cache_info().misses
+    for _ in range(3):
+        good(client)
+    after = client.get("/").json()
+    assert after["model_loads"] == loads >= 1 and after["internal_errors"] == 0 and after["served"] >= 3
+    assert argmine.pipeline._cached_model.cache_info().misses == cached  # nothing loaded a model again
+
+
+def test_analyze_text_and_thread_give_argmines_graphs(client, model, settings):
+    r = client.post("/analyze", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain; charset=utf-8"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    served = argmine.Graph.from_json(r.text)
+    direct = argmine.analyze(TEXT, model=model, settings=settings)
+    assert [(u.id, u.start, u.end, u.text) for u in served.units] == [(u.id, u.start, u.end, u.text) for u in direct.units]
+    assert served.relations == direct.relations
+    r = client.post("/analyze", json=THREAD, headers=AUTH)
+    assert r.status_code == 200
+    graph = argmine.Graph.from_json(r.text)
+    assert graph.id == "t1" and [p.id for p in graph.posts][-2:] == ["c1", "c2"]
+    r = client.post("/analyze?comments_from=1", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain"})
+    assert r.status_code == 200 and argmine.Graph.from_json(r.text).posts[-1].kind == "comment"
+
+
+def test_every_one_document_format_is_the_export_of_the_served_graph(client):
+    formats = serve.one_document_formats()
+    assert formats[0] == "json" and "label-studio" not in formats and "brat" not in formats
+    assert set(formats) == {"json", *argmine.EXPORT_FORMATS} - argmine.FOLDER_FORMATS
+    graph = argmine.Graph.from_json(client.post("/analyze", json=THREAD, headers=AUTH).text)
+    for fmt in formats[1:]:
+        r = client.post(f"/analyze?format={fmt}", json=THREAD, headers=AUTH)
+        assert r.status_code == 200, (fmt, r.text)
+        assert r.headers["content-type"].split(";")[0] == serve.MEDIA_TYPES[fmt]
+        assert r.text == argmine.export([graph], fmt), fmt
+
+
+def test_predict_returns_label_studio_regions_and_relations(client, model, settings):
+    tasks = [
+        {"id": 11, "data": {"text": TEXT}},
+        {"id": 12, "data": {"text": "   "}},
+        {"id": 13, "data": {"text": "Ban cars. They pollute."}},
+    ]
+    body = {"tasks": tasks, "project": "3.1700000000", "label_config": argmine.formats.label_studio.CONFIG, "params": {}}
+    r = client.post("/predict", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert len(results) == 3 and results[1] == {"result": [], "score": 0.0, "model_version": r.json()["model_version"]}
+    version = client.post("/setup", json={"project": "3.1700000000", "schema": "<View/>"}, headers=AUTH).json()["model_version"]
+    graph = argmine.analyze(TEXT, model=model, settings=settings)
+    expected = argmine.formats.label_studio.task(graph, 11)["predictions"][0]
+    assert results[0] == expected and results[0]["model_version"] == version
+    regions = [x for x in results[0]["result"] if x["type"] == "labels"]
+    for region in regions:  # offsets count code points, as Label Studio does (the emoji is one)
+        v = region["value"]
+        assert TEXT[v["start"] : v["end"]] == v["text"]
+        assert v["labels"][0] in ("MajorClaim", "Claim", "Premise")
+    assert any(ord(ch) > 0xFFFF for ch in TEXT[: regions[-1]["value"]["start"]])
+    relations = [x for x in results[0]["result"] if x["type"] == "relation"]
+    assert {(x["from_id"], x["to_id"]) for x in relations} == {(r.source, r.target) for r in graph.relations}
+    assert client.post("/webhook", json={"action": "ANNOTATION_CREATED"}).status_code == 200  # LS's webhook: ignored
+    assert client.get("/versions", headers=AUTH).json() == {"versions": [version]}
+
+
+def test_concurrent_requests_share_the_one_model(client):
+    answers, errors = [], []
+
+    def ask():
+        try:
+            r = client.post("/analyze", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain"})
+            answers.append((r.status_code, r.text))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    loads = client.get("/health").json()["model_loads"]
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(answers) == 8 and {a[0] for a in answers} == {200} and len({a[1] for a in answers}) == 1
+    assert client.get("/health").json()["model_loads"] == loads
+
+
+def test_a_full_queue_is_a_503_with_retry_after(model, settings):
+    gate = threading.Event()
+    app = serve.create_app(model, settings, queue_size=1)
+    with TestClient(app) as c:
+        app.state.worker.pool.submit(gate.wait)  # the model thread is busy with something else
+        first = {}
+        waiting = threading.Thread(
+            target=lambda: first.update(r=c.post("/analyze", content=TEXT.encode(), headers={"Content-Type": "text/plain"}))
+        )
+        waiting.start()
+        deadline = time.monotonic() + 30
+        while app.state.worker.busy < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r = c.post("/analyze", content=TEXT.encode(), headers={"Content-Type": "text/plain"})
+        assert_one_line(r, 503, "busy")
+        assert r.headers["Retry-After"] == "1"
+        assert c.get("/health").json()["queue"] == {"limit": 1, "busy": 1}  # health answers while the model works
+        gate.set()
+        waiting.join(60)
+        assert first["r"].status_code == 200
+        assert c.post("/analyze", content=TEXT.encode(), headers={"Content-Type": "text/plain"}).status_code == 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def real_server(app):
+    """``app`` behind a real uvicorn on a free localhost port, in a thread: its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_client_that_disconnects_mid_request_leaves_the_server_serving(model, settings):
+    import httpx
+
+    app = serve.create_app(model, settings, token=TOKEN)
+    worker, gate, body = app.state.worker, threading.Event(), TEXT.encode()
+    head = f"POST /analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: text/plain\r\n"
+    with real_server(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        worker.pool.submit(gate.wait)  # the model thread is busy: requests queue
+        first: dict = {}
+        ask = lambda: first.update(r=http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"}))  # noqa: E731
+        waiting = threading.Thread(target=ask)
+        waiting.start()
+        wait_for(lambda: worker.busy == 1)
+        with socket.create_connection(("127.0.0.1", port)) as s:  # a whole request, gone before its turn
+            s.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            wait_for(lambda: worker.busy == 2)
+        with socket.create_connection(("127.0.0.1", port)) as s:  # promises 5000 bytes, sends 20, hangs up
+            s.sendall(f"{head}Content-Length: 5000\r\n\r\n".encode() + b"Cars pollute the air")
+        with socket.create_connection(("127.0.0.1", port)) as s:  # headers only, cut mid-line
+            s.sendall(b"POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Le")
+        time.sleep(0.3)
+        gate.set()
+        waiting.join(60)
+        assert first["r"].status_code == 200
+        wait_for(lambda: worker.busy == 0)
+        r = http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"})
+        assert r.status_code == 200 and argmine.Graph.from_json(r.text).text == TEXT
+        health = http.get("/health").json()
+        assert health["abandoned"] == 1 and health["served"] == 2  # the abandoned request was never run
+        assert health["internal_errors"] == 0 and health["queue"]["busy"] == 0
+
+
+runner = CliRunner()
+
+
+def test_serve_refuses_a_public_address_without_a_token(monkeypatch):
+    monkeypatch.delenv("ARGMINE_TOKEN", raising=False)
+    result = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--port", str(free_port())])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "argmine: error: --host 0.0.0.0 is reachable from other machines: set a token (--token or ARGMINE_TOKEN)"
+    ]
+
+
+def test_serve_refuses_a_taken_port_before_loading_the_model():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = runner.invoke(cli_app, ["serve", "--port", str(taken.getsockname()[1]), "--model", "/nonexistent/model"])
+    assert result.exit_code == 2 and "cannot listen on 127.0.0.1" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_serve_without_the_extra_is_one_line_and_exit_2(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if uvicorn were not installed
+    result = runner.invoke(cli_app, ["serve"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "argmine: error: argmine serve needs FastAPI and uvicorn (uvicorn is missing): pip install 'argmine[serve]'"
+    )
+
+
+def test_argmine_serve_command_serves_until_interrupted(settings):
+    port = free_port()
+    env = {**os.environ, "ARGMINE_TOKEN": TOKEN, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "argmine", "serve", "--port", str(port), "--model", settings.model.name]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        import httpx
+
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    health = http.get("/health").json()
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline, (
+                        proc.stderr.read() if proc.poll() is not None else "timeout"
+                    )
+                    time.sleep(0.2)
+            assert health["model_loads"] == 1 and health["pid"] == proc.pid
+            r = http.post("/analyze?format=argdown", content=EXAMPLE.read_bytes(), headers={**AUTH, "Content-Type": "text/plain"})
+            assert r.status_code == 200 and r.text.startswith("===")
+            assert http.post("/analyze", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 401
+            assert http.get("/health").json()["model_loads"] == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert f"argmine: serving {settings.model.name} on http://127.0.0.1:{port}" in stderr
