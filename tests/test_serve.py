@@ -331,6 +331,7 @@ def test_serve_without_the_extra_is_one_line_and_exit_2(monkeypatch):
     )
 
 
+@pytest.mark.slow  # a whole argmine process with its model, started and stopped
 def test_argmine_serve_command_serves_until_interrupted(settings):
     port = free_port()
     env = {**os.environ, "ARGMINE_TOKEN": TOKEN, "OMP_NUM_THREADS": "1"}
