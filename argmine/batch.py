@@ -254,7 +254,7 @@ def _read_partial(partial: Path) -> list[Record]:
     data = partial.read_bytes()
     keep = data[: data.rfind(b"\n") + 1]
     if len(keep) != len(data):
-        partial.write_bytes(keep)
+        write_bytes(partial, keep)  # atomically: a kill while trimming keeps the untrimmed file
     lines = keep.decode("utf-8").splitlines()
     return [Record.parse(line, f"{partial} line {n}") for n, line in enumerate(lines, start=1)]
 

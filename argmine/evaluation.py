@@ -324,7 +324,12 @@ def format_stance_table(results: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
-EVAL_FORMATS = tuple(name for name, c in CORPORA.items() if c.kind != "pairs")  # what evaluate scores
+def _scored() -> tuple[str, ...]:
+    """The corpora ``evaluate`` scores (gold documents and reply pairs), read from the registry when asked."""
+    return tuple(name for name, c in CORPORA.items() if c.kind != "pairs")
+
+
+EVAL_FORMATS = _scored()
 SPLITS = ("test", "dev", "all")
 
 
@@ -370,17 +375,18 @@ def evaluate(
         raise InputError(f"unknown mode {mode!r} (choose gold, e2e or both)")
     source = _eval_corpus(fmt, corpus, split)
     settings = settings or default_settings()
-    items = _held_out(source, source.read(corpus), split or "test")[:limit]
+    split = split or "test"
+    items = _held_out(source, source.read(corpus), split)[:limit]
     if not items:
         raise InputError(
-            f"{corpus}: no reply pairs in the {split or 'test'} topics"
+            f"{corpus}: no reply pairs in the {split} topics"
             if source.kind == "replies"
             else f"{corpus}: no annotated documents found"
         )
     relation_model = model if not isinstance(model, (str, type(None))) else load_model(model, settings=settings)
     if source.kind == "replies":
         stance = _score_replies(items, relation_model, settings, baselines, progress)
-        title = f"{fmt} ({split or 'test'} topics, {len(items)} pairs as two-post threads, end to end)"
+        title = f"{fmt} ({split} topics, {len(items)} pairs as two-post threads, end to end)"
         return Report(str(corpus), fmt, relation_model.name, stance, title)
     results = []
     for m in ["gold", "e2e"] if mode == "both" else [mode]:
@@ -391,7 +397,7 @@ def evaluate(
 
 def _eval_corpus(fmt: str, corpus: str | Path, split: str | None):
     """The corpus ``fmt`` names, checked with its path and split before anything is read."""
-    scored = [n for n, c in CORPORA.items() if c.kind != "pairs"]
+    scored = _scored()
     if fmt not in scored:
         raise InputError(f"unknown corpus format {fmt!r} (choose from {', '.join(scored)})")
     if split is not None and split not in SPLITS:
