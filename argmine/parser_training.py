@@ -128,8 +128,9 @@ def window_loss(scorers, hidden, k: int, ex: Example, torch) -> WindowLoss:
     return WindowLoss(arc_loss, arcs, label_loss, labels)
 
 
-def length_batches(examples: list[Example], tokens_per_batch: int, seed: int) -> list[list[int]]:
-    """Shuffled batches of windows of similar length, each about ``tokens_per_batch`` padded tokens."""
+def token_batches(examples: list[Example], tokens_per_batch: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of windows of similar length, each about ``tokens_per_batch`` padded tokens (by a
+    token budget, where ``training.length_batches`` makes batches of a fixed number of pairs)."""
     rng = random.Random(seed)
     order = list(range(len(examples)))
     rng.shuffle(order)
@@ -139,7 +140,7 @@ def length_batches(examples: list[Example], tokens_per_batch: int, seed: int) ->
         chunk = sorted(order[lo : lo + pool], key=lambda i: len(examples[i].window.input_ids))
         batch: list[int] = []
         for i in chunk:
-            width = max([len(examples[j].window.input_ids) for j in batch] + [len(examples[i].window.input_ids)])
+            width = len(examples[i].window.input_ids)  # the chunk is sorted: the newest window is the widest
             if batch and width * (len(batch) + 1) > tokens_per_batch:
                 batches.append(batch)
                 batch = []
@@ -199,7 +200,7 @@ def _parser_run(encoder, scorers, examples: list[Example], opts: dict, device) -
         {"params": list(scorers.parameters()), "lr": opts["head_lr"]},
     ]
     optim = torch.optim.AdamW(groups, weight_decay=opts.get("weight_decay", 0.01))
-    plan = [length_batches(examples, opts["tokens_per_batch"], opts["seed"] + e) for e in range(opts["epochs"])]
+    plan = [token_batches(examples, opts["tokens_per_batch"], opts["seed"] + e) for e in range(opts["epochs"])]
     total = sum(len(p) for p in plan)
     warm = max(1, int(opts.get("warmup", 0.06) * total))
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
