@@ -29,15 +29,6 @@ log = logging.getLogger("argmine.serve")
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 DEFAULT_QUEUE = 32
-MEDIA_TYPES = {
-    "json": "application/json",
-    "xaif": "application/json",
-    "doccano": "application/x-ndjson",
-    "argdown": "text/plain",
-    "graphml": "application/xml",
-    "dot": "text/vnd.graphviz",
-    "html": "text/html",
-}
 _LOADS = {"count": 0}  # models this process has loaded for serving (the health check reports it)
 
 
@@ -54,6 +45,13 @@ def one_document_formats() -> tuple[str, ...]:
     from argmine import formats
 
     return ("json", *(f for f in formats.EXPORT_FORMATS if f not in formats.FOLDER_FORMATS))
+
+
+def media_type(fmt: str) -> str:
+    """The ``Content-Type`` of ``/analyze``'s answer in ``fmt``: the graph JSON's, or the one its format declares."""
+    from argmine import formats
+
+    return "application/json" if fmt == "json" else formats.FORMATS[fmt].media_type
 
 
 def require() -> None:
@@ -310,7 +308,7 @@ def add_analyze(app, auth, model, settings) -> None:
         data = await read_body(request, settings.input.max_bytes)
         body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
         worker.served += 1
-        return Response(body, media_type=MEDIA_TYPES.get(fmt, "text/plain"))
+        return Response(body, media_type=media_type(fmt))
 
 
 def add_label_studio(app, auth, model, settings, version: str) -> None:

@@ -160,11 +160,21 @@ def test_every_one_document_format_is_the_export_of_the_served_graph(client):
     formats = serve.one_document_formats()
     assert formats[0] == "json" and "label-studio" not in formats and "brat" not in formats
     assert set(formats) == {"json", *argmine.EXPORT_FORMATS} - argmine.FOLDER_FORMATS
+    declared = {  # each format module declares its own (a new format needs no entry here)
+        "json": "application/json",
+        "argdown": "text/plain",
+        "doccano": "application/x-ndjson",
+        "dot": "text/vnd.graphviz",
+        "graphml": "application/xml",
+        "html": "text/html",
+        "xaif": "application/json",
+    }
+    assert declared.items() <= {fmt: serve.media_type(fmt) for fmt in formats}.items()
     graph = argmine.Graph.from_json(client.post("/analyze", json=THREAD, headers=AUTH).text)
     for fmt in formats[1:]:
         r = client.post(f"/analyze?format={fmt}", json=THREAD, headers=AUTH)
         assert r.status_code == 200, (fmt, r.text)
-        assert r.headers["content-type"].split(";")[0] == serve.MEDIA_TYPES[fmt]
+        assert r.headers["content-type"].split(";")[0] == serve.media_type(fmt) == argmine.formats.FORMATS[fmt].media_type
         assert r.text == argmine.export([graph], fmt), fmt
 
 

@@ -17,6 +17,7 @@ class Format:
     ``dump`` renders one graph; ``dump_many`` (where one output holds a collection) renders several.
     ``folder``: the export is several files (name -> content), so it needs a folder, never stdout.
     ``load`` (files -> graphs) makes the format importable; ``load_from`` says which file to pass it.
+    ``media_type``: the HTTP ``Content-Type`` of a one-document export (what ``argmine serve`` answers with).
     """
 
     name: str
@@ -26,6 +27,7 @@ class Format:
     folder: bool = False
     load: Callable[[Path, str | None], Graph | list[Graph]] | None = None
     load_from: str = ""
+    media_type: str = "text/plain"
 
     def render(self, graphs: list[Graph]) -> str | dict[str, str]:
         """The export of ``graphs``: one text, or a folder's files."""

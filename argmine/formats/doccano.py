@@ -122,4 +122,12 @@ def dump_many(graphs: list[Graph]) -> str:
     return "".join(dump(g) for g in graphs)
 
 
-FORMAT = Format("doccano", "doccano relation-project JSONL", dump, dump_many, load=load, load_from="doccano JSONL")
+FORMAT = Format(
+    "doccano",
+    "doccano relation-project JSONL",
+    dump,
+    dump_many,
+    load=load,
+    load_from="doccano JSONL",
+    media_type="application/x-ndjson",
+)

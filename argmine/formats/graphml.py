@@ -44,6 +44,6 @@ def dump_dot(graph: Graph) -> str:
 
 
 FORMATS = (
-    Format("graphml", "GraphML, as networkx writes it", dump_graphml),
-    Format("dot", "Graphviz DOT", dump_dot),
+    Format("graphml", "GraphML, as networkx writes it", dump_graphml, media_type="application/xml"),
+    Format("dot", "Graphviz DOT", dump_dot, media_type="text/vnd.graphviz"),
 )

@@ -344,4 +344,4 @@ def dump(graph: Graph) -> str:
     )
 
 
-FORMAT = Format("html", "a self-contained page to look at", dump)
+FORMAT = Format("html", "a self-contained page to look at", dump, media_type="text/html")

@@ -292,4 +292,4 @@ def _units(nodes: dict[str, dict], offsets: dict, text: str, path: Path) -> _Uni
     return _Units(units, name)
 
 
-FORMAT = Format("xaif", "xAIF / OVA3 JSON", dump, load=load, load_from="xAIF JSON")
+FORMAT = Format("xaif", "xAIF / OVA3 JSON", dump, load=load, load_from="xAIF JSON", media_type="application/json")
