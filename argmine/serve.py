@@ -100,7 +100,7 @@ def load(settings):
 @dataclass
 class Worker:
     """One thread runs the model, one request at a time in arrival order; ``busy`` counts requests
-    running or waiting, at most ``limit``."""
+    running or waiting, at most ``limit``; ``served`` those run to an answer."""
 
     limit: int
     busy: int = 0
@@ -131,7 +131,9 @@ class Worker:
                 if gone is not None and await gone():
                     self.abandoned += 1
                     raise HTTPError(499, "the client disconnected before its turn")  # logged; nobody reads it
-                return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+                result = await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+            self.served += 1
+            return result
         finally:
             self.busy -= 1
 
@@ -307,7 +309,6 @@ def add_analyze(app, auth, model, settings) -> None:
         reader = input_format(request.headers.get("content-type"))
         data = await read_body(request, settings.input.max_bytes)
         body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
-        worker.served += 1
         return Response(body, media_type=media_type(fmt))
 
 
@@ -331,7 +332,6 @@ def add_label_studio(app, auth, model, settings, version: str) -> None:
     async def predict_tasks(request: Request) -> dict:
         tasks = task_texts(parse_json(await read_body(request, settings.input.max_bytes), "the /predict request"))
         results = await worker.run(predict, model, settings, tasks, version, gone=request.is_disconnected)
-        worker.served += 1
         return {"results": results, "model_version": version}
 
     @app.get("/versions", dependencies=[auth])
