@@ -251,14 +251,12 @@ def one_line(message: object) -> str:
 
 
 def parse_json(data: bytes, what: str) -> object:
-    """A JSON request body; malformed JSON is a 400 naming the place."""
+    """A JSON request body, read as the readers read a file: undecodable or malformed JSON is an
+    ``InputError`` naming the place (a 400, like every ``InputError``)."""
     from argmine import jsonio
     from argmine.readers import decode
 
-    try:
-        return jsonio.parse(decode(data, what), what)
-    except InputError as exc:
-        raise HTTPError(400, str(exc)) from None
+    return jsonio.parse(decode(data, what), what)
 
 
 def create_app(model, settings, token: str | None = None, queue_size: int = DEFAULT_QUEUE):
