@@ -29,7 +29,6 @@ log = logging.getLogger("argmine.serve")
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 DEFAULT_QUEUE = 32
-_LOADS = {"count": 0}  # models this process has loaded for serving (the health check reports it)
 
 
 class HTTPError(Exception):
@@ -88,13 +87,12 @@ def check_bind(host: str, port: int, token: str | None) -> None:
             raise ArgmineError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
-def load(settings):
-    """The settings' model, loaded once for the server's lifetime (counted for ``/health``)."""
-    from argmine.pipeline import load_model
+def models_loaded() -> int:
+    """How many models this process has loaded: the misses of ``load_model``'s own cache (``/health``
+    reports it; a server loads its model once, at start, and never again)."""
+    from argmine import pipeline
 
-    model = load_model(settings=settings)
-    _LOADS["count"] += 1
-    return model
+    return pipeline._cached_model.cache_info().misses
 
 
 @dataclass
@@ -281,7 +279,7 @@ def create_app(model, settings, token: str | None = None, queue_size: int = DEFA
             "status": "UP",
             "model_class": "argmine",
             "model_version": version,
-            "model_loads": _LOADS["count"],
+            "model_loads": models_loaded(),
             "pid": os.getpid(),
             "queue": {"limit": worker.limit, "busy": worker.busy},
             "served": worker.served,
@@ -393,7 +391,9 @@ def run_server(
     model loads, once; ``started`` is then called with the model's name."""
     require()
     check_bind(host, port, token)
-    model = load(settings)
+    from argmine.pipeline import load_model
+
+    model = load_model(settings=settings)
     if started is not None:
         started(model.describe()["name"])
     import uvicorn

@@ -46,7 +46,7 @@ def settings(make_model):
 
 @pytest.fixture(scope="module")
 def model(settings):
-    return serve.load(settings)
+    return argmine.load_model(settings=settings)
 
 
 @pytest.fixture(scope="module")
