@@ -338,6 +338,7 @@ class ArgumentParser:
         self.device = device
         self.stored = stored or {}  # argmine_parser.json: config, thresholds chosen on held-out data
         self.quantized: str | None = None
+        self._checked: dict[int, tuple[Document, list, list[Window]]] = {}  # windows check built, for parse to reuse
 
     @property
     def max_length(self) -> int:
@@ -401,8 +402,9 @@ class ArgumentParser:
         jobs = []
         for n, doc in enumerate(docs):
             quoted = _quoted(doc)
-            for w in build_windows(doc, self.tokenizer, self.cfg):
+            for w in self._windows(doc):
                 jobs.append((n, w, arc_features(doc, w, quoted)))
+        self._checked.clear()
         parses = [Parse() for _ in docs]
         order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1].input_ids))
         progress = _progress(len(jobs), show_progress)
@@ -429,12 +431,21 @@ class ArgumentParser:
 
     def check(self, doc: Document, settings: Settings) -> None:
         """Refuse a thread whose (unit, head) pairs exceed the work limit, before any model work."""
-        needed = sum(len(w.dependents) * (len(w.heads) + 1) for w in build_windows(doc, self.tokenizer, self.cfg))
+        windows = build_windows(doc, self.tokenizer, self.cfg)
+        needed = sum(len(w.dependents) * (len(w.heads) + 1) for w in windows)
         if needed > settings.candidates.max_pairs:
             raise InputError(
                 f"{doc.id}: {len(doc.units)} units need {needed} (unit, head) scores, over the work limit of "
                 f"{settings.candidates.max_pairs} (candidates.max_pairs): raise it in a --config file to go on, or split the thread"
             )
+        self._checked[id(doc)] = (doc, doc.units, windows)  # the document is kept with them: its id is not reused
+
+    def _windows(self, doc: Document) -> list[Window]:
+        """``doc``'s windows: those ``check`` built for this very document, else built now."""
+        checked = self._checked.get(id(doc))
+        if checked is not None and checked[0] is doc and checked[1] is doc.units:
+            return checked[2]
+        return build_windows(doc, self.tokenizer, self.cfg)
 
     def relate(self, docs: list[Document], settings: Settings, decision: Decision, show_progress: bool = False) -> list[Related]:
         """One pass over every document's windows, then each document's maximum arborescence."""

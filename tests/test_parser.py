@@ -232,3 +232,20 @@ def test_a_root_penalty_lets_a_hesitant_reply_answer_its_parent():
     _, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0, root_penalty=1.0))
     assert tree["u3"].target == "u2" and tree["u3"].label == "attack"
     assert argmine.load_settings(overrides={"relations": {"root_penalty": 1.5}}).relations.root_penalty == 1.5
+
+
+def test_the_windows_check_builds_are_the_ones_parse_reads(tiny_parser, monkeypatch):
+    import argmine.parser as parser_module
+
+    parser = ArgumentParser.load(tiny_parser, "cpu")
+    doc = _thread(n_article=12)
+    expected = parser.parse([doc])[0]
+    built = []
+    real = parser_module.build_windows
+    monkeypatch.setattr(parser_module, "build_windows", lambda *a: built.append(a[0]) or real(*a))
+    parser.check(doc, argmine.load_settings())
+    parse = parser.parse([doc])[0]
+    assert built == [doc]  # built once, by check
+    assert (parse.arcs, parse.labels, parse.cut) == (expected.arcs, expected.labels, expected.cut)
+    parser.parse([doc])  # a later parse builds them again: check's are read once
+    assert built == [doc, doc]
