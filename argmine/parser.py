@@ -350,13 +350,11 @@ class ArgumentParser:
         import torch
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         from argmine.devices import resolve_device
-        from argmine.relations import quantize_model
+        from argmine.relations import quantize_model, quiet_transformers
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        quiet_transformers()
         folder = Path(folder)
         torch_device = resolve_device(device)
         stored = jsonio.read_object(folder / PARSER_FILE, ModelError)

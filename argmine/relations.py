@@ -140,11 +140,9 @@ class RelationModel:
         stage, context markers and thresholds come with it (``second_stage=False`` leaves the scorer out)."""
         import torch
         from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         if quiet:
-            hf_logging.set_verbosity_error()
-            hf_logging.disable_progress_bar()
+            quiet_transformers()
         torch_device = resolve_device(device)
         if name_or_path == "embedded":
             if not (EMBEDDED_MODEL_DIR / "config.json").is_file():
@@ -358,6 +356,14 @@ def pair_model_scores(
         out.append(PairModelScores(scored.scores[at:end], posts, sum(scored.cut[at:end])))
         at, post_at = end, post_end
     return out
+
+
+def quiet_transformers() -> None:
+    """No transformers warnings or progress bars (loading and training show their own)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 def quantize_model(model, quantize: str, device: torch.device):

@@ -24,7 +24,7 @@ from argmine.corpora import Pair
 from argmine.devices import resolve_device
 from argmine.errors import ArgmineError, ConfigError, InputError, ModelError
 from argmine.graph import Graph
-from argmine.relations import PAIR_CLASSES, mark, write_stored
+from argmine.relations import PAIR_CLASSES, mark, quiet_transformers, write_stored
 from argmine.scorer import Scorer
 from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
 from argmine.writers import write_text
@@ -150,7 +150,7 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecip
     from tqdm.auto import tqdm
     from transformers import AutoTokenizer
 
-    _quiet_transformers()
+    quiet_transformers()
     set_seed(recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     run = _pair_run(pairs, tokenizer, _pair_classifier(base, device), recipe, device)
@@ -178,14 +178,6 @@ def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecip
         "pairs": len(pairs),
         "labels": dict(Counter(p.label for p in pairs)),
     }
-
-
-def _quiet_transformers() -> None:
-    """No transformers warnings or progress bars: training shows its own."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 def _pair_classifier(base: str, device: torch.device):
