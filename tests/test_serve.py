@@ -27,6 +27,8 @@ from argmine import serve  # noqa: E402
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PLAIN = {"Content-Type": "text/plain"}
+JSON = {"Content-Type": "application/json"}
 TEXT = "Cars pollute the air 🚗. So the city should ban them downtown.\n\nNo, buses pollute too, because they burn diesel."
 THREAD = {
     "id": "t1",
@@ -55,9 +57,14 @@ def client(model, settings):
         yield c
 
 
+def post_text(client, path: str = "/analyze", headers: dict = AUTH):
+    """POST ``TEXT`` as text/plain (with the token unless ``headers`` says otherwise)."""
+    return client.post(path, content=TEXT.encode(), headers={**headers, **PLAIN})
+
+
 def good(client) -> None:
     """After any refusal the server still serves a good request."""
-    r = client.post("/analyze", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain"})
+    r = post_text(client)
     assert r.status_code == 200, r.text
     assert argmine.Graph.from_json(r.text).text == TEXT
 
@@ -72,31 +79,31 @@ def assert_one_line(r, status: int, words: str) -> None:
 TEN_MB = b"a" * (10 * 1024 * 1024)
 BASIC_WRONG = "Basic " + base64.b64encode(b"label-studio:nope").decode()
 BAD = [  # (name, method, path, body, headers, status, words in the message)
-    ("empty body", "post", "/analyze", b"", {"Content-Type": "text/plain"}, 400, "empty"),
-    ("blank text", "post", "/analyze", b"  \n\n ", {"Content-Type": "text/plain"}, 400, "empty"),
-    ("10 MB body", "post", "/analyze", TEN_MB, {"Content-Type": "text/plain"}, 413, "larger than the limit"),
-    ("malformed JSON", "post", "/analyze", b'{"article": ', {"Content-Type": "application/json"}, 400, "malformed JSON"),
-    ("JSON list", "post", "/analyze", b"[1, 2]", {"Content-Type": "application/json"}, 400, "must be an object"),
-    ("JSON without article", "post", "/analyze", b'{"comments": []}', {"Content-Type": "application/json"}, 400, "article"),
-    ("article text a number", "post", "/analyze", b'{"article": {"text": 5}}', {"Content-Type": "application/json"}, 400, "'text'"),
-    ("comments not a list", "post", "/analyze", b'{"article": {"text": "A b."}, "comments": {}}', {"Content-Type": "application/json"}, 400, "'comments' must be a list"),
-    ("comment without id", "post", "/analyze", b'{"article": {"text": "A b."}, "comments": [{"text": "c"}]}', {"Content-Type": "application/json"}, 400, "needs an id"),
+    ("empty body", "post", "/analyze", b"", PLAIN, 400, "empty"),
+    ("blank text", "post", "/analyze", b"  \n\n ", PLAIN, 400, "empty"),
+    ("10 MB body", "post", "/analyze", TEN_MB, PLAIN, 413, "larger than the limit"),
+    ("malformed JSON", "post", "/analyze", b'{"article": ', JSON, 400, "malformed JSON"),
+    ("JSON list", "post", "/analyze", b"[1, 2]", JSON, 400, "must be an object"),
+    ("JSON without article", "post", "/analyze", b'{"comments": []}', JSON, 400, "article"),
+    ("article text a number", "post", "/analyze", b'{"article": {"text": 5}}', JSON, 400, "'text'"),
+    ("comments not a list", "post", "/analyze", b'{"article": {"text": "A b."}, "comments": {}}', JSON, 400, "'comments' must be a list"),
+    ("comment without id", "post", "/analyze", b'{"article": {"text": "A b."}, "comments": [{"text": "c"}]}', JSON, 400, "needs an id"),
     ("wrong content type", "post", "/analyze", b"Cars pollute.", {"Content-Type": "image/png"}, 415, "unsupported Content-Type"),
     ("no content type", "post", "/analyze", b"Cars pollute.", {}, 415, "unsupported Content-Type"),
     ("latin-1 charset", "post", "/analyze", b"Cars pollute.", {"Content-Type": "text/plain; charset=latin-1"}, 415, "charset"),
-    ("invalid UTF-8", "post", "/analyze", b"Caf\xe9 pollutes.", {"Content-Type": "text/plain"}, 400, "not valid UTF-8"),
-    ("binary body", "post", "/analyze", b"ab\x00cd", {"Content-Type": "text/plain"}, 400, "binary"),
-    ("unknown format", "post", "/analyze?format=pdf", b"Cars pollute.", {"Content-Type": "text/plain"}, 400, "unknown format 'pdf'"),
-    ("folder format", "post", "/analyze?format=brat", b"Cars pollute.", {"Content-Type": "text/plain"}, 400, "choose from json"),
-    ("comments_from 0", "post", "/analyze?comments_from=0", b"Cars pollute.", {"Content-Type": "text/plain"}, 422, "comments_from"),
-    ("comments_from not a number", "post", "/analyze?comments_from=x", b"Cars pollute.", {"Content-Type": "text/plain"}, 422, "comments_from"),
-    ("comments_from on JSON", "post", "/analyze?comments_from=1", json.dumps(THREAD).encode(), {"Content-Type": "application/json"}, 400, "plain text input only"),
+    ("invalid UTF-8", "post", "/analyze", b"Caf\xe9 pollutes.", PLAIN, 400, "not valid UTF-8"),
+    ("binary body", "post", "/analyze", b"ab\x00cd", PLAIN, 400, "binary"),
+    ("unknown format", "post", "/analyze?format=pdf", b"Cars pollute.", PLAIN, 400, "unknown format 'pdf'"),
+    ("folder format", "post", "/analyze?format=brat", b"Cars pollute.", PLAIN, 400, "choose from json"),
+    ("comments_from 0", "post", "/analyze?comments_from=0", b"Cars pollute.", PLAIN, 422, "comments_from"),
+    ("comments_from not a number", "post", "/analyze?comments_from=x", b"Cars pollute.", PLAIN, 422, "comments_from"),
+    ("comments_from on JSON", "post", "/analyze?comments_from=1", json.dumps(THREAD).encode(), JSON, 400, "plain text input only"),
     ("GET /analyze", "get", "/analyze", None, {}, 405, "not allowed"),
-    ("unknown endpoint", "post", "/nothing", b"x", {"Content-Type": "text/plain"}, 404, "no endpoint /nothing"),
-    ("predict: not an object", "post", "/predict", b"[]", {"Content-Type": "application/json"}, 400, "'tasks' list"),
-    ("predict: task without text", "post", "/predict", b'{"tasks": [{"id": 1, "data": {"body": "x"}}]}', {"Content-Type": "application/json"}, 400, "task 0 has no data.text"),
-    ("predict: malformed JSON", "post", "/predict", b'{"tasks": [', {"Content-Type": "application/json"}, 400, "malformed JSON"),
-    ("setup: not an object", "post", "/setup", b'"x"', {"Content-Type": "application/json"}, 400, "JSON object"),
+    ("unknown endpoint", "post", "/nothing", b"x", PLAIN, 404, "no endpoint /nothing"),
+    ("predict: not an object", "post", "/predict", b"[]", JSON, 400, "'tasks' list"),
+    ("predict: task without text", "post", "/predict", b'{"tasks": [{"id": 1, "data": {"body": "x"}}]}', JSON, 400, "task 0 has no data.text"),
+    ("predict: malformed JSON", "post", "/predict", b'{"tasks": [', JSON, 400, "malformed JSON"),
+    ("setup: not an object", "post", "/setup", b'"x"', JSON, 400, "JSON object"),
 ]  # fmt: skip
 NO_AUTH = [
     ("missing token", {}, "missing token"),
@@ -117,7 +124,7 @@ def test_a_bad_request_gets_its_status_and_one_line(client, name, method, path, 
 @pytest.mark.parametrize("name, headers, words", NO_AUTH, ids=[b[0] for b in NO_AUTH])
 def test_a_request_without_the_token_is_refused(client, name, headers, words):
     for path in ("/analyze", "/predict", "/setup"):
-        r = client.post(path, content=TEXT.encode(), headers={"Content-Type": "text/plain", **headers})
+        r = post_text(client, path, headers)
         assert_one_line(r, 401, words)
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
     good(client)
@@ -152,7 +159,7 @@ def test_analyze_text_and_thread_give_argmines_graphs(client, model, settings):
     assert r.status_code == 200
     graph = argmine.Graph.from_json(r.text)
     assert graph.id == "t1" and [p.id for p in graph.posts][-2:] == ["c1", "c2"]
-    r = client.post("/analyze?comments_from=1", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain"})
+    r = post_text(client, "/analyze?comments_from=1")
     assert r.status_code == 200 and argmine.Graph.from_json(r.text).posts[-1].kind == "comment"
 
 
@@ -210,7 +217,7 @@ def test_concurrent_requests_share_the_one_model(client):
 
     def ask():
         try:
-            r = client.post("/analyze", content=TEXT.encode(), headers={**AUTH, "Content-Type": "text/plain"})
+            r = post_text(client)
             answers.append((r.status_code, r.text))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -225,27 +232,39 @@ def test_concurrent_requests_share_the_one_model(client):
     assert client.get("/health").json()["model_loads"] == loads
 
 
-def test_a_full_queue_is_a_503_with_retry_after(model, settings):
-    gate = threading.Event()
-    app = serve.create_app(model, settings, queue_size=1)
-    with TestClient(app) as c:
-        app.state.worker.pool.submit(gate.wait)  # the model thread is busy with something else
-        first = {}
-        waiting = threading.Thread(
-            target=lambda: first.update(r=c.post("/analyze", content=TEXT.encode(), headers={"Content-Type": "text/plain"}))
-        )
-        waiting.start()
-        deadline = time.monotonic() + 30
-        while app.state.worker.busy < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        r = c.post("/analyze", content=TEXT.encode(), headers={"Content-Type": "text/plain"})
-        assert_one_line(r, 503, "busy")
-        assert r.headers["Retry-After"] == "1"
-        assert c.get("/health").json()["queue"] == {"limit": 1, "busy": 1}  # health answers while the model works
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def model_thread_held(worker: serve.Worker, ask):
+    """The model thread busy with something else while a first request (``ask()``) waits its turn;
+    on leaving, the thread is freed and that first request must be answered with a 200."""
+    gate, first = threading.Event(), {}
+    worker.pool.submit(gate.wait)
+    waiting = threading.Thread(target=lambda: first.update(r=ask()))
+    waiting.start()
+    try:
+        wait_for(lambda: worker.busy == 1)
+        yield
+    finally:
         gate.set()
         waiting.join(60)
-        assert first["r"].status_code == 200
-        assert c.post("/analyze", content=TEXT.encode(), headers={"Content-Type": "text/plain"}).status_code == 200
+    assert first["r"].status_code == 200
+
+
+def test_a_full_queue_is_a_503_with_retry_after(model, settings):
+    app = serve.create_app(model, settings, queue_size=1)
+    with TestClient(app) as c:
+        with model_thread_held(app.state.worker, lambda: post_text(c, headers={})):
+            r = post_text(c, headers={})
+            assert_one_line(r, 503, "busy")
+            assert r.headers["Retry-After"] == "1"
+            assert c.get("/health").json()["queue"] == {"limit": 1, "busy": 1}  # health answers while the model works
+        assert post_text(c, headers={}).status_code == 200
 
 
 def free_port() -> int:
@@ -263,49 +282,32 @@ def real_server(app):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
+        wait_for(lambda: server.started)
         yield port
     finally:
         server.should_exit = True
         thread.join(30)
 
 
-def wait_for(condition, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_a_client_that_disconnects_mid_request_leaves_the_server_serving(model, settings):
     import httpx
 
     app = serve.create_app(model, settings, token=TOKEN)
-    worker, gate, body = app.state.worker, threading.Event(), TEXT.encode()
+    worker, body = app.state.worker, TEXT.encode()
     head = f"POST /analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: text/plain\r\n"
     with real_server(app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-        worker.pool.submit(gate.wait)  # the model thread is busy: requests queue
-        first: dict = {}
-        ask = lambda: first.update(r=http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"}))  # noqa: E731
-        waiting = threading.Thread(target=ask)
-        waiting.start()
-        wait_for(lambda: worker.busy == 1)
-        with socket.create_connection(("127.0.0.1", port)) as s:  # a whole request, gone before its turn
-            s.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            wait_for(lambda: worker.busy == 2)
-        with socket.create_connection(("127.0.0.1", port)) as s:  # promises 5000 bytes, sends 20, hangs up
-            s.sendall(f"{head}Content-Length: 5000\r\n\r\n".encode() + b"Cars pollute the air")
-        with socket.create_connection(("127.0.0.1", port)) as s:  # headers only, cut mid-line
-            s.sendall(b"POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Le")
-        time.sleep(0.3)
-        gate.set()
-        waiting.join(60)
-        assert first["r"].status_code == 200
+        with model_thread_held(worker, lambda: post_text(http)):  # requests queue
+            with socket.create_connection(("127.0.0.1", port)) as s:  # a whole request, gone before its turn
+                s.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                wait_for(lambda: worker.busy == 2)
+            with socket.create_connection(("127.0.0.1", port)) as s:  # promises 5000 bytes, sends 20, hangs up
+                s.sendall(f"{head}Content-Length: 5000\r\n\r\n".encode() + b"Cars pollute the air")
+            with socket.create_connection(("127.0.0.1", port)) as s:  # headers only, cut mid-line
+                s.sendall(b"POST /analyze HTTP/1.1\r\nHost: x\r\nContent-Le")
+            time.sleep(0.3)
         wait_for(lambda: worker.busy == 0)
-        r = http.post("/analyze", content=body, headers={**AUTH, "Content-Type": "text/plain"})
+        r = post_text(http)
         assert r.status_code == 200 and argmine.Graph.from_json(r.text).text == TEXT
         health = http.get("/health").json()
         assert health["abandoned"] == 1 and health["served"] == 2  # the abandoned request was never run
