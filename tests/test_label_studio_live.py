@@ -233,38 +233,47 @@ def test_label_studio_stores_argmine_serves_predictions(studio, server, predicte
     assert health["model_loads"] == 1 and health["internal_errors"] == 0 and health["served"] >= 1
 
 
-def test_the_pre_annotated_task_is_drawn_in_a_real_browser(studio, predicted, tmp_path):
+@pytest.fixture
+def page(studio):
+    """A headless Chromium page logged in to Label Studio (the test skips without Chromium)."""
     from tests.test_view import chromium
 
     path, sync_api = chromium()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{studio.url}/user/login")
+            page.fill("input[name=email]", studio.user)
+            page.fill("input[name=password]", studio.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            yield page
+        finally:
+            browser.close()
+
+
+def open_task(page, studio: LabelStudio, project: int, task: int, ready: str) -> None:
+    """Label Studio's page of one task, once ``ready`` (a selector) is drawn."""
+    page.goto(f"{studio.url}/projects/{project}/data?task={task}")
+    page.wait_for_selector(ready, timeout=120_000)
+
+
+def test_the_pre_annotated_task_is_drawn_in_a_real_browser(studio, predicted, page, tmp_path):
     project, task, _ = predicted
     result = studio.api.get(f"/api/tasks/{task}").json()["predictions"][0]["result"]
     spans, links = regions(result)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        login(page, studio)
-        page.goto(f"{studio.url}/projects/{project}/data?task={task}")
-        page.wait_for_selector("svg.relations-overlay g[class*=relationItem] path[marker-end]", timeout=120_000)
-        page.screenshot(path=str(tmp_path / "label-studio-task.png"))
-        for unit_id, start, end, text, labels in spans:  # each region drawn over exactly its text
-            drawn = page.locator(f"span.htx-highlight[class*='htx-highlight-{unit_id}-']")
-            assert drawn.count() >= 1, unit_id
-            assert drawn.first.get_attribute("data-start") == str(start) and drawn.first.get_attribute("data-end") == str(end)
-            assert drawn.first.get_attribute("data-label").split(":", 1)[1] == labels[0]
-            assert "".join(drawn.all_text_contents()) == text  # exactly its text, after the emoji too
-        arrows = page.locator("svg.relations-overlay g[class*=relationItem]")
-        assert arrows.count() == len(links)  # one arrow per relation, each labelled
-        assert sorted(arrows.locator("text").all_text_contents()) == sorted(x[2][0] for x in links)
-        browser.close()
-
-
-def login(page, studio: LabelStudio) -> None:
-    page.goto(f"{studio.url}/user/login")
-    page.fill("input[name=email]", studio.user)
-    page.fill("input[name=password]", studio.password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    open_task(page, studio, project, task, "svg.relations-overlay g[class*=relationItem] path[marker-end]")
+    page.screenshot(path=str(tmp_path / "label-studio-task.png"))
+    for unit_id, start, end, text, labels in spans:  # each region drawn over exactly its text
+        drawn = page.locator(f"span.htx-highlight[class*='htx-highlight-{unit_id}-']")
+        assert drawn.count() >= 1, unit_id
+        assert drawn.first.get_attribute("data-start") == str(start) and drawn.first.get_attribute("data-end") == str(end)
+        assert drawn.first.get_attribute("data-label").split(":", 1)[1] == labels[0]
+        assert "".join(drawn.all_text_contents()) == text  # exactly its text, after the emoji too
+    arrows = page.locator("svg.relations-overlay g[class*=relationItem]")
+    assert arrows.count() == len(links)  # one arrow per relation, each labelled
+    assert sorted(arrows.locator("text").all_text_contents()) == sorted(x[2][0] for x in links)
 
 
 DRAG = """word => { const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); let node;
@@ -274,32 +283,23 @@ DRAG = """word => { const walker = document.createTreeWalker(document.body, Node
     return [box.x + 1, box.right - 1, box.y + box.height / 2]; } return null; }"""
 
 
-def test_a_region_an_annotator_draws_after_an_emoji_imports_as_the_same_text(studio, tmp_path):
+def test_a_region_an_annotator_draws_after_an_emoji_imports_as_the_same_text(studio, page, tmp_path):
     """What Label Studio itself writes (its offsets count code points) reads back through argmine's importer."""
-    from tests.test_view import chromium
-
-    path, sync_api = chromium()
     project = new_project(studio, "argmine drawn")
     text = "Cars pollute the air 🚗. So the city should ban them 🎉 downtown."
     assert studio.api.post(f"/api/projects/{project}/import", json=[{"data": {"text": text}}]).status_code == 201
     task = tasks_of(studio, project)[0]["id"]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        login(page, studio)
-        page.goto(f"{studio.url}/projects/{project}/data?task={task}")
-        page.wait_for_selector("button:has-text('Submit')", timeout=120_000)
-        page.locator(".lsf-label:has-text('Premise')").first.click()
-        left, right, y = page.evaluate(DRAG, "downtown")
-        page.mouse.move(left, y)
-        page.mouse.down()
-        page.mouse.move((left + right) / 2, y, steps=3)
-        page.mouse.move(right, y, steps=3)
-        page.mouse.up()
-        page.wait_for_selector("span.htx-highlight")
-        page.click("button:has-text('Submit')")
-        page.wait_for_load_state("networkidle")
-        browser.close()
+    open_task(page, studio, project, task, "button:has-text('Submit')")
+    page.locator(".lsf-label:has-text('Premise')").first.click()
+    left, right, y = page.evaluate(DRAG, "downtown")
+    page.mouse.move(left, y)
+    page.mouse.down()
+    page.mouse.move((left + right) / 2, y, steps=3)
+    page.mouse.move(right, y, steps=3)
+    page.mouse.up()
+    page.wait_for_selector("span.htx-highlight")
+    page.click("button:has-text('Submit')")
+    page.wait_for_load_state("networkidle")
     stored = studio.api.get(f"/api/tasks/{task}").json()
     [region] = stored["annotations"][0]["result"]
     assert region["value"]["text"] == "downtown" and region["value"]["start"] == text.index("downtown")  # code points
