@@ -357,7 +357,7 @@ class ArgumentParser:
         quiet_transformers()
         folder = Path(folder)
         torch_device = resolve_device(device)
-        stored = jsonio.read_object(folder / PARSER_FILE, ModelError)
+        stored = read_stored(folder)
         try:
             cfg = ParserConfig.from_dict(stored.get("config", {}))
             tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -378,8 +378,6 @@ class ArgumentParser:
         """Write the encoder, tokenizer, scorers and what the parser stores (fp16 weights: half the size)."""
         from safetensors.torch import save_file
 
-        from argmine.writers import write_text
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         encoder = self.encoder.half() if fp16 else self.encoder
@@ -390,8 +388,7 @@ class ArgumentParser:
             k: (v.half() if fp16 and v.is_floating_point() else v).contiguous() for k, v in self.scorers.state_dict().items()
         }
         save_file(state, str(folder / HEADS_FILE))
-        stored = {**self.stored, "config": self.cfg.__dict__}
-        write_text(str(folder / PARSER_FILE), json.dumps(stored, indent=1, sort_keys=True) + "\n")
+        _write_stored_file(folder, {**self.stored, "config": self.cfg.__dict__})
 
     def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False) -> list[Parse]:
         """Arc log-probabilities and label probabilities for every unit of every document, windows batched by length."""
@@ -465,6 +462,22 @@ class ArgumentParser:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+def read_stored(folder: str | Path) -> dict:
+    """What a parser folder stores beside its weights (``argmine_parser.json``: config, thresholds, recipe)."""
+    return jsonio.read_object(Path(folder) / PARSER_FILE, ModelError)
+
+
+def write_stored(folder: str | Path, updates: dict) -> None:
+    """Merge ``updates`` into the parser folder's ``argmine_parser.json`` (atomically)."""
+    _write_stored_file(folder, {**read_stored(folder), **updates})
+
+
+def _write_stored_file(folder: str | Path, stored: dict) -> None:
+    from argmine.writers import write_text
+
+    write_text(str(Path(folder) / PARSER_FILE), json.dumps(stored, indent=1, sort_keys=True) + "\n")
 
 
 def _store(parse: Parse, window: Window, logp, probs) -> None:

@@ -309,9 +309,9 @@ def results_lines(info: dict) -> list[str]:
 
 def parser_info(folder: Path) -> dict:
     """``train_info.json`` of a parser folder, from what ``argmine_parser.json`` stores."""
-    from argmine.parser import PARSER_FILE
+    from argmine.parser import read_stored
 
-    stored = jsonio.read_object(Path(folder) / PARSER_FILE, ModelError)
+    stored = read_stored(folder)
     recipe = dict(stored.get("recipe", {}))
     previous = Path(folder) / "train_info.json"
     results = jsonio.read_object(previous, ModelError).get("results", {}) if previous.exists() else {}
@@ -921,7 +921,8 @@ def rechoose_thresholds(
 ) -> dict:
     """Choose a trained parser's thresholds again on its recipe's held-out parts (after decoding changed),
     and store them in its folder."""
-    from argmine.parser import PARSER_FILE, ArgumentParser
+    from argmine.parser import ArgumentParser
+    from argmine.parser import write_stored as write_parser_stored
     from argmine.parser_training import load_parser_data
     from argmine.thresholds import choose_thresholds
 
@@ -931,9 +932,7 @@ def rechoose_thresholds(
     recipe = recipe or load_recipe()
     data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, log, examples=False)
     chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
-    stored = jsonio.read_object(folder / PARSER_FILE, ModelError)
-    stored.update(chosen)
-    write_text(str(folder / PARSER_FILE), json.dumps(stored, indent=1, sort_keys=True) + "\n")
+    write_parser_stored(folder, chosen)
     return chosen
 
 
