@@ -227,19 +227,23 @@ def task_texts(body: object) -> list[tuple[object, str]]:
 
 def predict(model, settings, tasks: list[tuple[object, str]], version: str) -> list[dict]:
     """A Label Studio prediction per task: argmine's units as labelled regions (code-point offsets) and its
-    relations, with the model version and the mean relation score. A blank text has no regions."""
+    relations, with the model version and the mean relation score. A blank text has no regions. The tasks
+    share one model pass (``analyze_many``); a task the pipeline refuses refuses the request."""
     from argmine.formats import label_studio
-    from argmine.pipeline import analyze_document
+    from argmine.pipeline import analyze_many
     from argmine.readers import read_input
 
+    docs = [
+        read_input("-", settings, "text", data=t.encode("utf-8"), stem=f"task-{i}")[0].document for i, t in tasks if t.strip()
+    ]
+    graphs = iter(analyze_many(docs, model, settings))
     results = []
     for task_id, text in tasks:
-        if not text.strip():
-            results.append({"result": [], "score": 0.0, "model_version": version})
-            continue
-        doc = read_input("-", settings, "text", data=text.encode("utf-8"), stem=f"task-{task_id}")[0].document
-        graph = analyze_document(doc, model, settings)
-        results.append(label_studio.task(graph, task_id)["predictions"][0])
+        graph = next(graphs) if text.strip() else None
+        if isinstance(graph, InputError):
+            raise graph
+        blank = {"result": [], "score": 0.0, "model_version": version}
+        results.append(blank if graph is None else label_studio.task(graph, task_id)["predictions"][0])
     return results
 
 

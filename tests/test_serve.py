@@ -212,6 +212,16 @@ def test_predict_returns_label_studio_regions_and_relations(client, model, setti
     assert client.get("/versions", headers=AUTH).json() == {"versions": [version]}
 
 
+def test_predict_refuses_a_task_over_the_work_limit(model, settings):
+    tight = argmine.load_settings(None, {"model": {"name": settings.model.name}, "candidates": {"max_pairs": 1}})
+    tasks = [{"id": 1, "data": {"text": "   "}}, {"id": 2, "data": {"text": TEXT}}]
+    with TestClient(serve.create_app(model, tight)) as c:
+        r = c.post("/predict", json={"tasks": tasks})
+        assert_one_line(r, 400, "over the work limit")
+        assert r.json()["error"].startswith("task-2: ")  # the task the pipeline refused
+        assert c.get("/health").json()["internal_errors"] == 0
+
+
 def test_concurrent_requests_share_the_one_model(client):
     answers, errors = [], []
 
