@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import argmine
 from argmine.cli import app as cli_app
-from tests.conftest import EXAMPLE, ROOT
+from tests.conftest import EXAMPLE, ROOT, free_port
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install -e '.[serve]')")
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install -e '.[serve]')")
@@ -275,12 +275,6 @@ def test_a_full_queue_is_a_503_with_retry_after(model, settings):
             assert r.headers["Retry-After"] == "1"
             assert c.get("/health").json()["queue"] == {"limit": 1, "busy": 1}  # health answers while the model works
         assert post_text(c, headers={}).status_code == 200
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

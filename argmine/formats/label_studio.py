@@ -87,7 +87,7 @@ def task(graph: Graph, task_id: int = 1) -> dict:
 
 
 def dump(graph: Graph) -> dict[str, str]:
-    return {"tasks.json": json.dumps([task(graph)], ensure_ascii=False, indent=1) + "\n", "label_config.xml": CONFIG}
+    return dump_many([graph])
 
 
 def load(path: str | Path, text: str | None = None) -> list[Graph]:
