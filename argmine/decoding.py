@@ -308,7 +308,7 @@ def _window_groups(parse) -> list[list[int]]:
 
 
 def _arborescence(
-    group: list[int], arcs: dict[int, dict[int, float]], exact_root_limit: int = 40, root_penalty: float = 0.0
+    group: list[int], arcs: dict[int, dict[int, float]], exact_root_limit: int, root_penalty: float
 ) -> dict[int, int]:
     """Each unit's head in the best tree over ``group`` whose one root takes its best outside head (ROOT = -1,
     another post, an earlier window): as in dependency parsing, one root per window, the others attached
