@@ -369,7 +369,6 @@ class Scorer:
 
     def features_of(self, doc: Document, pairs: list[tuple[int, int]], scores: dict, matrix=None, post_scores=None) -> list[dict]:
         """Feature rows computed as this scorer was fitted on them."""
-
         return pair_features(doc, pairs, scores, matrix, post_scores, **self.features)
 
 
