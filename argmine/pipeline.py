@@ -39,6 +39,11 @@ def _cached_model(name: str, device: str, max_length: int, quantize: str) -> Mod
     return RelationModel.load(name, device, max_length, quiet=True, quantize=quantize)
 
 
+def models_loaded() -> int:
+    """How many models this process has loaded (``load_model`` loads each once and reuses it)."""
+    return _cached_model.cache_info().misses
+
+
 def load_model(name: str | None = None, *, device: str | None = None, settings: Settings | None = None) -> Model:
     """The relation model (``embedded`` = argmine's own, a parser or pair-model folder, or a hub id of
     an NLI checkpoint), loaded once per (name, device, window) and reused by later calls."""

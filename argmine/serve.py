@@ -87,14 +87,6 @@ def check_bind(host: str, port: int, token: str | None) -> None:
             raise ArgmineError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
-def models_loaded() -> int:
-    """How many models this process has loaded: the misses of ``load_model``'s own cache (``/health``
-    reports it; a server loads its model once, at start, and never again)."""
-    from argmine import pipeline
-
-    return pipeline._cached_model.cache_info().misses
-
-
 @dataclass
 class Worker:
     """One thread runs the model, one request at a time in arrival order; ``busy`` counts requests
@@ -266,6 +258,8 @@ def create_app(model, settings, token: str | None = None, queue_size: int = DEFA
     every endpoint but the health check and the ignored webhook; ``queue_size`` bounds the requests
     running or waiting."""
     from fastapi import Depends, FastAPI, Request
+
+    from argmine.pipeline import models_loaded
 
     app = FastAPI(title="argmine", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.worker = worker = Worker(queue_size)

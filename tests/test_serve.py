@@ -140,12 +140,12 @@ def test_health_needs_no_token_and_reports_one_model(client, model):
     health = client.get("/health").json()
     assert health["status"] == "UP" and health["model_class"] == "argmine"
     assert health["model_version"] == f"argmine {model.describe()['name']}"
-    loads, cached = health["model_loads"], argmine.pipeline._cached_model.cache_info().misses
+    loads, cached = health["model_loads"], argmine.pipeline.models_loaded()
     for _ in range(3):
         good(client)
     after = client.get("/").json()
     assert after["model_loads"] == loads >= 1 and after["internal_errors"] == 0 and after["served"] >= 3
-    assert argmine.pipeline._cached_model.cache_info().misses == cached  # nothing loaded a model again
+    assert argmine.pipeline.models_loaded() == cached  # nothing loaded a model again
 
 
 def test_analyze_text_and_thread_give_argmines_graphs(client, model, settings):
