@@ -245,6 +245,16 @@ def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict
     return {child: r for child, r in tree.items() if (r.source, r.target) in kept}
 
 
+class ReplyChoice(NamedTuple):
+    """The answered-post link of one post (``replies``): its unit ``source`` links to unit ``target`` of a
+    post it answers with probability ``link`` (the listwise softmax's share, "no link" included)."""
+
+    post: str
+    source: int
+    target: int
+    link: float
+
+
 def decode_parse(doc: Document, parse, decision: Decision) -> Decoded:
     """A parser's arc log-probabilities decoded: the maximum arborescence over the whole thread.
 
@@ -252,14 +262,20 @@ def decode_parse(doc: Document, parse, decision: Decision) -> Decoded:
     post's window: each window is decoded on its own by Edmonds' algorithm, with one root that takes its
     best outside head (ROOT, a unit of a post it answers, an earlier window of a long post) and every other
     unit attached inside, root and tree chosen jointly; memory stays bounded by the window."""
-    return label_edges(doc, parse_edges(parse, decision), decision)
+    return reply_edges(doc, parse, label_edges(doc, parse_edges(parse, decision), decision), decision)
 
 
 def parse_edges(parse, decision: Decision) -> list[TreeEdge]:
-    """The decoded tree's edge of every attached unit, in unit order."""
+    """The decoded tree's edge of every attached unit, in unit order. Where the parse carries answered-post
+    links (``parse.replies``), a post's units take heads only inside their post (or ROOT): the reply link
+    across posts is that decision's (``reply_edges``)."""
+    arcs = parse.arcs
+    if parse.replies is not None:
+        post_of = parse.post_of
+        arcs = {d: {h: lp for h, lp in heads.items() if h < 0 or post_of[h] == post_of[d]} for d, heads in arcs.items()}
     head_of: dict[int, int] = {}
     for group in _window_groups(parse):
-        head_of.update(_arborescence(group, parse.arcs, decision.exact_root_limit, decision.root_penalty))
+        head_of.update(_arborescence(group, arcs, decision.exact_root_limit, decision.root_penalty))
     edges = []
     for child in sorted(head_of):
         head = head_of[child]
@@ -285,6 +301,43 @@ def label_edges(doc: Document, edges: list[TreeEdge], decision: Decision) -> Dec
         if edge.score >= (decision.threshold if same else decision.reply_threshold):
             relations.append(edge)
     return Decoded(relations, tree)
+
+
+def reply_edges(doc: Document, parse, decoded: Decoded, decision: Decision) -> Decoded:
+    """Add each post's answered-post link (``parse.replies``) to ``decoded``: labelled by the parser's label
+    scorer for that pair (else its mean over the source's heads in the target's post, else over any other
+    post), scored P(link) x P(label), a relation at or above ``reply_threshold``. A source that is its
+    post's root hangs its tree on the target; a source below the root keeps its place and links as well."""
+    if not parse.replies:
+        return decoded
+    units = doc.units
+    tree = dict(decoded.tree)
+    relations = list(decoded.relations)
+    for choice in parse.replies:
+        support, attack = _reply_label(parse, choice.source, choice.target)
+        weight = decision.reply_attack_weight
+        label, share = ("attack", attack) if attack * weight > support else ("support", support)
+        edge = Relation(units[choice.source].id, units[choice.target].id, label, round(choice.link * share, 4))
+        if edge.source not in tree:
+            tree[edge.source] = edge
+        if edge.score >= decision.reply_threshold:
+            relations.append(edge)
+    order = {u.id: i for i, u in enumerate(units)}
+    relations.sort(key=lambda r: (order[r.source], order[r.target]))
+    return Decoded(relations, tree)
+
+
+def _reply_label(parse, source: int, target: int) -> tuple[float, float]:
+    """(P(support), P(attack)) of a reply link, normalised to sum to 1."""
+    found = parse.labels.get((source, target))
+    if found is None:
+        post_of = parse.post_of
+        heads = [h for h in parse.arcs.get(source, {}) if h >= 0 and post_of[h] != post_of[source]]
+        same = [parse.labels[(source, h)] for h in heads if post_of[h] == post_of[target]]
+        pool = same or [parse.labels[(source, h)] for h in heads]
+        found = (sum(v[0] for v in pool) / len(pool), sum(v[1] for v in pool) / len(pool)) if pool else (0.5, 0.5)
+    total = found[0] + found[1]
+    return (found[0] / total, found[1] / total) if total > 0 else (0.5, 0.5)
 
 
 def _window_groups(parse) -> list[list[int]]:

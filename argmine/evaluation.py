@@ -461,3 +461,74 @@ def _cross_validated(docs: list[Graph], model, settings: Settings, folds: int, p
         raise InputError(f"{folds}-fold cross-validation needs at least {folds} documents, got {len(docs)}")
     log = (lambda m: None) if not progress else (lambda m: print(m, file=sys.stderr))
     return cross_validate(docs, model, settings, folds, settings.evaluation.cv_epochs, log=log)
+
+
+# ---------------------------------------------------------------- the answered-post link on its own
+
+
+def _slot_baselines(slot, doc: Document, answered: str | None) -> dict[str, Callable[[int], int]]:
+    """For a source row ``a`` of a slot, the target column each baseline picks: the answered post's first
+    or last unit, the most similar unit by sentence embeddings or by TF-IDF among the slot's candidates."""
+    from argmine.replies import FEATURES
+
+    emb, tf = FEATURES.index("emb"), FEATURES.index("tfidf")
+    n = len(slot.targets)
+    cols = [b for b, t in enumerate(slot.targets) if doc.units[t].post == answered] or list(range(n))
+
+    def best(feature: int):
+        return lambda a: int(slot.pair_features[a * n : (a + 1) * n, feature].argmax())
+
+    return {
+        "answered post's first unit": lambda a: cols[0],
+        "answered post's last unit": lambda a: cols[-1],
+        "most similar (embeddings)": best(emb),
+        "most similar (TF-IDF)": best(tf),
+    }
+
+
+def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = None) -> dict:
+    """The answered-post link on gold units: target accuracy (top-1 among the gold cross-post links, for
+    their gold source) of the model's link scorer beside four baselines on the same links, and F1 of "no
+    link" over the posts that answer another (gold: no cross-post link from the post)."""
+    from argmine.replies import document_slots
+
+    if getattr(model, "links", None) is None:
+        raise InputError("the answered-post link is scored for a parser with a reply-link scorer (argmine_links.json)")
+    encoder = model._sentences()
+    hits: dict[str, int] = {"model": 0}
+    total = reachable = 0
+    none = Counts()
+    for graph in docs:
+        doc = graph.document
+        index = {u.id: i for i, u in enumerate(doc.units)}
+        links: dict[int, set[int]] = {}
+        for r in graph.relations:
+            s, t = index[r.source], index[r.target]
+            if doc.units[s].post != doc.units[t].post:
+                links.setdefault(s, set()).add(t)
+        answered = answered_posts(doc)
+        for slot in document_slots(doc, encoder):
+            p = model.links.probabilities(slot)
+            n = len(slot.targets)
+            gold_any = any(s in links for s in (i for i, u in enumerate(doc.units) if u.post == slot.post))
+            predicted_none = p[-1] >= p[:-1].max()
+            none.predicted += predicted_none
+            none.gold += not gold_any
+            none.tp += predicted_none and not gold_any
+            rules = _slot_baselines(slot, doc, answered.get(slot.post))
+            for a, s in enumerate(slot.sources):
+                for t in sorted(links.get(s, ())):
+                    total += 1
+                    if t not in slot.targets:
+                        continue
+                    reachable += 1
+                    b = slot.targets.index(t)
+                    hits["model"] += int(p[a * n : (a + 1) * n].argmax()) == b
+                    for name, rule in rules.items():
+                        hits[name] = hits.get(name, 0) + (rule(a) == b)
+    return {
+        "gold_links": total,
+        "reachable": reachable,
+        "target_top1": {name: round(h / total, 4) if total else 0.0 for name, h in hits.items()},
+        "no_link": none.prf(),
+    }

@@ -78,6 +78,8 @@ class Parse:
     labels: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
     windows: int = 0
     cut: int = 0
+    replies: list | None = None  # answered-post links (decoding.ReplyChoice) when the model has a reply-link scorer
+    post_of: list[str] = field(default_factory=list)  # unit index -> post id (with replies)
 
     @property
     def pairs_scored(self) -> int:
@@ -338,6 +340,9 @@ class ArgumentParser:
         self.device = device
         self.stored = stored or {}  # argmine_parser.json: config, thresholds chosen on held-out data
         self.quantized: str | None = None
+        self.links = None  # replies.LinkScorer: the answered-post link, when the folder stores one
+        self.sentences = None  # replies.SentenceEncoder for the link's similarity features, loaded when first needed
+        self.folder: Path | None = None  # where it was loaded from
         self._checked: dict[int, tuple[Document, list, list[Window]]] = {}  # windows check built, for parse to reuse
 
     @property
@@ -370,6 +375,8 @@ class ArgumentParser:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"cannot load parser {folder} ({first})") from None
         instance = cls(encoder, scorers, tokenizer, cfg, str(folder), torch_device, stored)
+        instance.links = _read_links(folder)
+        instance.folder = folder
         instance.encoder = quantize_model(instance.encoder, quantize, torch_device)
         instance.quantized = None if quantize == "none" else quantize
         return instance
@@ -389,6 +396,10 @@ class ArgumentParser:
         }
         save_file(state, str(folder / HEADS_FILE))
         _write_stored_file(folder, {**self.stored, "config": self.cfg.__dict__})
+        if self.links is not None:
+            from argmine.replies import write_links
+
+            write_links(folder, self.links.to_dict())
 
     def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False) -> list[Parse]:
         """Arc log-probabilities and label probabilities for every unit of every document, windows batched by length."""
@@ -416,7 +427,41 @@ class ArgumentParser:
             progress.close()
         for n, window, _ in jobs:
             parses[n].cut += window.cut
+        if self.links is not None:
+            for doc, parse in zip(docs, parses):
+                self._link(doc, parse)
         return parses
+
+    def _link(self, doc: Document, parse: Parse) -> None:
+        """Each reply's answered-post link (``replies``): the best (own unit, answered unit) pair, unless
+        "no link" is likelier."""
+        from argmine.decoding import ReplyChoice
+        from argmine.replies import document_slots
+
+        parse.post_of = [u.post for u in doc.units]
+        parse.replies = []
+        for slot in document_slots(doc, self._sentences(), parse):
+            p = self.links.probabilities(slot)
+            best = int(p[:-1].argmax())
+            if p[best] > p[-1]:
+                n = len(slot.targets)
+                choice = ReplyChoice(slot.post, slot.sources[best // n], slot.targets[best % n], float(p[best]))
+                parse.replies.append(choice)
+
+    def _sentences(self):
+        """The sentence encoder named in ``argmine_links.json``: ``self`` (this parser's encoder, each unit
+        read alone), ``minilm`` (the pretrained all-MiniLM-L6-v2) or a folder beside the model."""
+        if self.sentences is None:
+            from argmine.replies import SentenceEncoder
+
+            name = self.stored.get("links_encoder", "self")
+            if name == "self":
+                self.sentences = SentenceEncoder(self.encoder, self.tokenizer, self.device)
+            else:
+                here = Path(self.folder or ".") / name
+                folder = here if here.is_dir() else name
+                self.sentences = SentenceEncoder.load(folder, self.device)
+        return self.sentences
 
     # ---- the relation-model contract (see pipeline.Model)
 
@@ -462,6 +507,13 @@ class ArgumentParser:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+def _read_links(folder: Path):
+    from argmine.replies import LinkScorer, read_links
+
+    data = read_links(folder)
+    return None if data is None else LinkScorer.from_dict(data)
 
 
 def read_stored(folder: str | Path) -> dict:

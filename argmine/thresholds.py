@@ -20,7 +20,7 @@ PENALTIES = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
 def parse_relater(parser, docs: list[Document], batch_size: int = 16):
     """Parse ``docs`` once and decode them once per ROOT penalty (thresholds and label weights leave the
     tree alone); returns relater(decision) -> a function of a document giving it Decoded."""
-    from argmine.decoding import Decision, label_edges, parse_edges
+    from argmine.decoding import Decision, label_edges, parse_edges, reply_edges
 
     parses = dict(zip((d.id for d in docs), parser.parse(docs, batch_size)))
     trees: dict[float, dict] = {}
@@ -31,7 +31,7 @@ def parse_relater(parser, docs: list[Document], batch_size: int = 16):
                 k: parse_edges(p, Decision(root_penalty=decision.root_penalty)) for k, p in parses.items()
             }
         edges = trees[decision.root_penalty]
-        return lambda doc: label_edges(doc, edges[doc.id], decision)
+        return lambda doc: reply_edges(doc, parses[doc.id], label_edges(doc, edges[doc.id], decision), decision)
 
     return relater
 

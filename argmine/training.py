@@ -362,6 +362,13 @@ def write_parser_card(out_dir: Path, info: dict) -> None:
         "(chosen on held-out training-side data: QT30 dev episodes, reply-agreement dev topics, 30% of CDCP train and",
         "web discourse).",
         f"Encoder fine-tuned from `{BASE_NAMES.get(info['base'], info['base'])}`; fp16 weights.",
+        "",
+        "The answered-post link (`argmine_links.json`, when present) is a decision of its own: for each post that answers",
+        "another, a softmax over every (own unit, candidate unit) pair of the posts it may answer (the answered post, the one",
+        'before that, the comment above in a flat thread, the title) plus "no link", scored from sentence-embedding and',
+        "TF-IDF similarity, shared rare words and names, quotes, positions, speaker change and the parser's own arcs. It was",
+        "trained on the held-out training-side parts named above (the parser never trained on them), and the thresholds",
+        "were chosen again with it. Inside a post the parser's arborescence stays; the reply's link joins the trees.",
     ]
     sources = []
     for src in info["sources"]:
@@ -890,6 +897,7 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
 
     from argmine.parser import ArgumentParser, ParserConfig, build_net
     from argmine.parser_training import fit, load_parser_data
+    from argmine.replies import fit_links
     from argmine.thresholds import choose_thresholds
 
     out = Path(output)
@@ -908,6 +916,10 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
     parser = ArgumentParser(encoder, scorers, tokenizer, cfg, str(out), torch_device)
     parser.stored = {"training": history, "sources": data.sources, "recipe": recipe.model_dump()}
     parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
+    if recipe.links:
+        parser.stored["links_encoder"] = recipe.links_encoder
+        parser.links = fit_links(parser, [g for _, g in data.dev_docs], data.dev_replies, settings, log)
+        parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
     parser.save(out, fp16=recipe.fp16_weights)
     (out / "checkpoint.pt").unlink(missing_ok=True)
     info = parser_info(out)
@@ -933,6 +945,28 @@ def rechoose_thresholds(
     data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, log, examples=False)
     chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
     write_parser_stored(folder, chosen)
+    return chosen
+
+
+def refit_links(folder: str | Path, recipe: ParserRecipe | None = None, settings: Settings | None = None, log=print) -> dict:
+    """Train a trained parser's answered-post link scorer (``argmine.replies``) on its recipe's held-out
+    parts, store it in its folder and choose the thresholds again with it."""
+    from argmine.parser import ArgumentParser
+    from argmine.parser import write_stored as write_parser_stored
+    from argmine.parser_training import load_parser_data
+    from argmine.replies import fit_links, write_links
+    from argmine.thresholds import choose_thresholds
+
+    folder = Path(folder)
+    settings = settings or default_settings()
+    recipe = recipe or load_recipe()
+    parser = ArgumentParser.load(folder, "cpu")
+    parser.stored["links_encoder"] = recipe.links_encoder
+    data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, log, examples=False)
+    parser.links = fit_links(parser, [g for _, g in data.dev_docs], data.dev_replies, settings, log)
+    chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
+    write_links(folder, parser.links.to_dict())
+    write_parser_stored(folder, {**chosen, "links_encoder": recipe.links_encoder})
     return chosen
 
 

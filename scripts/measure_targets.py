@@ -8,9 +8,13 @@ the same units (reads ../shared; never trains on it).
 - QT30 held-out episodes, gold units: cross-turn relation F1, within-turn attachment;
 - argumentative microtexts part 1 (never trained on), gold units and end to end; for a parser also
   k-fold cross-validation by text (fine-tuned on k-1 folds);
-- CDCP test, gold units: link-class F1.
+- CDCP test, gold units: link-class F1;
+- the answered-post link on QT30 held-out episodes (a parser with a reply-link scorer): target top-1
+  beside the answered post's first and last unit and the most similar unit (embeddings, TF-IDF), and
+  F1 of "no link";
+- long documents (25+ gold units: web discourse, CDCP test, microtexts): attachment beside the baselines.
 
-usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip seed,reply,qt30,micro,cv,cdcp]
+usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip seed,reply,qt30,links,long,micro,cv,cdcp]
                                          [--reply-sample N] [--split test|dev] [--card MODEL_DIR]
 """
 
@@ -106,6 +110,21 @@ def replies_block(model, config, split: str, sample: int, seed: int) -> dict:
     return out
 
 
+def long_documents(model, config, min_units: int = 25) -> dict:
+    """Attachment on documents of ``min_units`` or more gold units (web discourse, CDCP test, microtexts),
+    beside the baselines on the same units: where a unit's head may lie far outside its window."""
+    docs = [
+        d
+        for d in (
+            corpora.read_web_discourse(DATA / "web-discourse" / "gold.data.toulmin")
+            + corpora.read_cdcp(DATA / "cdcp" / "test")
+            + corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")
+        )
+        if len(d.document.units) >= min_units
+    ]
+    return {"documents": len(docs), **docs_block(docs, model, config, keys=("attachment_accuracy", "link_class_f1"))}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
@@ -134,6 +153,15 @@ def main() -> int:
         docs = corpora.CORPORA["qt30"].parts(corpora.read_qt30(DATA / "qt30" / "nodesets"))[args.split]
         out[f"qt30_{args.split}_gold"] = {"threads": len(docs), **docs_block(docs, model, config)}
         print(json.dumps({"qt30": out[f"qt30_{args.split}_gold"]}), file=sys.stderr)
+    if "links" not in skip and getattr(model, "links", None) is not None:
+        from argmine.evaluation import evaluate_reply_links
+
+        docs = corpora.CORPORA["qt30"].parts(corpora.read_qt30(DATA / "qt30" / "nodesets"))[args.split]
+        out[f"qt30_{args.split}_reply_links"] = evaluate_reply_links(docs, model, config)
+        print(json.dumps({"links": out[f"qt30_{args.split}_reply_links"]}), file=sys.stderr)
+    if "long" not in skip:
+        out["long_documents"] = long_documents(model, config)
+        print(json.dumps({"long": out["long_documents"]}), file=sys.stderr)
     if "micro" not in skip:
         docs = corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")
         out["microtexts"] = docs_block(docs, model, config, modes=("gold", "e2e"))
