@@ -246,8 +246,9 @@ def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict
 
 
 class ReplyChoice(NamedTuple):
-    """The answered-post link of one post (``replies``): its unit ``source`` links to unit ``target`` of a
-    post it answers with probability ``link`` (the listwise softmax's share, "no link" included)."""
+    """The answered-post link of one post (``replies``): its unit ``source`` is the likeliest to link, unit
+    ``target`` of a post it answers the likeliest to be linked to, and ``link`` the probability that the
+    post links at all (the listwise softmax's mass off "no link")."""
 
     post: str
     source: int

@@ -342,14 +342,33 @@ class Report:
     model: str
     results: list[dict] | dict[str, dict]
     title: str
+    reply_links: dict | None = None  # the answered-post link on gold units (``evaluate_reply_links``)
 
     def to_json(self) -> str:
-        return json.dumps({"corpus": self.corpus, "format": self.format, "model": self.model, "results": self.results}, indent=1)
+        out = {"corpus": self.corpus, "format": self.format, "model": self.model, "results": self.results}
+        if self.reply_links is not None:
+            out["reply_links"] = self.reply_links
+        return json.dumps(out, indent=1)
 
     def table(self) -> str:
         if isinstance(self.results, dict):
             return format_stance_table(self.results, self.title)
-        return format_table(self.results, self.title)
+        table = format_table(self.results, self.title)
+        return table if self.reply_links is None else table + "\n" + format_links_table(self.reply_links)
+
+
+def format_links_table(links: dict) -> str:
+    """The answered-post link: target top-1 of the model and each baseline, and "no link" F1."""
+    lines = [
+        f"answered-post link (gold units): target top-1 among {links['gold_links']} gold cross-post links "
+        f"({links['reachable']} among the candidates)"
+    ]
+    lines += [f"  {name:<34}{value:>9.3f}" for name, value in links["target_top1"].items()]
+    none = links["no_link"]
+    lines.append(
+        f"  no link: F1 {none['f1']:.3f} (precision {none['precision']:.3f}, recall {none['recall']:.3f}, {none['gold']} gold)"
+    )
+    return "\n".join(lines)
 
 
 def evaluate(
@@ -392,7 +411,10 @@ def evaluate(
     for m in ["gold", "e2e"] if mode == "both" else [mode]:
         for name, relater in _runs(items, relation_model, settings, baselines, cv if m == "gold" else None, progress).items():
             results.append({"system": name, **_score_docs(items, relation_model, settings, m, relater, name, progress)})
-    return Report(str(corpus), fmt, relation_model.name, results, f"{fmt}: {corpus}")
+    links = None
+    if mode != "e2e" and getattr(relation_model, "links", None) is not None and any(len(g.document.posts) > 1 for g in items):
+        links = evaluate_reply_links(items, relation_model, settings)
+    return Report(str(corpus), fmt, relation_model.name, results, f"{fmt}: {corpus}", links)
 
 
 def _eval_corpus(fmt: str, corpus: str | Path, split: str | None):
@@ -489,17 +511,26 @@ def _slot_baselines(slot, doc: Document, answered: str | None) -> dict[str, Call
 def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = None) -> dict:
     """The answered-post link on gold units: target accuracy (top-1 among the gold cross-post links, for
     their gold source) of the model's link scorer beside four baselines on the same links, and F1 of "no
-    link" over the posts that answer another (gold: no cross-post link from the post)."""
+    link" over the posts that answer another (predicted: no relation out of the post in the model's output;
+    gold: no cross-post link from the post)."""
     from argmine.replies import document_slots
 
     if getattr(model, "links", None) is None:
         raise InputError("the answered-post link is scored for a parser with a reply-link scorer (argmine_links.json)")
+    from argmine.decoding import decode_parse
+
+    settings = settings or default_settings()
+    decision = model.decision(settings)
     encoder = model._sentences()
     hits: dict[str, int] = {"model": 0}
     total = reachable = 0
     none = Counts()
     for graph in docs:
         doc = graph.document
+        (parse,) = model.parse([doc])
+        relations, _ = decode_parse(doc, parse, decision)
+        post_of = {u.id: u.post for u in doc.units}
+        linking = {post_of[r.source] for r in relations if post_of[r.source] != post_of[r.target]}
         index = {u.id: i for i, u in enumerate(doc.units)}
         links: dict[int, set[int]] = {}
         for r in graph.relations:
@@ -507,11 +538,11 @@ def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = N
             if doc.units[s].post != doc.units[t].post:
                 links.setdefault(s, set()).add(t)
         answered = answered_posts(doc)
-        for slot in document_slots(doc, encoder):
+        for slot in document_slots(doc, encoder, parse):
             p = model.links.probabilities(slot)
             n = len(slot.targets)
             gold_any = any(s in links for s in (i for i, u in enumerate(doc.units) if u.post == slot.post))
-            predicted_none = p[-1] >= p[:-1].max()
+            predicted_none = slot.post not in linking
             none.predicted += predicted_none
             none.gold += not gold_any
             none.tp += predicted_none and not gold_any

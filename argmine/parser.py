@@ -433,8 +433,9 @@ class ArgumentParser:
         return parses
 
     def _link(self, doc: Document, parse: Parse) -> None:
-        """Each reply's answered-post link (``replies``): the best (own unit, answered unit) pair, unless
-        "no link" is likelier."""
+        """Each reply's answered-post link (``replies``): "is there a link" is the probability that is not
+        on "no link", "which one" the best (own unit, candidate unit) pair; the decision's reply threshold
+        then keeps or drops it."""
         from argmine.decoding import ReplyChoice
         from argmine.replies import document_slots
 
@@ -442,11 +443,8 @@ class ArgumentParser:
         parse.replies = []
         for slot in document_slots(doc, self._sentences(), parse):
             p = self.links.probabilities(slot)
-            best = int(p[:-1].argmax())
-            if p[best] > p[-1]:
-                n = len(slot.targets)
-                choice = ReplyChoice(slot.post, slot.sources[best // n], slot.targets[best % n], float(p[best]))
-                parse.replies.append(choice)
+            best, n = int(p[:-1].argmax()), len(slot.targets)
+            parse.replies.append(ReplyChoice(slot.post, slot.sources[best // n], slot.targets[best % n], float(1.0 - p[-1])))
 
     def _sentences(self):
         """The sentence encoder named in ``argmine_links.json``: ``self`` (this parser's encoder, each unit

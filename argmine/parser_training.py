@@ -282,6 +282,10 @@ class ParserData:
     dev_docs: list[tuple[str, Graph]]
     dev_replies: list[ReplyPair]
     sources: list[dict]
+    # the training side's threads and reply pairs (capped as the recipe caps them): what the answered-post
+    # link trains on, read beside the parser's arcs
+    train_docs: list[Graph] = field(default_factory=list)
+    train_replies: list[ReplyPair] = field(default_factory=list)
 
 
 def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, log=print, examples: bool = True) -> ParserData:
@@ -298,7 +302,12 @@ def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, l
         if not Path(spec.path).exists():
             raise InputError(f"training data {spec.name}: {spec.path} not found")
         train = _SOURCE_PARTS[source.kind](source, spec.path, recipe, data)
-        items = _cap(train, spec.max_items, rng) if examples else []
+        items = _cap(train, spec.max_items, rng)
+        if source.kind == "documents":
+            data.train_docs += items
+        elif source.kind == "replies":
+            data.train_replies += items
+        items = items if examples else []
         got = [
             e for k, item in enumerate(items) for e in _SOURCE_EXAMPLES[source.kind](item, k, tokenizer, cfg, settings, spec.name)
         ]

@@ -918,8 +918,9 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
     parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
     if recipe.links:
         parser.stored["links_encoder"] = recipe.links_encoder
-        parser.links = fit_links(parser, [g for _, g in data.dev_docs], data.dev_replies, settings, log)
-        parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
+        parser.links = fit_links(parser, data.train_docs, data.train_replies, settings, log)
+        if parser.links is not None:
+            parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))
     parser.save(out, fp16=recipe.fp16_weights)
     (out / "checkpoint.pt").unlink(missing_ok=True)
     info = parser_info(out)
@@ -949,8 +950,8 @@ def rechoose_thresholds(
 
 
 def refit_links(folder: str | Path, recipe: ParserRecipe | None = None, settings: Settings | None = None, log=print) -> dict:
-    """Train a trained parser's answered-post link scorer (``argmine.replies``) on its recipe's held-out
-    parts, store it in its folder and choose the thresholds again with it."""
+    """Train a trained parser's answered-post link scorer (``argmine.replies``) on its recipe's training-side
+    threads and reply pairs, store it in its folder and choose the thresholds again with it on the held-out parts."""
     from argmine.parser import ArgumentParser
     from argmine.parser import write_stored as write_parser_stored
     from argmine.parser_training import load_parser_data
@@ -963,7 +964,9 @@ def refit_links(folder: str | Path, recipe: ParserRecipe | None = None, settings
     parser = ArgumentParser.load(folder, "cpu")
     parser.stored["links_encoder"] = recipe.links_encoder
     data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, log, examples=False)
-    parser.links = fit_links(parser, [g for _, g in data.dev_docs], data.dev_replies, settings, log)
+    parser.links = fit_links(parser, data.train_docs, data.train_replies, settings, log)
+    if parser.links is None:
+        raise ConfigError("the recipe's data hold no reply that links to what it answers: no reply links to train")
     chosen = choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log)
     write_links(folder, parser.links.to_dict())
     write_parser_stored(folder, {**chosen, "links_encoder": recipe.links_encoder})

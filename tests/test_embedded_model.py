@@ -1,4 +1,4 @@
-"""The shipped relation model: loads offline by default, within size, with its second stage."""
+"""The shipped relation model: the contextual parser with its answered-post link, offline, fp16, within size."""
 
 import json
 import subprocess
@@ -11,17 +11,24 @@ from argmine.relations import EMBEDDED_MODEL_DIR
 from tests.conftest import EXAMPLE
 
 
-def test_embedded_model_is_fp16_and_small():
+def test_embedded_model_is_the_parser_with_its_reply_links_fp16_and_small():
     from safetensors.torch import load_file
 
-    weights = EMBEDDED_MODEL_DIR / "model.safetensors"
-    assert weights.stat().st_size < 50 * 1024 * 1024
-    assert {str(t.dtype) for t in load_file(weights).values() if t.is_floating_point()} == {"torch.float16"}
-    config = json.loads((EMBEDDED_MODEL_DIR / "config.json").read_text())
-    assert set(config["id2label"].values()) == {"support", "attack", "none"}
+    assert sum(p.stat().st_size for p in EMBEDDED_MODEL_DIR.iterdir()) < 100 * 1024 * 1024
+    for name in ("model.safetensors", "argmine_parser.safetensors"):
+        dtypes = {str(t.dtype) for t in load_file(EMBEDDED_MODEL_DIR / name).values() if t.is_floating_point()}
+        assert dtypes == {"torch.float16"}, name
+    stored = json.loads((EMBEDDED_MODEL_DIR / "argmine_parser.json").read_text())
+    assert 0 <= stored["threshold"] <= 1 and 0 <= stored["reply_threshold"] <= 1
+    links = json.loads((EMBEDDED_MODEL_DIR / "argmine_links.json").read_text())
+    from argmine.replies import FEATURES
+
+    assert links["features"] == list(FEATURES)
     card = (EMBEDDED_MODEL_DIR / "README.md").read_text()
-    # the card names each corpus with its licence; QT30 and reply-agreement state none: research use
+    # the card names each corpus with its licence (QT30 and reply-agreement state none: research use) and
+    # reports every result beside the baselines
     assert "ODbL" in card and card.count("research use") >= 2 and "qt30" in card and "reply-agreement" in card
+    assert "baseline: positional" in card and "answered-post link" in card
 
 
 @pytest.mark.slow
@@ -37,9 +44,9 @@ def test_analyze_uses_the_embedded_model_with_the_network_off(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     graph = json.loads(out.read_text(encoding="utf-8"))
-    assert graph["model"]["name"] == "embedded" and graph["model"]["second_stage"] == "argmine_scorer.json"
+    assert graph["model"]["name"] == "embedded" and graph["model"]["kind"] == "parser"
     assert graph["relations"] and all(0 <= r["score"] <= 1 for r in graph["relations"])
-    # every comment's first unit is scored against the article, so the thread is linked up
+    # every unit is scored against its heads in one window
     assert graph["stats"]["pairs_scored"] > len(graph["units"])
 
 
@@ -49,7 +56,7 @@ def test_embedded_model_reads_replies_as_agreement_and_disagreement():
     from argmine.corpora import ReplyPair, reply_thread
 
     model = argmine.load_model()
-    assert model.threshold is not None and model.stored["reply_threshold"] is not None
+    assert model.links is not None and model.stored["reply_threshold"] is not None
     quote = "Cars should be banned from the city centre because they pollute the air."
     labels = {}
     for name, response in {
