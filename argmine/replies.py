@@ -316,7 +316,7 @@ class SentenceEncoder:
 
         quiet_transformers()
         if str(folder) == "minilm":
-            from argmine.training import base_model_path
+            from argmine.relations import base_model_path
 
             folder = base_model_path("minilm")
         model = AutoModel.from_pretrained(str(folder), dtype=torch.float32).eval()

