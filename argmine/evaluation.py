@@ -521,7 +521,7 @@ def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = N
 
     settings = settings or default_settings()
     decision = model.decision(settings)
-    encoder = model._sentences()
+    encoder = model.sentence_encoder()
     hits: dict[str, int] = {"model": 0}
     total = reachable = 0
     none = Counts()

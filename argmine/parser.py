@@ -441,12 +441,12 @@ class ArgumentParser:
 
         parse.post_of = [u.post for u in doc.units]
         parse.replies = []
-        for slot in document_slots(doc, self._sentences(), parse):
+        for slot in document_slots(doc, self.sentence_encoder(), parse):
             p = self.links.probabilities(slot)
             best, n = int(p[:-1].argmax()), len(slot.targets)
             parse.replies.append(ReplyChoice(slot.post, slot.sources[best // n], slot.targets[best % n], float(1.0 - p[-1])))
 
-    def _sentences(self):
+    def sentence_encoder(self):
         """The sentence encoder named in ``argmine_links.json``: ``self`` (this parser's encoder, each unit
         read alone), ``minilm`` (the pretrained all-MiniLM-L6-v2) or a folder beside the model."""
         if self.sentences is None:

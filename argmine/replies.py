@@ -534,7 +534,7 @@ def fit_links(parser, graphs: list, replies: list, settings, log=print, **option
     from argmine.corpora import reply_thread
     from argmine.segmenter import segment
 
-    encoder = parser._sentences()
+    encoder = parser.sentence_encoder()
     graphs = [g for g in graphs if len({u.post for u in g.document.units}) > 1]  # only threads have replies
     reply_docs = [segment(reply_thread(p, f"reply-{k}"), settings.segmenter, settings.boilerplate) for k, p in enumerate(replies)]
     docs = [g.document for g in graphs] + reply_docs

@@ -141,13 +141,18 @@ def _parse_with_reply(doc, choice: ReplyChoice) -> Parse:
     return Parse(arcs=arcs, labels=labels, replies=[choice], post_of=post_of)
 
 
+def _members(doc) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, u in enumerate(doc.units):
+        out.setdefault(u.post, []).append(i)
+    return out
+
+
 def test_the_reply_link_replaces_the_parsers_heads_across_posts():
     doc = _thread()
     units = doc.units
-    c2 = [i for i, u in enumerate(units) if u.post == "c2"]
-    c1 = [i for i, u in enumerate(units) if u.post == "c1"]
+    c1, c2 = _members(doc)["c1"], _members(doc)["c2"]
     parse = _parse_with_reply(doc, ReplyChoice("c2", c2[0], c1[0], 0.8))
-    parse.replies = [ReplyChoice("c2", c2[0], c1[0], 0.8)]
     relations, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.5))
     cross = [r for r in relations if r.source in {units[i].id for i in c2} and r.target not in {units[i].id for i in c2}]
     assert [(r.source, r.target, r.label) for r in cross] == [(units[c2[0]].id, units[c1[0]].id, "attack")]
@@ -166,8 +171,7 @@ def test_the_reply_link_replaces_the_parsers_heads_across_posts():
 def test_a_link_from_a_unit_below_its_posts_root_is_a_relation_beside_the_tree():
     doc = _thread()
     units = doc.units
-    c2 = [i for i, u in enumerate(units) if u.post == "c2"]
-    article = [i for i, u in enumerate(units) if u.post == "article"]
+    c2, article = _members(doc)["c2"], _members(doc)["article"]
     parse = _parse_with_reply(doc, ReplyChoice("c2", c2[1], article[1], 0.9))
     lp = math.log
     parse.arcs[c2[1]] = {ROOT: lp(0.01), c2[0]: lp(0.99)}  # c2's second unit sits under its first
