@@ -367,8 +367,9 @@ def write_parser_card(out_dir: Path, info: dict) -> None:
         "another, a softmax over every (own unit, candidate unit) pair of the posts it may answer (the answered post, the one",
         'before that, the comment above in a flat thread, the title) plus "no link", scored from sentence-embedding and',
         "TF-IDF similarity, shared rare words and names, quotes, positions, speaker change and the parser's own arcs. It was",
-        "trained on the held-out training-side parts named above (the parser never trained on them), and the thresholds",
-        "were chosen again with it. Inside a post the parser's arborescence stays; the reply's link joins the trees.",
+        "trained on the training-side threads (QT30 train episodes) and reply-agreement training pairs (capped as the recipe",
+        "caps them), read by the parser, and the thresholds were chosen again with it on the held-out parts named above.",
+        "Inside a post the parser's arborescence stays; the reply's link joins the trees.",
     ]
     sources = []
     for src in info["sources"]:
