@@ -253,3 +253,19 @@ def test_evaluate_reports_target_accuracy_beside_four_baselines(linked_parser):
     # every turn of the fixture has one unit: its first and last unit are the gold target
     assert report["target_top1"]["answered post's first unit"] == 1.0
     assert "f1" in report["no_link"]
+
+
+def test_argmine_evaluate_prints_the_link_beside_its_baselines(linked_parser):
+    import json
+
+    from typer.testing import CliRunner
+
+    from argmine.cli import app
+
+    args = ["evaluate", str(FIXTURES / "corpora" / "qt30"), "--format", "qt30", "--mode", "gold", "--split", "all"]
+    result = CliRunner().invoke(app, [*args, "--model", str(linked_parser), "--json"])
+    assert result.exit_code == 0, result.stderr
+    links = json.loads(result.stdout)["reply_links"]
+    assert links["gold_links"] == 2 and set(links["target_top1"]) >= {"model", "answered post's last unit"}
+    table = CliRunner().invoke(app, [*args, "--model", str(linked_parser)])
+    assert table.exit_code == 0 and "answered-post link (gold units): target top-1 among 2 gold" in table.stdout
