@@ -451,6 +451,14 @@ def reply_thread(pair: ReplyPair, doc_id: str) -> Document:
     return join_posts(doc_id, [PostText("quote", "article", pair.quote), PostText("response", "comment", pair.response, "quote")])
 
 
+def reply_document(pair: ReplyPair, k: int, settings) -> Document:
+    """Reply pair number ``k`` as a segmented two-post thread (``reply-K``): how evaluation, training and
+    the threshold choice all read a reply pair."""
+    from argmine.segmenter import segment
+
+    return segment(reply_thread(pair, f"reply-{k}"), settings.segmenter, settings.boilerplate)
+
+
 # ---------------------------------------------------------------- pair corpora
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argmine.corpora import CORPORA, ReplyPair, gold_links, reply_thread
+from argmine.corpora import CORPORA, ReplyPair, gold_links, reply_document
 from argmine.decoding import Decoded
 from argmine.document import RELATION_LABELS, Document, Relation, Unit, answered_posts, posts_above
 from argmine.errors import InputError
@@ -260,7 +260,7 @@ def evaluate_replies(pairs: list[ReplyPair], relater: Relater, settings: Setting
     quote, ``none`` when there is none. Macro F1 over support/attack/none."""
     gold, pred = [], []
     for k, pair in enumerate(pairs):
-        doc = segment(reply_thread(pair, f"reply-{k}"), settings.segmenter, settings.boilerplate)
+        doc = reply_document(pair, k, settings)
         relations, _ = relater(doc)
         post = {u.id: u.post for u in doc.units}
         cross = [r for r in relations if post[r.source] == "response" and post[r.target] == "quote"]
@@ -513,36 +513,32 @@ def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = N
     their gold source) of the model's link scorer beside four baselines on the same links, and F1 of "no
     link" over the posts that answer another (predicted: no relation out of the post in the model's output;
     gold: no cross-post link from the post)."""
-    from argmine.replies import document_slots
+    from argmine.decoding import decode_parse
+    from argmine.parser import set_replies
+    from argmine.replies import cross_links
 
     if getattr(model, "links", None) is None:
         raise InputError("the answered-post link is scored for a parser with a reply-link scorer (argmine_links.json)")
-    from argmine.decoding import decode_parse
-
     settings = settings or default_settings()
     decision = model.decision(settings)
-    encoder = model.sentence_encoder()
     hits: dict[str, int] = {"model": 0}
     total = reachable = 0
     none = Counts()
     for graph in docs:
         doc = graph.document
-        (parse,) = model.parse([doc])
+        (parse,) = model.parse([doc], links=False)
+        scored = model.score_links(doc, parse)
+        set_replies(parse, scored)
         relations, _ = decode_parse(doc, parse, decision)
         post_of = {u.id: u.post for u in doc.units}
         linking = {post_of[r.source] for r in relations if post_of[r.source] != post_of[r.target]}
-        index = {u.id: i for i, u in enumerate(doc.units)}
-        links: dict[int, set[int]] = {}
-        for r in graph.relations:
-            s, t = index[r.source], index[r.target]
-            if doc.units[s].post != doc.units[t].post:
-                links.setdefault(s, set()).add(t)
+        gold_links = cross_links(graph)
         answered = answered_posts(doc)
-        for slot in document_slots(doc, encoder, parse):
-            p = model.links.probabilities(slot)
+        for slot, p in scored:
             n = len(slot.targets)
-            gold_any = any(s in links for s in (i for i, u in enumerate(doc.units) if u.post == slot.post))
+            links = gold_links.get(slot.post, {})
             predicted_none = slot.post not in linking
+            gold_any = bool(links)
             none.predicted += predicted_none
             none.gold += not gold_any
             none.tp += predicted_none and not gold_any

@@ -79,7 +79,7 @@ class Parse:
     windows: int = 0
     cut: int = 0
     replies: list | None = None  # answered-post links (decoding.ReplyChoice) when the model has a reply-link scorer
-    post_of: list[str] = field(default_factory=list)  # unit index -> post id (with replies)
+    post_of: list[str] = field(default_factory=list)  # unit index -> post id
 
     @property
     def pairs_scored(self) -> int:
@@ -401,8 +401,9 @@ class ArgumentParser:
 
             write_links(folder, self.links.to_dict())
 
-    def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False) -> list[Parse]:
-        """Arc log-probabilities and label probabilities for every unit of every document, windows batched by length."""
+    def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False, links: bool = True) -> list[Parse]:
+        """Arc log-probabilities and label probabilities for every unit of every document, windows batched by
+        length; with ``links`` (and a reply-link scorer) each reply's answered-post link too."""
         import torch
 
         jobs = []
@@ -411,7 +412,7 @@ class ArgumentParser:
             for w in self._windows(doc):
                 jobs.append((n, w, arc_features(doc, w, quoted)))
         self._checked.clear()
-        parses = [Parse() for _ in docs]
+        parses = [Parse(post_of=[u.post for u in doc.units]) for doc in docs]
         order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1].input_ids))
         progress = _progress(len(jobs), show_progress)
         try:
@@ -427,24 +428,16 @@ class ArgumentParser:
             progress.close()
         for n, window, _ in jobs:
             parses[n].cut += window.cut
-        if self.links is not None:
+        if links and self.links is not None:
             for doc, parse in zip(docs, parses):
-                self._link(doc, parse)
+                set_replies(parse, self.score_links(doc, parse))
         return parses
 
-    def _link(self, doc: Document, parse: Parse) -> None:
-        """Each reply's answered-post link (``replies``): "is there a link" is the probability that is not
-        on "no link", "which one" the best (own unit, candidate unit) pair; the decision's reply threshold
-        then keeps or drops it."""
-        from argmine.decoding import ReplyChoice
+    def score_links(self, doc: Document, parse: Parse) -> list[tuple]:
+        """Each reply's slot (``replies.Slot``) with its link probabilities (every pair, then "no link")."""
         from argmine.replies import document_slots
 
-        parse.post_of = [u.post for u in doc.units]
-        parse.replies = []
-        for slot in document_slots(doc, self.sentence_encoder(), parse):
-            p = self.links.probabilities(slot)
-            best, n = int(p[:-1].argmax()), len(slot.targets)
-            parse.replies.append(ReplyChoice(slot.post, slot.sources[best // n], slot.targets[best % n], float(1.0 - p[-1])))
+        return [(slot, self.links.probabilities(slot)) for slot in document_slots(doc, self.sentence_encoder(), parse)]
 
     def sentence_encoder(self):
         """The sentence encoder named in ``argmine_links.json``: ``self`` (this parser's encoder, each unit
@@ -505,6 +498,18 @@ class ArgumentParser:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+def set_replies(parse: Parse, scored: list[tuple]) -> None:
+    """Each reply's answered-post link from its scored slot: "is there a link" is the probability off "no
+    link", "which one" the best (own unit, candidate unit) pair; the decision's reply threshold then keeps
+    or drops it."""
+    from argmine.decoding import ReplyChoice
+
+    parse.replies = []
+    for slot, p in scored:
+        best, n = int(p[:-1].argmax()), len(slot.targets)
+        parse.replies.append(ReplyChoice(slot.post, slot.sources[best // n], slot.targets[best % n], float(1.0 - p[-1])))
 
 
 def _read_links(folder: Path):

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from argmine.corpora import Pair, ReplyPair, reply_thread
+from argmine.corpora import Pair, ReplyPair, reply_document
 from argmine.document import RELATION_LABELS, Document, PostText, join_posts
 from argmine.graph import Graph
 from argmine.parser import ParserConfig, Window, arc_features, build_windows
-from argmine.segmenter import segment
 from argmine.settings import Settings
 
 LABEL_ID = {label: k for k, label in enumerate(RELATION_LABELS)}
@@ -71,7 +70,7 @@ def _examples(doc: Document, tokenizer, cfg: ParserConfig, source: str, links_of
 def reply_examples(pair: ReplyPair, k: int, tokenizer, cfg: ParserConfig, settings: Settings) -> list[Example]:
     """A forum reply as a two-post thread: the response's first unit answers the quote (any of its units)
     with the pair's label, or attaches to ROOT when neutral; its other units carry no target."""
-    doc = segment(reply_thread(pair, f"reply-{k}"), settings.segmenter, settings.boilerplate)
+    doc = reply_document(pair, k, settings)
     quote = [i for i, u in enumerate(doc.units) if u.post == "quote"]
     response = [i for i, u in enumerate(doc.units) if u.post == "response"]
     if not quote or not response:

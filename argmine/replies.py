@@ -414,21 +414,27 @@ class LinkExample:
     source: str
 
 
+def cross_links(graph) -> dict[str, dict[int, set[int]]]:
+    """A gold graph's links across posts: per post, each of its units (index) -> the units it links to."""
+    doc = graph.document
+    index = {u.id: i for i, u in enumerate(doc.units)}
+    out: dict[str, dict[int, set[int]]] = {}
+    for r in graph.relations:
+        s, t = index[r.source], index[r.target]
+        if doc.units[s].post != doc.units[t].post:
+            out.setdefault(doc.units[s].post, {}).setdefault(s, set()).add(t)
+    return out
+
+
 def graph_link_examples(graph, encoder, source: str, parse=None) -> list[LinkExample]:
     """A gold graph's replies: each slot's gold rows; a slot whose gold cross-post links all lie outside it
     (a target further back, a source past ``MAX_SOURCES``) is left out, not taken for "no link"."""
-    doc = graph.document
-    index = {u.id: i for i, u in enumerate(doc.units)}
-    post_of = {u.id: u.post for u in doc.units}
-    out_links: dict[int, set[int]] = {}
-    for r in graph.relations:
-        if post_of[r.source] != post_of[r.target]:
-            out_links.setdefault(index[r.source], set()).add(index[r.target])
+    links = cross_links(graph)
     examples = []
-    for slot in document_slots(doc, encoder, parse):
+    for slot in document_slots(graph.document, encoder, parse):
         gold, missed = [], False
-        for s in (i for i, u in enumerate(doc.units) if u.post == slot.post):
-            for t in out_links.get(s, ()):
+        for s, targets in links.get(slot.post, {}).items():
+            for t in targets:
                 if s in slot.sources and t in slot.targets:
                     gold.append(slot.sources.index(s) * len(slot.targets) + slot.targets.index(t))
                 else:
@@ -531,21 +537,13 @@ def fit_links(parser, graphs: list, replies: list, settings, log=print, **option
     (``replies``), with the parser's own arcs among the features. Measured on QT30: trained on the parser's
     own training threads it generalises better (held-out target top-1 0.62, link F1 0.22) than on the
     smaller held-out part (0.57, 0.16), which then stays free to choose the thresholds."""
-    from argmine.corpora import reply_thread
-    from argmine.segmenter import segment
+    from argmine.corpora import reply_document
 
     encoder = parser.sentence_encoder()
     graphs = [g for g in graphs if len({u.post for u in g.document.units}) > 1]  # only threads have replies
-    reply_docs = [segment(reply_thread(p, f"reply-{k}"), settings.segmenter, settings.boilerplate) for k, p in enumerate(replies)]
-    docs = [g.document for g in graphs] + reply_docs
-    saved, parser.links = parser.links, None
-    try:
-        parses = parser.parse(docs, settings.model.batch_size)
-    finally:
-        parser.links = saved
+    reply_docs = [reply_document(p, k, settings) for k, p in enumerate(replies)]
+    parses = parser.parse([g.document for g in graphs] + reply_docs, settings.model.batch_size, links=False)
     examples = []
-    for doc, parse in zip(docs, parses):
-        parse.post_of = [u.post for u in doc.units]
     for graph, parse in zip(graphs, parses):
         examples += graph_link_examples(graph, encoder, "documents", parse)
     for pair, doc, parse in zip(replies, reply_docs, parses[len(graphs) :]):

@@ -225,8 +225,8 @@ class ParserRecipe(Recipe):
     label_weight: Annotated[float, Field(ge=0.0)]
     dev_fraction: Share
     data: list[ParserData]
-    # The answered-post link (argmine.replies): trained after the parser on the held-out parts, with the
-    # parser's arcs among its features. ``links_encoder``: the sentence encoder of its similarity features
+    # The answered-post link (argmine.replies): trained after the parser on the training-side threads and
+    # reply pairs, with the parser's arcs among its features; the thresholds are chosen again with it. ``links_encoder``: the sentence encoder of its similarity features
     # (``self``: the parser's own encoder, each unit read alone; ``minilm``: the pretrained MiniLM).
     links: bool = True
     links_encoder: str = "self"

@@ -51,14 +51,13 @@ def choose_thresholds(
     the reply attack weight."""
     from dataclasses import replace
 
-    from argmine.corpora import reply_thread
+    from argmine.corpora import reply_document
     from argmine.decoding import Decision
     from argmine.evaluation import evaluate_docs, evaluate_replies
-    from argmine.segmenter import segment
 
     graphs = [g for _, g in dev_docs]
     replies = dev_replies[:limit]
-    reply_docs = [segment(reply_thread(p, f"reply-{k}"), settings.segmenter, settings.boilerplate) for k, p in enumerate(replies)]
+    reply_docs = [reply_document(p, k, settings) for k, p in enumerate(replies)]
     doc_relater = parse_relater(parser, [g.document for g in graphs])
     reply_relater = parse_relater(parser, reply_docs)
 
