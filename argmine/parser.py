@@ -429,15 +429,22 @@ class ArgumentParser:
         for n, window, _ in jobs:
             parses[n].cut += window.cut
         if links and self.links is not None:
+            # every document's units in one encoder pass (sorted by length there), then each document's slots
+            embeddings = self.sentence_encoder()([u.text for doc in docs for u in doc.units])
+            start = 0
             for doc, parse in zip(docs, parses):
-                set_replies(parse, self.score_links(doc, parse))
+                rows = embeddings[start : start + len(doc.units)]
+                start += len(doc.units)
+                set_replies(parse, self.score_links(doc, parse, rows))
         return parses
 
-    def score_links(self, doc: Document, parse: Parse) -> list[tuple]:
-        """Each reply's slot (``replies.Slot``) with its link probabilities (every pair, then "no link")."""
+    def score_links(self, doc: Document, parse: Parse, embeddings=None) -> list[tuple]:
+        """Each reply's slot (``replies.Slot``) with its link probabilities (every pair, then "no link");
+        ``embeddings``: the units' sentence embeddings when already computed."""
         from argmine.replies import document_slots
 
-        return [(slot, self.links.probabilities(slot)) for slot in document_slots(doc, self.sentence_encoder(), parse)]
+        slots = document_slots(doc, self.sentence_encoder(), parse, embeddings)
+        return [(slot, self.links.probabilities(slot)) for slot in slots]
 
     def sentence_encoder(self):
         """The sentence encoder named in ``argmine_links.json``: ``self`` (this parser's encoder, each unit

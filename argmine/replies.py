@@ -341,15 +341,15 @@ class SentenceEncoder:
         return out
 
 
-def document_slots(doc: Document, encoder, parse=None) -> list[Slot]:
-    """The slots of one document: embeddings by ``encoder``, TF-IDF over its units, its own quotes, the
-    parser's arcs when ``parse`` is given."""
+def document_slots(doc: Document, encoder, parse=None, embeddings: np.ndarray | None = None) -> list[Slot]:
+    """The slots of one document: embeddings by ``encoder`` (or given, one row per unit), TF-IDF over its
+    units, its own quotes, the parser's arcs when ``parse`` is given."""
     from argmine.candidates import tfidf
 
     if not doc.units:
         return []
     texts = [u.text for u in doc.units]
-    return build_slots(doc, encoder(texts), tfidf(texts), parse=parse)
+    return build_slots(doc, encoder(texts) if embeddings is None else embeddings, tfidf(texts), parse=parse)
 
 
 # ---------------------------------------------------------------- the scorer
