@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ ROOT = -1
 # Head kinds (the arc's structural type): what the head is to the dependent (index 4 is reserved).
 KIND_ROOT, KIND_SAME, KIND_ANSWERED, KIND_TITLE = range(4)
 MAX_DISTANCE = 7  # same-post distances beyond this share a bucket
+WHOLE_POST_HEADS = 128  # with whole_posts, at most this many heads from other windows per window (memory stays bounded)
 # position buckets of a context head in its own post
 POS_ROOT, POS_FIRST, POS_LAST, POS_MIDDLE, POS_ONLY = range(2 * MAX_DISTANCE + 1, 2 * MAX_DISTANCE + 6)
 
@@ -49,6 +50,7 @@ class ParserConfig:
     dim: int = 256
     feature_dim: int = 16
     dropout: float = 0.1
+    whole_posts: bool = False  # a long post's units also score its units in other windows (vectors from their own windows)
 
     @classmethod
     def from_dict(cls, data: dict) -> ParserConfig:
@@ -414,6 +416,8 @@ class ArgumentParser:
         self._checked.clear()
         parses = [Parse(post_of=[u.post for u in doc.units]) for doc in docs]
         order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1].input_ids))
+        split = _split_posts(jobs) if self.cfg.whole_posts else set()
+        vectors, pending = {}, []  # posts read in several windows: each unit's vector, the windows' logits
         progress = _progress(len(jobs), show_progress)
         try:
             with torch.inference_mode():
@@ -422,8 +426,16 @@ class ArgumentParser:
                     hidden = encode(self.encoder, [w for _, w, _ in batch], self.device).float()
                     for k, (n, window, feats) in enumerate(batch):
                         arc, label = score_window(self.scorers, hidden, k, window, feats)
-                        _store(parses[n], window, torch.log_softmax(arc, -1), torch.softmax(label, -1))
+                        if (n, window.post) in split:
+                            pending.append((n, window, arc, label))
+                            own = pool_units(hidden, window, k, window.dependents)
+                            vectors.update(((n, d), v) for d, v in zip(window.dependents, own))
+                        else:
+                            _store(parses[n], window, torch.log_softmax(arc, -1), torch.softmax(label, -1))
                     progress.update(len(batch))
+                for n, window, arc, label in pending:
+                    window, arc, label = self._whole_post(docs[n], n, window, arc, label, vectors)
+                    _store(parses[n], window, torch.log_softmax(arc, -1), torch.softmax(label, -1))
         finally:
             progress.close()
         for n, window, _ in jobs:
@@ -437,6 +449,25 @@ class ArgumentParser:
                 start += len(doc.units)
                 set_replies(parse, self.score_links(doc, parse, rows))
         return parses
+
+    def _whole_post(self, doc: Document, n: int, window: Window, arc, label, vectors: dict):
+        """A window of a post read in several: its dependents also score the post's units in the other
+        windows (the nearest ``WHOLE_POST_HEADS``), each unit's vector taken from its own window."""
+        import torch
+
+        mine = set(window.heads)
+        others = [i for i, u in enumerate(doc.units) if u.post == window.post and i not in mine]
+        if not others:
+            return window, arc, label
+        middle = window.dependents[len(window.dependents) // 2]
+        others = sorted(sorted(others, key=lambda i: abs(i - middle))[:WHOLE_POST_HEADS])
+        wider = replace(window, heads=others)
+        feats = torch.tensor(arc_features(doc, wider, _quoted(doc)), device=arc.device)
+        deps = torch.stack([vectors[(n, d)] for d in window.dependents])
+        heads = torch.stack([vectors[(n, h)] for h in others])
+        arc2, label2 = self.scorers(deps, heads, feats)
+        wider = replace(window, heads=window.heads + others)
+        return wider, torch.cat([arc, arc2[:, 1:]], 1), torch.cat([label, label2[:, 1:]], 1)
 
     def score_links(self, doc: Document, parse: Parse, embeddings=None) -> list[tuple]:
         """Each reply's slot (``replies.Slot``) with its link probabilities (every pair, then "no link");
@@ -552,6 +583,14 @@ def _store(parse: Parse, window: Window, logp, probs) -> None:
                 arcs[h] = logp[r][c + 1]
                 parse.labels[(d, h)] = (probs[r][c + 1][0], probs[r][c + 1][1])
         parse.arcs[d] = arcs
+
+
+def _split_posts(jobs: list) -> set[tuple[int, str]]:
+    """(document, post) pairs read in more than one window."""
+    seen: dict[tuple[int, str], int] = {}
+    for n, window, _ in jobs:
+        seen[(n, window.post)] = seen.get((n, window.post), 0) + 1
+    return {key for key, count in seen.items() if count > 1}
 
 
 def _progress(total: int, enabled: bool):

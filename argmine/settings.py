@@ -216,6 +216,7 @@ class ParserRecipe(Recipe):
     context_share: Share
     unit_tokens: Annotated[int, Field(ge=4)]
     overlap_tokens: Annotated[int, Field(ge=0)]
+    whole_posts: bool = True  # at inference a long post's units also score its units in its other windows
     dim: PositiveInt
     feature_dim: PositiveInt
     dropout: Share

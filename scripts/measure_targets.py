@@ -15,7 +15,7 @@ the same units (reads ../shared; never trains on it).
 - long documents (25+ gold units: web discourse, CDCP test, microtexts): attachment beside the baselines.
 
 usage: python scripts/measure_targets.py [--model NAME|PATH] [--config FILE] [--skip seed,reply,qt30,links,long,micro,cv,cdcp]
-                                         [--reply-sample N] [--split test|dev] [--card MODEL_DIR]
+                                         [--reply-sample N] [--split test|dev] [--long-min N] [--card MODEL_DIR]
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ def main() -> int:
     parser.add_argument("--split", default="test", choices=["test", "dev"], help="held-out part of QT30 and reply-agreement")
     parser.add_argument("--reply-sample", type=int, default=600, help="reply pairs sampled from the held-out topics (0 = all)")
     parser.add_argument("--card", default=None, help="model folder whose model card gets these results")
+    parser.add_argument("--long-min", type=int, default=25, help="gold units a long document has at least")
     parser.add_argument("--folds", type=int, default=5, help="microtexts cross-validation folds (parser models)")
     args = parser.parse_args()
     if not SHARED.is_dir():
@@ -160,7 +161,7 @@ def main() -> int:
         out[f"qt30_{args.split}_reply_links"] = evaluate_reply_links(docs, model, config)
         print(json.dumps({"links": out[f"qt30_{args.split}_reply_links"]}), file=sys.stderr)
     if "long" not in skip:
-        out["long_documents"] = long_documents(model, config)
+        out["long_documents"] = long_documents(model, config, args.long_min)
         print(json.dumps({"long": out["long_documents"]}), file=sys.stderr)
     if "micro" not in skip:
         docs = corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")

@@ -48,6 +48,24 @@ def test_every_unit_is_scored_in_one_window_and_heads_come_from_posts_it_may_ans
             assert parser.tokenizer.decode(w.input_ids[s:e]).split()[0] in doc.units[i].text.lower()
 
 
+def test_with_whole_posts_a_long_post_s_units_may_take_heads_in_its_other_windows(tiny_parser):
+    from dataclasses import replace
+
+    parser = ArgumentParser.load(tiny_parser, "cpu")
+    doc = _thread(n_article=12)
+    article = [i for i, u in enumerate(doc.units) if u.post == "article"]
+    (windowed,) = parser.parse([doc], links=False)
+    parser.cfg = replace(parser.cfg, whole_posts=True)
+    (whole,) = parser.parse([doc], links=False)
+    first, last = article[0], article[-1]
+    assert first not in windowed.arcs[last] and first in whole.arcs[last]  # reached across windows
+    assert set(whole.arcs[last]) > set(windowed.arcs[last])
+    for d in range(len(doc.units)):  # each unit's heads are still one distribution
+        assert math.isclose(sum(math.exp(v) for v in whole.arcs[d].values()), 1.0, rel_tol=1e-4)
+    comment = next(i for i, u in enumerate(doc.units) if u.post == "c2")  # posts in one window are untouched
+    assert whole.arcs[comment] == pytest.approx(windowed.arcs[comment])
+
+
 def test_decoding_takes_the_best_tree_never_a_cycle_and_thresholds_by_context():
     parts = [
         PostText("a", "article", "One claim here. Two claim here. Three claim here."),
