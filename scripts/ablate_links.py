@@ -21,9 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from measure_targets import DATA, SHARED, docs_block, replies_block  # noqa: E402
+
 import argmine  # noqa: E402
 from argmine import corpora  # noqa: E402
-from measure_targets import DATA, SHARED, docs_block, replies_block  # noqa: E402
 
 
 def main() -> int:
