@@ -21,20 +21,21 @@ from argmine.version import __version__
 
 _PUBLIC = {
     "argmine.pipeline": ["analyze", "analyze_all", "load_model", "Outcome"],
-    "argmine.readers": ["read", "read_all", "ReadResult", "INPUT_FORMATS"],
+    "argmine.reading.readers": ["read", "read_all", "ReadResult", "INPUT_FORMATS"],
     "argmine.graph": ["Graph", "TreeNode", "load_graphs"],
     "argmine.document": ["Document", "Post", "Unit", "Relation", "Span", "PairScores"],
-    "argmine.relations": ["RelationModel"],
-    "argmine.parser": ["ArgumentParser"],
-    "argmine.decoding": ["Decision"],
+    "argmine.relations.pair": ["RelationModel"],
+    "argmine.relations.parser": ["ArgumentParser"],
+    "argmine.decoding.trees": ["Decision"],
     "argmine.settings": ["Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe"],
     "argmine.devices": ["check_device"],
     "argmine.formats": ["export", "import_graphs", "FORMATS", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS"],
-    "argmine.corpora": ["CORPORA"],
-    "argmine.evaluation": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
+    "argmine.evaluation.corpora": ["CORPORA"],
+    "argmine.evaluation.metrics": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
     "argmine.batch": ["run_batch", "Summary"],
-    "argmine.writers": ["write_text", "write_files", "render_trees", "check_output"],
+    "argmine.view": ["render_trees"],
+    "argmine.files": ["write_text", "write_files", "check_output"],
     "argmine.serve": ["create_app", "run_server"],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
@@ -70,18 +71,19 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from argmine.batch import Summary, run_batch
-    from argmine.corpora import CORPORA
-    from argmine.decoding import Decision
+    from argmine.decoding.trees import Decision
     from argmine.devices import check_device
     from argmine.document import Document, PairScores, Post, Relation, Span, Unit
-    from argmine.evaluation import EVAL_FORMATS, SPLITS, Report, evaluate
+    from argmine.evaluation.corpora import CORPORA
+    from argmine.evaluation.metrics import EVAL_FORMATS, SPLITS, Report, evaluate
+    from argmine.files import check_output, write_files, write_text
     from argmine.formats import EXPORT_FORMATS, FOLDER_FORMATS, FORMATS, IMPORT_FORMATS, export, import_graphs
     from argmine.graph import Graph, TreeNode, load_graphs
-    from argmine.parser import ArgumentParser
     from argmine.pipeline import Outcome, analyze, analyze_all, load_model
-    from argmine.readers import INPUT_FORMATS, ReadResult, read, read_all
-    from argmine.relations import RelationModel
+    from argmine.reading.readers import INPUT_FORMATS, ReadResult, read, read_all
+    from argmine.relations.pair import RelationModel
+    from argmine.relations.parser import ArgumentParser
     from argmine.serve import create_app, run_server
     from argmine.settings import ParserRecipe, Settings, TrainingRecipe, load_recipe, load_settings
     from argmine.training import train
-    from argmine.writers import check_output, render_trees, write_files, write_text
+    from argmine.view import render_trees

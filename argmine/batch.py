@@ -27,10 +27,10 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
-from argmine.readers import json_thread, read_input
+from argmine.files import write_bytes
+from argmine.reading.readers import json_thread, read_input
 from argmine.settings import Settings, default_settings
 from argmine.version import __version__
-from argmine.writers import write_bytes
 
 MANIFEST = "manifest.json"
 OUTPUT_FORMATS = ("jsonl", "parquet")

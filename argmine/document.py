@@ -104,7 +104,7 @@ class Document:
     source_line: int | None = None
     # True when reply links are unknown (plain text): comments may answer the comment above.
     flat: bool = False
-    # A reply's quotes of the posts it answers (argmine.quotes): spans that are no unit.
+    # A reply's quotes of the posts it answers (argmine.units.quotes): spans that are no unit.
     quotes: list[Quote] = field(default_factory=list)
     # Units the segmenter cut to segmenter.max_unit_chars (recorded in the graph's stats).
     cut_units: int = 0
@@ -215,3 +215,41 @@ def posts_above(doc: Document, *, comments_only: bool, with_units: bool) -> dict
         if not with_units or post.id in having:
             last = post.id
     return out
+
+
+class Answerable:
+    """Which posts a post's units may relate to: itself, what it answers (its ancestors; every earlier
+    post in a flat thread) and, for the article, the title. Ancestry is read from DFS entry and exit
+    times, so memory stays linear however deep the reply chain."""
+
+    def __init__(self, doc: Document):
+        self.flat = doc.flat
+        self.kind = {p.id: p.kind for p in doc.posts}
+        self.order = {p.id: k for k, p in enumerate(doc.posts)}
+        self.top = {p.id for p in doc.posts if p.kind == "article" or (p.kind == "comment" and p.parent is None)}
+        children: dict[str | None, list[str]] = {}
+        for p in doc.posts:
+            children.setdefault(p.parent, []).append(p.id)
+        self.entry: dict[str, int] = {}
+        self.exit: dict[str, int] = {}
+        clock = 0
+        stack = [(root, False) for root in reversed(children.get(None, []))]
+        while stack:  # iterative: a reply chain thousands deep is no recursion problem
+            post, done = stack.pop()
+            if done:
+                self.exit[post] = clock
+                continue
+            self.entry[post] = clock
+            clock += 1
+            stack.append((post, True))
+            stack.extend((c, False) for c in reversed(children.get(post, [])))
+
+    def __call__(self, source: str, target: str) -> bool:
+        """May a unit of post ``source`` relate to a unit of post ``target``?"""
+        if source == target:
+            return True
+        if self.entry[target] <= self.entry[source] and self.exit[source] <= self.exit[target]:
+            return True  # an ancestor
+        if self.kind[target] == "title":
+            return source in self.top
+        return self.flat and self.kind[source] == "comment" and self.order[target] < self.order[source]

@@ -15,9 +15,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import networkx as nx
+
 from argmine import jsonio
 from argmine.document import Document, Post, Quote, Relation, Unit
 from argmine.errors import InputError
+from argmine.files import read_text
 from argmine.version import __version__
 
 FORMAT = "argmine.graph"
@@ -97,8 +100,6 @@ class Graph:
     ) -> Graph:
         """Annotated units and relations as a graph. Trees are ``attached`` (child unit -> its relation to
         its parent) when known, else each unit keeps its strongest parent, no cycles."""
-        from argmine.decoding import forest
-
         stats = {
             "units": len(document.units),
             "pairs_scored": 0,
@@ -179,6 +180,21 @@ class Graph:
         return cls.from_dict(jsonio.parse(text, name), name)
 
 
+def forest(doc: Document, relations: list[Relation]) -> dict[str, Relation]:
+    """Trees over given relations (imported gold): each unit keeps its strongest parent, no cycles."""
+    best: dict[tuple[str, str], Relation] = {}
+    for rel in relations:
+        key = (rel.target, rel.source)
+        if key not in best or rel.score > best[key].score:
+            best[key] = rel
+    graph = nx.DiGraph()
+    graph.add_nodes_from(u.id for u in doc.units)
+    for (parent, child), rel in sorted(best.items()):
+        graph.add_edge(parent, child, weight=rel.score)
+    branching = nx.maximum_branching(graph, attr="weight")
+    return {child: best[(parent, child)] for parent, child in branching.edges()}
+
+
 def nest(doc: Document, attached: dict[str, Relation]) -> list[TreeNode]:
     """Trees as nested nodes, roots and children in reading order; every unit appears once."""
     order = {u.id: i for i, u in enumerate(doc.units)}
@@ -248,8 +264,6 @@ def validate(data: Any, name: str = "graph") -> None:
 
 def load_graphs(path: str, max_bytes: int = 1_000_000_000) -> list[Graph]:
     """Graphs from a JSON file or JSON Lines (``argmine.error`` records of a batch are skipped)."""
-    from argmine.readers import read_text
-
     text = read_text(path, max_bytes)
     items = jsonio.records(text, path)
     graphs = [

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from argmine.decoding import Decision, Related, confident_tree
+from argmine.decoding.trees import Decision, Related, confident_tree
 from argmine.document import Document
 from argmine.errors import ArgmineError, InputError
 from argmine.graph import Graph, nest
-from argmine.parser import PARSER_FILE, ArgumentParser
-from argmine.readers import ReadResult, read, read_all
-from argmine.relations import EMBEDDED_MODEL_DIR, RelationModel
-from argmine.segmenter import segment
+from argmine.reading.readers import ReadResult, read, read_all
+from argmine.relations.pair import EMBEDDED_MODEL_DIR, RelationModel
+from argmine.relations.parser import PARSER_FILE, ArgumentParser
 from argmine.settings import ModelSettings, Settings, default_settings
+from argmine.units.segmenter import segment
 
 # The relation-model contract: ``check(doc, settings)`` refuses a thread over the work limit before any
 # model work, ``decision(settings)`` resolves thresholds and limits once, ``relate(docs, settings,

@@ -197,7 +197,7 @@ def analyze_body(model, settings, data: bytes, reader: str, fmt: str, comments_f
     """One thread's graph JSON, or its ``fmt`` export (runs on the model thread)."""
     from argmine.formats import export
     from argmine.pipeline import analyze_document
-    from argmine.readers import read_input
+    from argmine.reading.readers import read_input
 
     result = read_input("-", settings, reader, comments_from, data=data, stem="request")[0]
     graph = analyze_document(result.document, model, settings)
@@ -223,7 +223,7 @@ def predict(model, settings, tasks: list[tuple[object, str]], version: str) -> l
     share one model pass (``analyze_many``); a task the pipeline refuses refuses the request."""
     from argmine.formats import label_studio
     from argmine.pipeline import analyze_many
-    from argmine.readers import read_input
+    from argmine.reading.readers import read_input
 
     docs = [
         read_input("-", settings, "text", data=t.encode("utf-8"), stem=f"task-{i}")[0].document for i, t in tasks if t.strip()
@@ -248,7 +248,7 @@ def parse_json(data: bytes, what: str) -> object:
     """A JSON request body, read as the readers read a file: undecodable or malformed JSON is an
     ``InputError`` naming the place (a 400, like every ``InputError``)."""
     from argmine import jsonio
-    from argmine.readers import decode
+    from argmine.files import decode
 
     return jsonio.parse(decode(data, what), what)
 

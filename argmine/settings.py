@@ -174,7 +174,7 @@ class DataSource(Section):
 
 class Recipe(Section):
     """What every training recipe states: the encoder, seed and optimiser limits (held-out splits are
-    each corpus's own declaration in ``argmine.corpora.CORPORA``, so training and evaluation agree)."""
+    each corpus's own declaration in ``argmine.evaluation.corpora.CORPORA``, so training and evaluation agree)."""
 
     base: Annotated[str, Field(min_length=1)]
     seed: int
@@ -226,7 +226,7 @@ class ParserRecipe(Recipe):
     label_weight: Annotated[float, Field(ge=0.0)]
     dev_fraction: Share
     data: list[ParserData]
-    # The answered-post link (argmine.replies): trained after the parser on the training-side threads and
+    # The answered-post link (argmine.relations.replies): trained after the parser on the training-side threads and
     # reply pairs, with the parser's arcs among its features; the thresholds are chosen again with it. ``links_encoder``: the sentence encoder of its similarity features
     # (``self``: the parser's own encoder, each unit read alone; ``minilm``: the pretrained MiniLM).
     links: bool = True

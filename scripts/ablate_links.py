@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What each training source adds to the answered-post link (argmine.replies): the link scorer is fitted
+"""What each training source adds to the answered-post link (argmine.relations.replies): the link scorer is fitted
 on each source alone and on all together, over the same parser and the same thresholds (those stored
 with the model), and measured on held-out data beside the baselines.
 
@@ -36,11 +36,11 @@ def main() -> int:
     if not SHARED.is_dir():
         print("../shared is absent: nothing to measure", file=sys.stderr)
         return 2
-    from argmine.corpora import reply_document
-    from argmine.evaluation import evaluate_reply_links
-    from argmine.parser_training import load_parser_data
-    from argmine.replies import fit_scorer, graph_link_examples, reply_link_examples
-    from argmine.training import load_recipe
+    from argmine.evaluation.corpora import reply_document
+    from argmine.evaluation.metrics import evaluate_reply_links
+    from argmine.settings import load_recipe
+    from argmine.training.links import fit_scorer, graph_link_examples, reply_link_examples
+    from argmine.training.parser import load_parser_data
 
     started = time.time()
     config = argmine.load_settings(None, {"model": {"name": args.model}})

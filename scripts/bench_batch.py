@@ -73,9 +73,9 @@ RAW = r"""
 import json, sys, time
 import torch
 import argmine
-from argmine.candidates import candidate_pairs, pair_contexts
-from argmine.relations import mark, post_pairs
-from argmine.segmenter import segment
+from argmine.relations.candidates import candidate_pairs, pair_contexts
+from argmine.relations.pair import mark, post_pairs
+from argmine.units.segmenter import segment
 settings = argmine.load_settings(overrides={"model": {"device": "cpu", "quantize": sys.argv[2]}})
 model = argmine.load_model(settings=settings)
 texts = []
@@ -109,8 +109,8 @@ def raw_forward(path: Path, policy: str, quantize: str) -> dict:
 def decisions() -> None:
     """Relation decisions that int8 changes: seed 002 (../shared) and microtexts with gold units."""
     import argmine
-    from argmine import corpora
-    from argmine.evaluation import model_relater
+    from argmine.evaluation import corpora
+    from argmine.evaluation.metrics import model_relater
 
     shared = ROOT.parent / "shared"
     runs = {}

@@ -21,10 +21,10 @@ import time
 import torch
 
 import argmine
-from argmine.candidates import candidate_pairs
 from argmine.document import Document, Post, Unit
 from argmine.pipeline import relate
-from argmine.segmenter import segment
+from argmine.relations.candidates import candidate_pairs
+from argmine.units.segmenter import segment
 
 WORDS = (
     "government tax plan city council voters budget war peace russia syria coalition rebels election "
@@ -94,7 +94,7 @@ def raw_forward(model, pairs: list[tuple[str, str]], batch_size: int) -> float:
 def parser_throughput(doc: Document, model, config, sizes: str) -> None:
     """The parser: units/s of the whole relation stage (windows, one forward pass each, arborescence), and
     how its (unit, head) scores grow with the thread (no pair model: they are what one pass rates)."""
-    from argmine.parser import build_windows
+    from argmine.relations.parser import build_windows
 
     relate(synthetic_thread(20, seed=1), model, config)  # warm-up
     start = time.perf_counter()

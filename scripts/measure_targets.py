@@ -30,8 +30,8 @@ from collections import Counter
 from pathlib import Path
 
 import argmine
-from argmine import corpora
-from argmine.evaluation import BASELINES, evaluate_docs, evaluate_replies, model_relater, stance_scores
+from argmine.evaluation import corpora
+from argmine.evaluation.metrics import BASELINES, evaluate_docs, evaluate_replies, model_relater, stance_scores
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATA = SHARED / "data"
@@ -155,7 +155,7 @@ def main() -> int:
         out[f"qt30_{args.split}_gold"] = {"threads": len(docs), **docs_block(docs, model, config)}
         print(json.dumps({"qt30": out[f"qt30_{args.split}_gold"]}), file=sys.stderr)
     if "links" not in skip and getattr(model, "links", None) is not None:
-        from argmine.evaluation import evaluate_reply_links
+        from argmine.evaluation.metrics import evaluate_reply_links
 
         docs = corpora.CORPORA["qt30"].parts(corpora.read_qt30(DATA / "qt30" / "nodesets"))[args.split]
         out[f"qt30_{args.split}_reply_links"] = evaluate_reply_links(docs, model, config)
@@ -168,7 +168,7 @@ def main() -> int:
         out["microtexts"] = docs_block(docs, model, config, modes=("gold", "e2e"))
         print(json.dumps({"micro": out["microtexts"]}), file=sys.stderr)
     if "cv" not in skip and isinstance(model, argmine.ArgumentParser):
-        from argmine.evaluation import _cross_validated
+        from argmine.evaluation.metrics import _cross_validated
 
         docs = corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en")
         relater = _cross_validated(docs, model, config, args.folds, False)
@@ -191,7 +191,7 @@ def main() -> int:
     out["seconds"] = round(time.time() - started, 1)
     print(json.dumps(out, indent=1))
     if args.card:
-        from argmine.training import parser_info, write_model_card, write_parser_card
+        from argmine.training.cards import parser_info, write_model_card, write_parser_card
 
         folder = Path(args.card)
         parser_folder = (folder / "argmine_parser.json").exists()

@@ -10,7 +10,7 @@ import networkx as nx
 import pytest
 
 import argmine
-from argmine.relations import RelationModel
+from argmine.relations.pair import RelationModel
 from tests.conftest import EXAMPLE, FIXTURES, ROOT
 
 PACKAGE = ROOT / "argmine"
@@ -107,7 +107,7 @@ def test_graph_from_json_checks_schema_offsets_and_references(tiny_model):
 
 
 def test_gold_corpora_load_into_the_same_graph_type():
-    from argmine import corpora
+    from argmine.evaluation import corpora
 
     (doc,) = corpora.read_microtexts(FIXTURES / "corpora" / "microtexts")
     assert isinstance(doc, argmine.Graph) and doc.model["name"] == "gold"
@@ -235,8 +235,8 @@ def test_a_graph_read_back_from_its_json_equals_it_plain_text_included(tiny_mode
 def test_text_modules_and_the_test_setup_import_no_torch():
     """Reading, segmenting, graphs, formats and settings need no model stack; nor do the fast tests' fixtures."""
     code = (
-        "import sys\nimport argmine, argmine.segmenter, argmine.readers, argmine.formats, argmine.graph, argmine.settings\n"
-        "import argmine.devices, argmine.writers, argmine.jsonio, tests.conftest\n"
+        "import sys\nimport argmine, argmine.units.segmenter, argmine.reading.readers, argmine.formats, argmine.graph, argmine.settings\n"
+        "import argmine.devices, argmine.view, argmine.jsonio, tests.conftest\n"
         "heavy = sorted(m for m in ('torch', 'transformers') if m in sys.modules)\nassert not heavy, heavy\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

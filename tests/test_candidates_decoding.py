@@ -1,9 +1,9 @@
 import networkx as nx
 
-from argmine.candidates import candidate_pairs, similar_pairs, tfidf
-from argmine.decoding import Decision, confident_tree, decode_trees, forest
+from argmine.decoding.trees import Decision, confident_tree, decode_trees
 from argmine.document import Document, PairScores, Post, Relation, Unit
-from argmine.graph import nest
+from argmine.graph import forest, nest
+from argmine.relations.candidates import candidate_pairs, similar_pairs, tfidf
 from argmine.settings import load_settings
 
 CFG = load_settings()

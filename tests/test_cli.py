@@ -152,12 +152,12 @@ def test_emoji_crlf_offsets_survive_end_to_end(tiny_model):
 
 
 def test_internal_fault_exits_1(tiny_model, monkeypatch):
-    import argmine.relations
+    import argmine.relations.pair
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(argmine.relations, "candidate_pairs", broken)
+    monkeypatch.setattr(argmine.relations.pair, "candidate_pairs", broken)
     result = run("analyze", EXAMPLE, "--model", tiny_model, "-q")
     assert result.exit_code == 1 and "internal error: RuntimeError: boom" in result.stderr
 

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from argmine import corpora
 from argmine.errors import InputError
+from argmine.evaluation import corpora
 from tests.conftest import FIXTURES
 
 C = FIXTURES / "corpora"

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import argmine
-from argmine.relations import EMBEDDED_MODEL_DIR
+from argmine.relations.pair import EMBEDDED_MODEL_DIR
 from tests.conftest import EXAMPLE
 
 
@@ -21,7 +21,7 @@ def test_embedded_model_is_the_parser_with_its_reply_links_fp16_and_small():
     stored = json.loads((EMBEDDED_MODEL_DIR / "argmine_parser.json").read_text())
     assert 0 <= stored["threshold"] <= 1 and 0 <= stored["reply_threshold"] <= 1
     links = json.loads((EMBEDDED_MODEL_DIR / "argmine_links.json").read_text())
-    from argmine.replies import FEATURES
+    from argmine.relations.replies import FEATURES
 
     assert links["features"] == list(FEATURES)
     card = (EMBEDDED_MODEL_DIR / "README.md").read_text()
@@ -53,7 +53,7 @@ def test_analyze_uses_the_embedded_model_with_the_network_off(tmp_path):
 @pytest.mark.slow
 def test_embedded_model_reads_replies_as_agreement_and_disagreement():
     """The shipped model on two-post threads it never saw: a clear disagreement attacks, a clear agreement supports."""
-    from argmine.corpora import ReplyPair, reply_thread
+    from argmine.evaluation.corpora import ReplyPair, reply_thread
 
     model = argmine.load_model()
     assert model.links is not None and model.stored["reply_threshold"] is not None

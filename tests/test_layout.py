@@ -1,7 +1,7 @@
 import pytest
 
 from argmine.errors import InputError
-from argmine.layout import layout_plain_text, paragraphs
+from argmine.reading.layout import layout_plain_text, paragraphs
 from argmine.settings import load_settings
 from tests.conftest import EXAMPLE
 

@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 import argmine
 from argmine.cli import app
-from argmine.decoding import Decision, decode_parse
+from argmine.decoding.trees import Decision, decode_parse
 from argmine.document import PostText, join_posts
-from argmine.parser import ROOT, ArgumentParser, Parse, build_windows, context_posts
-from argmine.segmenter import segment
+from argmine.relations.parser import ROOT, ArgumentParser, Parse, build_windows, context_posts
+from argmine.units.segmenter import segment
 from tests.conftest import EXAMPLE, FIXTURES
 
 C = FIXTURES / "corpora"
@@ -151,10 +151,14 @@ def test_training_is_reproducible_and_the_folder_loads(tmp_path, tiny_parser):
 
 
 def test_an_interrupted_training_resumes_from_its_last_epoch(tmp_path, tiny_parser):
-    from argmine.parser_training import fit, graph_examples
+    from argmine.training.parser import fit, graph_examples
 
     parser = ArgumentParser.load(tiny_parser, "cpu")
-    examples = [e for g in argmine.corpora.read_qt30(C / "qt30") for e in graph_examples(g, parser.tokenizer, parser.cfg, "qt30")]
+    examples = [
+        e
+        for g in argmine.evaluation.corpora.read_qt30(C / "qt30")
+        for e in graph_examples(g, parser.tokenizer, parser.cfg, "qt30")
+    ]
     opts = {"seed": 1, "epochs": 2, "encoder_lr": 1e-3, "head_lr": 1e-2, "tokens_per_batch": 128}
 
     def fresh():
@@ -181,9 +185,9 @@ def test_an_interrupted_training_resumes_from_its_last_epoch(tmp_path, tiny_pars
 
 
 def test_cross_validation_by_text_beside_the_model_and_refused_for_pair_models(tmp_path, tiny_parser, tiny_model):
-    from argmine.parser_training import cv_folds
+    from argmine.training.parser import cv_folds
 
-    (gold,) = argmine.corpora.read_microtexts(C / "microtexts")
+    (gold,) = argmine.evaluation.corpora.read_microtexts(C / "microtexts")
     lines = []
     for k in range(4):
         data = json.loads(gold.to_json())
@@ -253,7 +257,7 @@ def test_a_root_penalty_lets_a_hesitant_reply_answer_its_parent():
 
 
 def test_the_windows_check_builds_are_the_ones_parse_reads(tiny_parser, monkeypatch):
-    import argmine.parser as parser_module
+    import argmine.relations.parser as parser_module
 
     parser = ArgumentParser.load(tiny_parser, "cpu")
     doc = _thread(n_article=12)

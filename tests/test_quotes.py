@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 import argmine
 from argmine.document import Document, Post, Quote, Relation
 from argmine.graph import Graph
-from argmine.quotes import find_quotes, point_quotes, quoted_units
-from argmine.readers import json_thread, reddit_thread
-from argmine.segmenter import segment
+from argmine.reading.readers import json_thread, reddit_thread
 from argmine.settings import load_settings
+from argmine.units.quotes import find_quotes, point_quotes, quoted_units
+from argmine.units.segmenter import segment
 
 CFG = load_settings()
 
@@ -134,7 +134,7 @@ def test_a_thread_without_quotes_is_segmented_as_before():
 
 
 def _plain_spans(doc, post):
-    from argmine.segmenter import segment_post
+    from argmine.units.segmenter import segment_post
 
     return segment_post(doc, post, CFG.segmenter, CFG.boilerplate)
 

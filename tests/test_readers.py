@@ -3,7 +3,7 @@ import json
 import pytest
 
 from argmine.errors import InputError
-from argmine.readers import read_input
+from argmine.reading.readers import read_input
 from argmine.settings import load_settings
 from tests.conftest import FIXTURES
 

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 import argmine
-from argmine import corpora
 from argmine.cli import app
-from argmine.corpora import CORPORA, Corpus
+from argmine.evaluation import corpora
+from argmine.evaluation.corpora import CORPORA, Corpus
 from argmine.formats import discover
-from argmine.training import load_training_data
+from argmine.training.pair import load_training_data
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 C = FIXTURES / "corpora"
@@ -60,7 +60,7 @@ def test_every_declared_format_is_exported_and_listed_by_the_cli():
 
 
 def test_a_one_graph_format_refuses_a_collection_and_a_collection_format_takes_it():
-    graph = argmine.corpora.read_microtexts(C / "microtexts")[0]
+    graph = argmine.evaluation.corpora.read_microtexts(C / "microtexts")[0]
     with pytest.raises(argmine.InputError, match="argdown export takes one graph; the input holds 2"):
         argmine.export([graph, graph], "argdown")
     assert argmine.export([graph, graph], "doccano").count("\n") == 2

@@ -2,7 +2,7 @@ import pytest
 
 import argmine
 from argmine.errors import ModelError
-from argmine.relations import RelationModel, map_labels
+from argmine.relations.pair import RelationModel, map_labels
 from tests import tiny_models
 from tests.conftest import FIXTURES
 
@@ -88,7 +88,7 @@ def test_predict_order_and_batching_do_not_change_results(tiny_model):
 def test_the_threshold_stored_with_the_model_decides_unless_the_config_overrides_it(tmp_path, make_model):
     import shutil
 
-    from argmine.relations import write_stored
+    from argmine.relations.pair import write_stored
 
     folder = tmp_path / "m"
     shutil.copytree(make_model("argmine", "support"), folder)
@@ -104,7 +104,7 @@ def test_the_threshold_stored_with_the_model_decides_unless_the_config_overrides
 
 
 def test_context_markers_from_the_model_folder_reach_the_pair_input(tmp_path):
-    from argmine.relations import read_stored, write_stored
+    from argmine.relations.pair import read_stored, write_stored
 
     words = tiny_models.vocabulary(["post: reply: cats are good. dogs are bad."])
     folder = tiny_models.build(tmp_path / "m", tiny_models.CONVENTIONS["argmine"], words=words, seed=3)

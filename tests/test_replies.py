@@ -6,22 +6,21 @@ import numpy as np
 import pytest
 
 import argmine
-from argmine.decoding import Decision, ReplyChoice, decode_parse
+from argmine.decoding.trees import Decision, ReplyChoice, decode_parse
 from argmine.document import PostText, Quote, join_posts
 from argmine.errors import ModelError
-from argmine.parser import ROOT, Parse
-from argmine.replies import (
+from argmine.relations.parser import ROOT, Parse
+from argmine.relations.replies import (
     FEATURES,
     MAX_SOURCES,
     MAX_TARGETS,
     POST_FEATURES,
-    LinkExample,
     LinkScorer,
     answerable,
     build_slots,
-    fit_scorer,
 )
-from argmine.segmenter import segment
+from argmine.training.links import LinkExample, fit_scorer
+from argmine.units.segmenter import segment
 from tests.conftest import FIXTURES
 
 COL = {name: j for j, name in enumerate(FEATURES)}
@@ -90,7 +89,7 @@ def test_a_long_reply_and_a_long_answered_post_are_bounded():
 
 def _synthetic(rng, n_slots: int) -> list[LinkExample]:
     """Slots where the gold target is the most similar candidate, and no link when nothing is similar."""
-    from argmine.replies import Slot
+    from argmine.relations.replies import Slot
 
     out = []
     for k in range(n_slots):
@@ -199,9 +198,9 @@ def linked_parser(tiny_parser, tmp_path_factory):
     """The tiny parser with a reply-link scorer trained by ``fit_links`` on fixture threads and reply pairs."""
     import shutil
 
-    from argmine.corpora import CORPORA
-    from argmine.parser import ArgumentParser
-    from argmine.replies import fit_links
+    from argmine.evaluation.corpora import CORPORA
+    from argmine.relations.parser import ArgumentParser
+    from argmine.training.links import fit_links
 
     folder = tmp_path_factory.mktemp("linked") / "parser"
     shutil.copytree(tiny_parser, folder)
@@ -215,7 +214,7 @@ def linked_parser(tiny_parser, tmp_path_factory):
 
 
 def test_a_parser_with_a_link_scorer_links_each_reply_at_most_once_end_to_end(linked_parser):
-    from argmine.parser import ArgumentParser
+    from argmine.relations.parser import ArgumentParser
 
     parser = ArgumentParser.load(linked_parser, "cpu")
     assert parser.links is not None
@@ -236,9 +235,9 @@ def test_a_parser_with_a_link_scorer_links_each_reply_at_most_once_end_to_end(li
 
 
 def test_evaluate_reports_target_accuracy_beside_four_baselines(linked_parser):
-    from argmine.corpora import CORPORA
-    from argmine.evaluation import evaluate_reply_links
-    from argmine.parser import ArgumentParser
+    from argmine.evaluation.corpora import CORPORA
+    from argmine.evaluation.metrics import evaluate_reply_links
+    from argmine.relations.parser import ArgumentParser
 
     graphs = CORPORA["qt30"].read(FIXTURES / "corpora" / "qt30")
     report = evaluate_reply_links(graphs, ArgumentParser.load(linked_parser, "cpu"))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import argmine
 from argmine.cli import app
-from argmine.relations import RelationModel
+from argmine.relations.pair import RelationModel
 from tests.conftest import EXAMPLE, FIXTURES, ROOT
 
 runner = CliRunner()
@@ -50,7 +50,7 @@ def long_post(n: int) -> argmine.Document:
 
 
 def test_a_long_post_is_decoded_in_blocks_of_bounded_size(tiny_model, monkeypatch):
-    import argmine.decoding as decoding
+    import argmine.decoding.trees as decoding
 
     sizes = []
     original = decoding._post_tree
@@ -75,7 +75,8 @@ def test_a_long_post_is_decoded_in_blocks_of_bounded_size(tiny_model, monkeypatc
 
 
 def test_ancestry_stays_linear_in_a_deep_reply_chain():
-    from argmine.candidates import Answerable, candidate_pairs
+    from argmine.document import Answerable
+    from argmine.relations.candidates import candidate_pairs
 
     comments = [
         {"id": f"c{i}", "parent": f"c{i - 1}" if i > 1 else None, "text": f"Reply {i} about topic{i % 5}."}
@@ -85,7 +86,7 @@ def test_ancestry_stays_linear_in_a_deep_reply_chain():
     answerable = Answerable(doc)
     assert len(answerable.entry) == len(doc.posts)  # two numbers per post, not a set of ancestors each
     assert answerable("c1200", "c1") and answerable("c1200", "article") and not answerable("c1", "c1200")
-    from argmine.segmenter import segment
+    from argmine.units.segmenter import segment
 
     settings = argmine.load_settings()
     doc = segment(doc, settings.segmenter, settings.boilerplate)

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from argmine.readers import read_input
-from argmine.segmenter import segment
+from argmine.reading.readers import read_input
 from argmine.settings import load_settings
+from argmine.units.segmenter import segment
 
 CFG = load_settings()
 

@@ -3,8 +3,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from argmine.document import Document, Post
-from argmine.segmenter import segment
 from argmine.settings import load_settings
+from argmine.units.segmenter import segment
 
 CFG = load_settings()
 
@@ -112,7 +112,7 @@ def test_a_text_without_sentence_ends_gives_units_cut_at_a_space():
 
 def test_cut_units_are_in_the_graph_stats_and_the_model_gets_bounded_pairs(tiny_model, monkeypatch):
     import argmine
-    from argmine.relations import RelationModel
+    from argmine.relations.pair import RelationModel
 
     seen = []
     score = RelationModel.score

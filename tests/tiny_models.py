@@ -69,7 +69,7 @@ def build_parser(
     """Save a tiny random contextual parser (1-layer BERT encoder, small scorers) with stored thresholds."""
     from transformers import BertModel
 
-    from argmine.parser import ArgumentParser, ParserConfig, build_net
+    from argmine.relations.parser import ArgumentParser, ParserConfig, build_net
 
     base = build(folder / "base", ["LABEL_0", "LABEL_1"], words=words, max_positions=max_length, seed=seed)
     torch.manual_seed(seed)

@@ -12,9 +12,9 @@ import pkgutil
 from pathlib import Path
 
 from argmine.errors import InputError
+from argmine.files import read_text
 from argmine.formats.base import Format
 from argmine.graph import Graph, validate
-from argmine.readers import read_text
 
 
 def discover(path: list[str], package: str) -> dict[str, Format]:

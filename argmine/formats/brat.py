@@ -1,7 +1,7 @@
 """brat standoff: ``DOC.txt``, ``DOC.ann`` (T/R lines, AnnotatorNotes) and an ``annotation.conf``.
 
 Offsets are code points. A unit crossing a line break becomes a discontinuous span of fragments
-(brat annotations must fit on one line). A reply's quote (``argmine.quotes``) is a ``Quote``
+(brat annotations must fit on one line). A reply's quote (``argmine.units.quotes``) is a ``Quote``
 annotation with a ``quotes`` relation to the unit it repeats; both come back on import, and the
 collection's ``annotation.conf`` declares them only when a document has quotes. Import also reads
 AAE-style essays, where a Claim's ``Stance For|Against`` attribute stands for its relation to the MajorClaim.
@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.files import read_text
 from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
@@ -29,7 +30,6 @@ from argmine.formats.common import (
     side_info,
 )
 from argmine.graph import Graph
-from argmine.readers import read_text
 
 _FRAGMENT = re.compile(r"[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.files import read_text
 from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
@@ -18,7 +19,6 @@ from argmine.formats.common import (
     side_info,
 )
 from argmine.graph import Graph
-from argmine.readers import read_text
 
 
 def record(graph: Graph) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from argmine import jsonio
 from argmine.errors import InputError
+from argmine.files import read_text
 from argmine.formats.base import Format
 from argmine.formats.common import (
     LABEL_TO_RELATION,
@@ -25,7 +26,6 @@ from argmine.formats.common import (
     side_info,
 )
 from argmine.graph import Graph
-from argmine.readers import read_text
 
 CONFIG = """<View>
   <Relations>

@@ -14,10 +14,10 @@ from typing import NamedTuple
 from argmine import jsonio
 from argmine.document import Post
 from argmine.errors import InputError
+from argmine.files import read_text
 from argmine.formats.base import Format
 from argmine.formats.common import argmine_meta, check_same_text, graph_from_annotations, side_info
 from argmine.graph import Graph, posts_json
-from argmine.readers import read_text
 
 SCHEMES = {"RA": "72", "CA": "71", "TA": "82", "YA": "168"}
 RELATION_NODE = {"support": ("RA", "Default Inference", "Arguing"), "attack": ("CA", "Default Conflict", "Disagreeing")}

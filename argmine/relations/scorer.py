@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from argmine import jsonio
-from argmine.candidates import tfidf
 from argmine.document import Document, PairScores, Post, answered_posts, posts_above
 from argmine.errors import ModelError
+from argmine.relations.candidates import tfidf
 
 SCORER_FILE = "argmine_scorer.json"
 # Feature settings a fitted scorer is tied to (stored with it in argmine_scorer.json).
@@ -336,10 +336,10 @@ class Scorer:
         return [PairScores(float(p * (1 - q)), float(p * q), float(1 - p)) for p, q in zip(link, attack)]
 
     def save(self, folder: Path) -> None:
-        from argmine.writers import write_text
+        from argmine.files import write_text
 
         data = {
-            "format": "argmine.scorer",
+            "format": "argmine.relations.scorer",
             "version": 1,
             "link_weights": self.link_weights,
             "label_weights": self.label_weights,

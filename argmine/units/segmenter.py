@@ -2,7 +2,7 @@
 
 Units are trimmed spans of the verbatim text; boilerplate (subscription appeals, bylines,
 photo credits) is dropped by the patterns in ``configs/default.yaml``, and a reply's quotes of the
-posts it answers (``argmine.quotes``) are no units: they are kept on the document as pointers.
+posts it answers (``argmine.units.quotes``) are no units: they are kept on the document as pointers.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from functools import lru_cache
 
 import pysbd
 
-from argmine.boilerplate import is_boilerplate
 from argmine.document import Document, Post, Quote, Span, Unit, trim_span
-from argmine.quotes import find_quotes, point_quotes
+from argmine.reading.boilerplate import is_boilerplate
 from argmine.settings import SegmenterSettings
+from argmine.units.quotes import find_quotes, point_quotes
 
 _TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
 # Words that cannot open the subject of a clause ("because of ...", "but only ...", "and that ...").

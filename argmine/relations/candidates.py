@@ -11,46 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from argmine.document import Document, answered_posts, posts_above
+from argmine.document import Answerable, Document, answered_posts, posts_above
 from argmine.settings import CandidateSettings
-
-
-class Answerable:
-    """Which posts a post's units may relate to: itself, what it answers (its ancestors; every earlier
-    post in a flat thread) and, for the article, the title. Ancestry is read from DFS entry and exit
-    times, so memory stays linear however deep the reply chain."""
-
-    def __init__(self, doc: Document):
-        self.flat = doc.flat
-        self.kind = {p.id: p.kind for p in doc.posts}
-        self.order = {p.id: k for k, p in enumerate(doc.posts)}
-        self.top = {p.id for p in doc.posts if p.kind == "article" or (p.kind == "comment" and p.parent is None)}
-        children: dict[str | None, list[str]] = {}
-        for p in doc.posts:
-            children.setdefault(p.parent, []).append(p.id)
-        self.entry: dict[str, int] = {}
-        self.exit: dict[str, int] = {}
-        clock = 0
-        stack = [(root, False) for root in reversed(children.get(None, []))]
-        while stack:  # iterative: a reply chain thousands deep is no recursion problem
-            post, done = stack.pop()
-            if done:
-                self.exit[post] = clock
-                continue
-            self.entry[post] = clock
-            clock += 1
-            stack.append((post, True))
-            stack.extend((c, False) for c in reversed(children.get(post, [])))
-
-    def __call__(self, source: str, target: str) -> bool:
-        """May a unit of post ``source`` relate to a unit of post ``target``?"""
-        if source == target:
-            return True
-        if self.entry[target] <= self.entry[source] and self.exit[source] <= self.exit[target]:
-            return True  # an ancestor
-        if self.kind[target] == "title":
-            return source in self.top
-        return self.flat and self.kind[source] == "comment" and self.order[target] < self.order[source]
 
 
 def candidate_pairs(doc: Document, cfg: CandidateSettings, matrix=None) -> list[tuple[int, int]]:

@@ -224,21 +224,6 @@ def _post_tree(
     return PostTree(best[1], best[2])
 
 
-def forest(doc: Document, relations: list[Relation]) -> dict[str, Relation]:
-    """Trees over given relations (imported gold): each unit keeps its strongest parent, no cycles."""
-    best: dict[tuple[str, str], Relation] = {}
-    for rel in relations:
-        key = (rel.target, rel.source)
-        if key not in best or rel.score > best[key].score:
-            best[key] = rel
-    graph = nx.DiGraph()
-    graph.add_nodes_from(u.id for u in doc.units)
-    for (parent, child), rel in sorted(best.items()):
-        graph.add_edge(parent, child, weight=rel.score)
-    branching = nx.maximum_branching(graph, attr="weight")
-    return {child: best[(parent, child)] for parent, child in branching.edges()}
-
-
 def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict[str, Relation]:
     """The decoded tree's links that made it into the relations (the output's trees)."""
     kept = {(r.source, r.target) for r in relations}

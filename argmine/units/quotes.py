@@ -9,7 +9,7 @@ Two kinds, in comments only:
   consecutive words with a post the comment may answer (case, whitespace and curly or straight
   apostrophes aside). Its span is the quotation, marks included; the rest of its sentence stays text.
 
-A comment may quote the posts ``candidates.Answerable`` lets it answer: its ancestors and, in a flat
+A comment may quote the posts ``document.Answerable`` lets it answer: its ancestors and, in a flat
 plain-text thread, every earlier post (the comment above among them). ``find_quotes`` needs only the
 posts; ``point_quotes`` names each quote's target once units exist; the segmenter runs both.
 """
@@ -20,8 +20,7 @@ import re
 from dataclasses import replace
 from difflib import SequenceMatcher
 
-from argmine.candidates import Answerable
-from argmine.document import Document, Post, Quote, Unit, answered_posts, trim_span
+from argmine.document import Answerable, Document, Post, Quote, Unit, answered_posts, trim_span
 
 __all__ = ["Quote", "find_quotes", "point_quotes", "quoted_units"]
 

@@ -20,7 +20,7 @@ PENALTIES = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
 def parse_relater(parser, docs: list[Document], batch_size: int = 16):
     """Parse ``docs`` once and decode them once per ROOT penalty (thresholds and label weights leave the
     tree alone); returns relater(decision) -> a function of a document giving it Decoded."""
-    from argmine.decoding import Decision, label_edges, parse_edges, reply_edges
+    from argmine.decoding.trees import Decision, label_edges, parse_edges, reply_edges
 
     parses = dict(zip((d.id for d in docs), parser.parse(docs, batch_size)))
     trees: dict[float, dict] = {}
@@ -51,9 +51,9 @@ def choose_thresholds(
     the reply attack weight."""
     from dataclasses import replace
 
-    from argmine.corpora import reply_document
-    from argmine.decoding import Decision
-    from argmine.evaluation import evaluate_docs, evaluate_replies
+    from argmine.decoding.trees import Decision
+    from argmine.evaluation.corpora import reply_document
+    from argmine.evaluation.metrics import evaluate_docs, evaluate_replies
 
     graphs = [g for _, g in dev_docs]
     replies = dev_replies[:limit]

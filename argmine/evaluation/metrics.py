@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argmine.corpora import CORPORA, ReplyPair, gold_links, reply_document
-from argmine.decoding import Decoded
+from argmine.decoding.trees import Decoded
 from argmine.document import RELATION_LABELS, Document, Relation, Unit, answered_posts, posts_above
 from argmine.errors import InputError
+from argmine.evaluation.corpora import CORPORA, ReplyPair, gold_links, reply_document
 from argmine.graph import Graph
 from argmine.pipeline import Model, relate
-from argmine.segmenter import segment
 from argmine.settings import Settings, default_settings
+from argmine.units.segmenter import segment
 
 # A relater maps a document with units to (relations, decoded tree: each attached unit's link to its
 # parent). Attachment accuracy reads the tree; relation scores read the relations.
@@ -474,8 +474,8 @@ def _score_replies(pairs: list[ReplyPair], model, settings: Settings, baselines:
 
 def _cross_validated(docs: list[Graph], model, settings: Settings, folds: int, progress: bool) -> Relater:
     """A relater reading each document with a copy of the parser fine-tuned on the other folds (by text)."""
-    from argmine.parser import ArgumentParser
-    from argmine.parser_training import cross_validate
+    from argmine.relations.parser import ArgumentParser
+    from argmine.training.parser import cross_validate
 
     if not isinstance(model, ArgumentParser):
         raise InputError("cross-validation (--cv) fine-tunes the contextual parser: use a parser model")
@@ -491,7 +491,7 @@ def _cross_validated(docs: list[Graph], model, settings: Settings, folds: int, p
 def _slot_baselines(slot, doc: Document, answered: str | None) -> dict[str, Callable[[int], int]]:
     """For a source row ``a`` of a slot, the target column each baseline picks: the answered post's first
     or last unit, the most similar unit by sentence embeddings or by TF-IDF among the slot's candidates."""
-    from argmine.replies import FEATURES
+    from argmine.relations.replies import FEATURES
 
     emb, tf = FEATURES.index("emb"), FEATURES.index("tfidf")
     n = len(slot.targets)
@@ -513,9 +513,9 @@ def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = N
     their gold source) of the model's link scorer beside four baselines on the same links, and F1 of "no
     link" over the posts that answer another (predicted: no relation out of the post in the model's output;
     gold: no cross-post link from the post)."""
-    from argmine.decoding import decode_parse
-    from argmine.parser import set_replies
-    from argmine.replies import cross_links
+    from argmine.decoding.trees import decode_parse
+    from argmine.relations.parser import set_replies
+    from argmine.relations.replies import cross_links
 
     if getattr(model, "links", None) is None:
         raise InputError("the answered-post link is scored for a parser with a reply-link scorer (argmine_links.json)")

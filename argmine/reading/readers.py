@@ -7,7 +7,6 @@ yields one result per line, so one bad line does not stop the batch.
 from __future__ import annotations
 
 import hashlib
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from typing import Any
 from argmine import jsonio
 from argmine.document import Document, PostText, join_posts
 from argmine.errors import InputError
-from argmine.layout import layout_plain_text
+from argmine.files import decode, read_bytes
+from argmine.reading.layout import layout_plain_text
 from argmine.settings import Settings, default_settings
 
 INPUT_FORMATS = ("auto", "text", "thread", "jsonl", "reddit")
@@ -30,48 +30,6 @@ class ReadResult:
     error: InputError | None = None
     line: int | None = None
     warnings: list[str] = field(default_factory=list)  # what was read differently from the file, one line each
-
-
-def read_bytes(path: str, max_bytes: int) -> bytes:
-    """Read a file (``-`` = stdin), refusing anything over ``max_bytes``."""
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(max_bytes + 1)
-        else:
-            p = Path(path)
-            if p.is_dir():
-                raise InputError(f"{path} is a directory, not a file")
-            if p.stat().st_size > max_bytes:
-                raise InputError(f"{path} is larger than the limit of {max_bytes} bytes (input.max_bytes)")
-            data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(data) > max_bytes:
-        raise InputError(f"{path} is larger than the limit of {max_bytes} bytes (input.max_bytes)")
-    return data
-
-
-def decode(data: bytes, name: str, keep_bom: bool = False) -> str:
-    """UTF-8 with or without BOM (dropped unless ``keep_bom``), verbatim; empty, binary or other encodings are errors."""
-    if b"\x00" in data:
-        raise InputError(f"{name} looks binary (it contains NUL bytes)")
-    try:
-        text = data.decode("utf-8" if keep_bom else "utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})") from None
-    if not text.strip():
-        raise InputError(f"{name} is empty")
-    return text
-
-
-def read_text(path: str | Path, max_bytes: int = 1_000_000_000, keep_bom: bool = False) -> str:
-    """A file's text for importers and graph files: UTF-8 (a BOM dropped unless ``keep_bom``); missing,
-    binary or undecodable files are one-line errors."""
-    return decode(read_bytes(str(path), max_bytes), str(path), keep_bom)
 
 
 def sniff(text: str, path: str) -> str:

@@ -21,8 +21,8 @@ from defusedxml import ElementTree
 from argmine import jsonio
 from argmine.document import Document, Post, PostText, Relation, Unit, join_posts, trim_span
 from argmine.errors import ConfigError, InputError
+from argmine.files import read_text
 from argmine.graph import GOLD_MODEL, Graph, load_graphs
-from argmine.readers import read_text
 
 csv.field_size_limit(10_000_000)
 
@@ -454,7 +454,7 @@ def reply_thread(pair: ReplyPair, doc_id: str) -> Document:
 def reply_document(pair: ReplyPair, k: int, settings) -> Document:
     """Reply pair number ``k`` as a segmented two-post thread (``reply-K``): how evaluation, training and
     the threshold choice all read a reply pair."""
-    from argmine.segmenter import segment
+    from argmine.units.segmenter import segment
 
     return segment(reply_thread(pair, f"reply-{k}"), settings.segmenter, settings.boilerplate)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from argmine.boilerplate import SENTENCE_BREAK, is_boilerplate_paragraph
 from argmine.document import Document, Post, Span, trim_span
 from argmine.errors import InputError
+from argmine.reading.boilerplate import SENTENCE_BREAK, is_boilerplate_paragraph
 from argmine.settings import CommentDetectionSettings, LayoutSettings
 
 _TERMINAL = tuple('.!?"”’)…:')

