@@ -200,13 +200,14 @@ def _emit(outcomes: list, batch: bool, output_format: str, output: str | None, t
             err.print(f"argmine: warning: {warning}", markup=False)
         if outcome.error is not None:
             err.print(f"argmine: error: {outcome.error}", markup=False)
-        elif outcome.graph.stats["truncated_pairs"] and not quiet:
-            cut, model_info = outcome.graph.stats["truncated_pairs"], outcome.graph.model
-            if model_info.get("kind") == "parser":
-                message = f"{cut} units are longer than {model_info['unit_tokens']} tokens: the parser read their start"
-            else:
-                message = f"{cut} pairs exceeded the model window of {model_info['max_length']} tokens and were truncated"
-            err.print(f"argmine: warning: {message}", markup=False)
+        elif not quiet:
+            stats, model_info = outcome.graph.stats, outcome.graph.model
+            if stats.get("truncated_units"):
+                message = f"{stats['truncated_units']} units are longer than {model_info['unit_tokens']} tokens: the parser read their start"
+                err.print(f"argmine: warning: {message}", markup=False)
+            if stats.get("truncated_pairs"):
+                message = f"{stats['truncated_pairs']} pairs exceeded the model window of {model_info['max_length']} tokens and were truncated"
+                err.print(f"argmine: warning: {message}", markup=False)
         if outcome.graph is not None and outcome.graph.stats.get("cut_units") and not quiet:
             err.print(
                 f"argmine: warning: {outcome.graph.stats['cut_units']} units were cut to "

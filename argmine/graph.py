@@ -24,7 +24,7 @@ from argmine.files import read_text
 from argmine.version import __version__
 
 FORMAT = "argmine.graph"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: stats.truncated_units; the model section records the whole decision
 GOLD_MODEL = {"name": "gold", "labels": {}}
 
 
@@ -105,6 +105,7 @@ class Graph:
             "pairs_scored": 0,
             "relations": len(relations),
             "truncated_pairs": 0,
+            "truncated_units": 0,
             "seconds": None,
         }
         if attached is None:

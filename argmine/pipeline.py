@@ -69,10 +69,11 @@ def _graph(doc: Document, related: Related, model: Model, decision: Decision) ->
         "units": len(doc.units),
         "pairs_scored": related.pairs_scored,
         "relations": len(related.relations),
-        "truncated_pairs": related.truncated,
+        "truncated_pairs": related.truncated_pairs,
+        "truncated_units": related.truncated_units,
         "seconds": None,
     }
-    model_info = {**model.describe(), "threshold": decision.threshold, "reply_threshold": decision.reply_threshold}
+    model_info = {**model.describe(), **decision.describe()}
     return Graph(doc, related.relations, nest(doc, confident_tree(related.tree, related.relations)), model_info, stats)
 
 

@@ -90,7 +90,7 @@ def test_each_post_is_one_tree_whose_root_answers_the_parent_post():
         (4, 1): PairScores(0.1, 0.2, 0.7),
     }
     pairs, scores = scored(doc, table)
-    relations, attached = decode_trees(doc, pairs, scores, Decision(threshold=0.3, reply_threshold=0.3))
+    relations, attached = decode_trees(doc, pairs, scores, Decision.default(threshold=0.3, reply_threshold=0.3))
     got = {c: (r.target, r.label) for c, r in attached.items()}
     assert got["u1"] == ("u3", "support") and got["u2"] == ("u3", "support") and got["u4"] == ("u3", "support")
     # root and target chosen jointly: u6 answers the article and u5 hangs under u6
@@ -107,7 +107,7 @@ def test_links_below_the_threshold_are_left_out_and_units_become_roots():
     doc = thread(3, 1)
     table = {(1, 0): PairScores(0.6, 0.1, 0.3), (2, 0): PairScores(0.2, 0.05, 0.75), (3, 0): PairScores(0.1, 0.15, 0.75)}
     pairs, scores = scored(doc, table)
-    relations, tree = decode_trees(doc, pairs, scores, Decision(threshold=0.5, reply_threshold=0.5))
+    relations, tree = decode_trees(doc, pairs, scores, Decision.default(threshold=0.5, reply_threshold=0.5))
     assert [(r.source, r.target, r.label) for r in relations] == [("u2", "u1", "support")]
     # the decoded tree keeps every link (attachment is measured on it); the output's trees only confident ones
     assert set(tree) == {"u2", "u3", "u4"} and tree["u4"].target == "u1" and tree["u4"].label == "attack"
@@ -127,13 +127,13 @@ def test_a_unit_under_its_post_root_may_also_answer_the_post_above():
         (4, 1): PairScores(0.05, 0.65, 0.3),
     }
     pairs, scores = scored(doc, table)
-    relations, attached = decode_trees(doc, pairs, scores, Decision(threshold=0.3, reply_threshold=0.3, extra_threshold=0.6))
+    relations, attached = decode_trees(doc, pairs, scores, Decision.default(threshold=0.3, reply_threshold=0.3, extra_threshold=0.6))
     assert attached["u4"].target == "u1" and attached["u5"].target == "u4"
     got = {(r.source, r.target, r.label) for r in relations}
     # u5's best reply link is kept beside its tree edge; its second best is not, nor any more from the root u4
     assert ("u5", "u3", "attack") in got and ("u5", "u2", "attack") not in got
     assert [r.source for r in relations].count("u4") == 1
-    relations, _ = decode_trees(doc, pairs, scores, Decision(threshold=0.3, reply_threshold=0.3, extra_threshold=0.8))
+    relations, _ = decode_trees(doc, pairs, scores, Decision.default(threshold=0.3, reply_threshold=0.3, extra_threshold=0.8))
     assert ("u5", "u3", "attack") not in {(r.source, r.target, r.label) for r in relations}
 
 
@@ -141,9 +141,9 @@ def test_reply_links_have_their_own_threshold():
     doc = thread(2, 1)
     table = {(1, 0): PairScores(0.4, 0.1, 0.5), (2, 0): PairScores(0.1, 0.4, 0.5)}
     pairs, scores = scored(doc, table)
-    relations, _ = decode_trees(doc, pairs, scores, Decision(threshold=0.5, reply_threshold=0.3))
+    relations, _ = decode_trees(doc, pairs, scores, Decision.default(threshold=0.5, reply_threshold=0.3))
     assert [(r.source, r.target) for r in relations] == [("u3", "u1")]
-    relations, _ = decode_trees(doc, pairs, scores, Decision(threshold=0.3, reply_threshold=0.5))
+    relations, _ = decode_trees(doc, pairs, scores, Decision.default(threshold=0.3, reply_threshold=0.5))
     assert [(r.source, r.target) for r in relations] == [("u2", "u1")]
 
 

@@ -83,14 +83,14 @@ def test_decoding_takes_the_best_tree_never_a_cycle_and_thresholds_by_context():
         },
         labels={(a, b): (0.2, 0.8) if a == 3 else (0.9, 0.1) for a in range(4) for b in range(4) if a != b},
     )
-    relations, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0))
+    relations, tree = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.0))
     heads = {r.source: r.target for r in tree.values()}
     assert heads == {"u2": "u3", "u3": "u1", "u4": "u1"} or heads == {"u3": "u2", "u2": "u1", "u4": "u1"}
     assert tree["u4"].label == "attack" and math.isclose(tree["u4"].score, round(0.6 * 0.8, 4))
     # the reply threshold applies across posts, the other inside
-    relations, _ = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.9))
+    relations, _ = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.9))
     assert {r.source for r in relations} == {"u2", "u3"}
-    relations, _ = decode_parse(doc, parse, Decision(threshold=0.95, reply_threshold=0.0))
+    relations, _ = decode_parse(doc, parse, Decision.default(threshold=0.95, reply_threshold=0.0))
     assert [r.source for r in relations] == ["u4"]
 
 
@@ -249,9 +249,9 @@ def test_a_root_penalty_lets_a_hesitant_reply_answer_its_parent():
         arcs={0: {ROOT: lp(0.9), 1: lp(0.1)}, 1: {ROOT: lp(0.2), 0: lp(0.8)}, 2: {ROOT: lp(0.6), 0: lp(0.1), 1: lp(0.3)}},
         labels={(a, b): (0.3, 0.7) for a in range(3) for b in range(3) if a != b},
     )
-    _, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0))
+    _, tree = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.0))
     assert "u3" not in tree  # ROOT wins: the reply takes no side
-    _, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0, root_penalty=1.0))
+    _, tree = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.0, root_penalty=1.0))
     assert tree["u3"].target == "u2" and tree["u3"].label == "attack"
     assert argmine.load_settings(overrides={"relations": {"root_penalty": 1.5}}).relations.root_penalty == 1.5
 

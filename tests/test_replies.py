@@ -152,7 +152,7 @@ def test_the_reply_link_replaces_the_parsers_heads_across_posts():
     units = doc.units
     c1, c2 = _members(doc)["c1"], _members(doc)["c2"]
     parse = _parse_with_reply(doc, ReplyChoice("c2", c2[0], c1[0], 0.8))
-    relations, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.5))
+    relations, tree = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.5))
     cross = [r for r in relations if r.source in {units[i].id for i in c2} and r.target not in {units[i].id for i in c2}]
     assert [(r.source, r.target, r.label) for r in cross] == [(units[c2[0]].id, units[c1[0]].id, "attack")]
     assert math.isclose(cross[0].score, round(0.8 * 0.7, 4))
@@ -162,7 +162,7 @@ def test_the_reply_link_replaces_the_parsers_heads_across_posts():
         if post in ("c1", "c2") and edge.source != units[c2[0]].id:
             assert next(u.post for u in units if u.id == edge.target) == post
     # below the reply threshold the link stays in the tree but is no relation
-    relations, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.6))
+    relations, tree = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.6))
     assert tree[units[c2[0]].id].target == units[c1[0]].id
     assert all(r.source != units[c2[0]].id for r in relations)
 
@@ -174,7 +174,7 @@ def test_a_link_from_a_unit_below_its_posts_root_is_a_relation_beside_the_tree()
     parse = _parse_with_reply(doc, ReplyChoice("c2", c2[1], article[1], 0.9))
     lp = math.log
     parse.arcs[c2[1]] = {ROOT: lp(0.01), c2[0]: lp(0.99)}  # c2's second unit sits under its first
-    relations, tree = decode_parse(doc, parse, Decision(threshold=0.0, reply_threshold=0.0))
+    relations, tree = decode_parse(doc, parse, Decision.default(threshold=0.0, reply_threshold=0.0))
     assert tree[units[c2[1]].id].target == units[c2[0]].id
     assert any(r.source == units[c2[1]].id and r.target == units[article[1]].id for r in relations)
     assert units[c2[0]].id not in tree  # the post's root stays a root

@@ -16,7 +16,7 @@ kept when it reaches ``extra_threshold``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import networkx as nx
@@ -31,41 +31,58 @@ def _label(s: PairScores) -> tuple[str, float]:
     return ("attack", s.attack) if s.attack > s.support else ("support", s.support)
 
 
+# What a model that stores no decision decodes with when the settings leave a value unset (null).
+UNSTORED = {"threshold": 0.5, "attack_weight": 1.0, "reply_attack_weight": 1.0, "root_penalty": 0.0}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Decision:
     """Every number that turns scores into relations and trees, resolved once per run from the settings
-    and what the model stores beside its weights, and handed whole to decoding."""
+    and what the model stores beside its weights, and handed whole to decoding. No field has a default
+    here: ``resolve`` reads configs/default.yaml's values (and ``UNSTORED``), ``default`` is the same
+    for code that sets a few values itself."""
 
-    threshold: float = 0.5  # a link inside a post is a relation at or above this score
-    reply_threshold: float = 0.5  # ... across posts
-    extra_threshold: float = 1.01  # pair models: a second reply link of a unit under its post's root
-    exact_root_limit: int = 40  # pair models: above this many units a post's root is chosen greedily
-    max_tree_units: int = 200  # pair models: a longer post is decoded in blocks of this many units
-    attack_weight: float = 1.0  # the parser: an edge inside a post is an attack when P(attack) x this beats P(support)
-    reply_attack_weight: float = 1.0  # ... across posts
-    root_penalty: float = 0.0  # the parser: subtracted from ROOT's log-probability when a window's root picks its head
+    threshold: float  # a link inside a post is a relation at or above this score
+    reply_threshold: float  # ... across posts
+    extra_threshold: float  # pair models: a second reply link of a unit under its post's root
+    exact_root_limit: int  # pair models: above this many units a post's root is chosen greedily
+    max_tree_units: int  # pair models: a longer post is decoded in blocks of this many units
+    attack_weight: float  # the parser: an edge inside a post is an attack when P(attack) x this beats P(support)
+    reply_attack_weight: float  # ... across posts
+    root_penalty: float  # the parser: subtracted from ROOT's log-probability when a window's root picks its head
 
     @classmethod
     def resolve(cls, stored: dict, relations: RelationSettings, decoding: DecodingSettings) -> Decision:
-        """The settings' thresholds and attack weights when set, else the model's stored ones, else 0.5
-        (thresholds) and 1 (weights); the reply threshold falls back to the inside-post one."""
-        threshold = relations.threshold if relations.threshold is not None else stored.get("threshold")
-        threshold = 0.5 if threshold is None else float(threshold)
-        reply = relations.reply_threshold if relations.reply_threshold is not None else stored.get("reply_threshold")
-        weights = {
-            key: float(getattr(relations, key) if getattr(relations, key) is not None else stored.get(key, 1.0))
-            for key in ("attack_weight", "reply_attack_weight")
-        }
-        penalty = relations.root_penalty if relations.root_penalty is not None else stored.get("root_penalty", 0.0)
+        """The settings' values when set, else the model's stored ones, else ``UNSTORED``; the reply
+        threshold falls back to the inside-post one."""
+
+        def pick(key: str):
+            value = getattr(relations, key)
+            return stored.get(key) if value is None else value
+
+        threshold = pick("threshold")
+        threshold = UNSTORED["threshold"] if threshold is None else float(threshold)
+        reply = pick("reply_threshold")
         return cls(
             threshold=threshold,
             reply_threshold=threshold if reply is None else float(reply),
             extra_threshold=decoding.extra_threshold,
             exact_root_limit=decoding.exact_root_limit,
             max_tree_units=decoding.max_tree_units,
-            **weights,
-            root_penalty=float(penalty),
+            **{k: float(UNSTORED[k] if pick(k) is None else pick(k)) for k in ("attack_weight", "reply_attack_weight", "root_penalty")},
         )
+
+    @classmethod
+    def default(cls, **values) -> Decision:
+        """The decision of configs/default.yaml for a model that stores none, with ``values`` in place."""
+        from argmine.settings import default_settings
+
+        settings = default_settings()
+        return replace(cls.resolve({}, settings.relations, settings.decoding), **values)
+
+    def describe(self) -> dict:
+        """Every value, for the graph's ``model`` section."""
+        return dict(self.__dict__)
 
 
 class Decoded(NamedTuple):
@@ -100,7 +117,8 @@ class Related:
     relations: list[Relation]  # confident labelled relations (the output)
     tree: dict[str, Relation]  # the decoded tree: every attached unit's link to its parent, confident or not
     pairs_scored: int
-    truncated: int
+    truncated_pairs: int = 0  # (unit, unit) inputs cut to a pair model's window
+    truncated_units: int = 0  # units the parser read only the start of (longer than its unit_tokens)
 
 
 def decode_trees(doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], decision: Decision) -> Decoded:

@@ -295,7 +295,7 @@ class RelationModel:
             if staged and pairs:
                 scores = self.scorer.combine(self.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, scored.posts))
             relations, tree = decode_trees(doc, pairs, scores, decision)
-            out.append(Related(relations, tree, len(pairs), scored.truncated))
+            out.append(Related(relations, tree, len(pairs), truncated_pairs=scored.truncated))
         return out
 
     def describe(self) -> dict:

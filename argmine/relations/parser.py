@@ -521,7 +521,7 @@ class ArgumentParser:
         out = []
         for doc, parse in zip(docs, self.parse(docs, settings.model.batch_size, show_progress)):
             relations, tree = decode_parse(doc, parse, decision)
-            out.append(Related(relations, tree, parse.pairs_scored, parse.cut))
+            out.append(Related(relations, tree, parse.pairs_scored, truncated_units=parse.cut))
         return out
 
     def describe(self) -> dict:
@@ -532,6 +532,7 @@ class ArgumentParser:
             "labels": {label: label for label in RELATION_LABELS},
             "max_length": self.cfg.max_length,
             "unit_tokens": self.cfg.unit_tokens,
+            "whole_posts": self.cfg.whole_posts,
         }
         if self.quantized:
             info["quantized"] = self.quantized

@@ -254,7 +254,7 @@ def _decoded_edges(d: Stage2Doc, link: np.ndarray, attack: np.ndarray, decoding,
     from argmine.document import PairScores
 
     scores = [PairScores(float(p), 0.0, float(1 - p)) for p in link]
-    decision = Decision(
+    decision = Decision.default(
         threshold=0.0,
         reply_threshold=0.0,
         extra_threshold=decoding.extra_threshold,

@@ -28,7 +28,7 @@ def parse_relater(parser, docs: list[Document], batch_size: int = 16):
     def relater(decision):
         if decision.root_penalty not in trees:
             trees[decision.root_penalty] = {
-                k: parse_edges(p, Decision(root_penalty=decision.root_penalty)) for k, p in parses.items()
+                k: parse_edges(p, Decision.default(root_penalty=decision.root_penalty)) for k, p in parses.items()
             }
         edges = trees[decision.root_penalty]
         return lambda doc: reply_edges(doc, parses[doc.id], label_edges(doc, edges[doc.id], decision), decision)
@@ -67,7 +67,7 @@ def choose_thresholds(
     def replies_f1(d: Decision) -> float:
         return float(evaluate_replies(replies, reply_relater(d), settings).get("macro_f1", 0.0)) if replies else 0.0
 
-    d = Decision(threshold=0.5, reply_threshold=1.01)  # first inside posts, with no link across them
+    d = Decision.default(threshold=0.5, reply_threshold=1.01)  # first inside posts, with no link across them
     d = max((replace(d, threshold=t) for t in GRID), key=lambda x: (docs_f1(x), -x.threshold))
     d = max((replace(d, attack_weight=w) for w in WEIGHTS), key=lambda x: (docs_f1(x), -abs(x.attack_weight - 1)))
     across = [replace(d, reply_threshold=r, root_penalty=p) for p in PENALTIES for r in [0.0, *GRID[:15]]]
