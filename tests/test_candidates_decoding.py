@@ -127,7 +127,9 @@ def test_a_unit_under_its_post_root_may_also_answer_the_post_above():
         (4, 1): PairScores(0.05, 0.65, 0.3),
     }
     pairs, scores = scored(doc, table)
-    relations, attached = decode_trees(doc, pairs, scores, Decision.default(threshold=0.3, reply_threshold=0.3, extra_threshold=0.6))
+    relations, attached = decode_trees(
+        doc, pairs, scores, Decision.default(threshold=0.3, reply_threshold=0.3, extra_threshold=0.6)
+    )
     assert attached["u4"].target == "u1" and attached["u5"].target == "u4"
     got = {(r.source, r.target, r.label) for r in relations}
     # u5's best reply link is kept beside its tree edge; its second best is not, nor any more from the root u4

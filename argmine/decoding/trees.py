@@ -69,7 +69,10 @@ class Decision:
             extra_threshold=decoding.extra_threshold,
             exact_root_limit=decoding.exact_root_limit,
             max_tree_units=decoding.max_tree_units,
-            **{k: float(UNSTORED[k] if pick(k) is None else pick(k)) for k in ("attack_weight", "reply_attack_weight", "root_penalty")},
+            **{
+                k: float(UNSTORED[k] if pick(k) is None else pick(k))
+                for k in ("attack_weight", "reply_attack_weight", "root_penalty")
+            },
         )
 
     @classmethod
