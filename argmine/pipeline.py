@@ -13,30 +13,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from argmine import relations
 from argmine.decoding.trees import Decision, Related, confident_tree
 from argmine.document import Document
 from argmine.errors import ArgmineError, InputError
 from argmine.graph import Graph, nest
 from argmine.reading.readers import ReadResult, read, read_all
-from argmine.relations.pair import EMBEDDED_MODEL_DIR, RelationModel
-from argmine.relations.parser import PARSER_FILE, ArgumentParser
+from argmine.relations import Model
 from argmine.settings import ModelSettings, Settings, default_settings
 from argmine.units.segmenter import segment
-
-# The relation-model contract: ``check(doc, settings)`` refuses a thread over the work limit before any
-# model work, ``decision(settings)`` resolves thresholds and limits once, ``relate(docs, settings,
-# decision, show_progress)`` returns each document's ``Related``, ``describe()`` what the graph records.
-Model = RelationModel | ArgumentParser
 
 
 @lru_cache(maxsize=2)
 def _cached_model(name: str, device: str, max_length: int, quantize: str) -> Model:
-    folder = EMBEDDED_MODEL_DIR if name == "embedded" else Path(name)
-    if (folder / PARSER_FILE).is_file():
-        parser = ArgumentParser.load(folder, device, quantize)
-        parser.name = name
-        return parser
-    return RelationModel.load(name, device, max_length, quiet=True, quantize=quantize)
+    return relations.load(name, device, max_length, quantize)
 
 
 def models_loaded() -> int:
@@ -127,7 +117,7 @@ def analyze(
     by default the settings' model, loaded once and reused."""
     settings = settings or default_settings()
     doc = source if isinstance(source, Document) else read(source, settings=settings)
-    if not isinstance(model, (RelationModel, ArgumentParser)):
+    if not isinstance(model, Model):
         model = load_model(model, settings=settings)
     return analyze_document(doc, model, settings, timings, progress)
 
@@ -179,7 +169,7 @@ def analyze_all(
     settings = settings or default_settings()
     source = path if path == "-" else Path(path)  # always a file here, never a text
     results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
-    if not isinstance(model, (RelationModel, ArgumentParser)) and any(r.document is not None for r in results):
+    if not isinstance(model, Model) and any(r.document is not None for r in results):
         model = load_model(model, settings=settings)
     outcomes = []
     for result in results:

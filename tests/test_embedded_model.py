@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import argmine
-from argmine.relations.pair import EMBEDDED_MODEL_DIR
+from argmine.relations import EMBEDDED_MODEL_DIR
 from tests.conftest import EXAMPLE
 
 

@@ -21,7 +21,8 @@ from argmine.document import RELATION_LABELS, Document, Relation, Unit, answered
 from argmine.errors import InputError
 from argmine.evaluation.corpora import CORPORA, ReplyPair, gold_links, reply_document
 from argmine.graph import Graph
-from argmine.pipeline import Model, relate
+from argmine.pipeline import relate
+from argmine.relations import Model
 from argmine.settings import Settings, default_settings
 from argmine.units.segmenter import segment
 

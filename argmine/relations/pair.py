@@ -20,6 +20,7 @@ from argmine.decoding.trees import Decision, Related, decode_trees
 from argmine.devices import resolve_device
 from argmine.document import Document, PairScores
 from argmine.errors import InputError, ModelError
+from argmine.relations import model_folder
 from argmine.relations.candidates import candidate_pairs, pair_contexts, tfidf
 from argmine.relations.hf import quantize_model, quiet_transformers
 from argmine.relations.scorer import Scorer
@@ -54,7 +55,6 @@ POST_CHARS_PER_TOKEN = 16  # a whole post is cut to this many characters per win
 
 STORED_FILE = "argmine_relation.json"
 # "embedded" names the relation model shipped inside the package.
-EMBEDDED_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 
 
 def mark(markers: dict | None, context: str | None, text: str) -> str:
@@ -115,6 +115,8 @@ def map_labels(id2label: dict) -> dict[int, str]:
 class RelationModel:
     """A pair classifier scoring how one unit relates to another."""
 
+    kind = "pair"
+
     def __init__(self, model, tokenizer, name: str, device: torch.device, max_length: int = 256):
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
@@ -145,17 +147,11 @@ class RelationModel:
         if quiet:
             quiet_transformers()
         torch_device = resolve_device(device)
-        if name_or_path == "embedded":
-            if not (EMBEDDED_MODEL_DIR / "config.json").is_file():
-                raise ModelError("the embedded relation model is not installed; pass a checkpoint with --model PATH")
-            instance = cls.load(str(EMBEDDED_MODEL_DIR), device, max_length, quiet, second_stage, quantize)
-            instance.name = "embedded"
-            return instance
-        local = Path(name_or_path).is_dir()
-        if Path(name_or_path).is_file():
-            raise ModelError(f"model {name_or_path} is a file: pass the checkpoint's folder (config.json, weights, tokenizer)")
-        if not local and (Path(name_or_path).exists() or name_or_path.startswith((".", "/", "~"))):
-            raise ModelError(f"model folder {name_or_path} not found")
+        requested = name_or_path
+        folder = model_folder(name_or_path)
+        local = folder is not None
+        if local:
+            name_or_path = str(folder)
         # Check the labels before loading weights: a checkpoint we cannot map is refused fast.
         config = _load_step(AutoConfig.from_pretrained, name_or_path, local, trust_remote_code=False)
         map_labels(getattr(config, "id2label", {}) or {})
@@ -171,7 +167,7 @@ class RelationModel:
                 dtype=torch.float32,  # fp16 checkpoints are upcast: CPU kernels want float32
             )
         model = quantize_model(model, quantize, torch_device)
-        instance = cls(model, tokenizer, name_or_path, torch_device, max_length)
+        instance = cls(model, tokenizer, requested, torch_device, max_length)
         instance.quantized = quantize if quantize != "none" else None
         if local:
             instance.scorer = Scorer.load(name_or_path) if second_stage else None
@@ -298,6 +294,17 @@ class RelationModel:
             out.append(Related(relations, tree, len(pairs), truncated_pairs=scored.truncated))
         return out
 
+    def save(self, folder: str | Path) -> None:
+        """Write the checkpoint, its tokenizer and what argmine stores beside it (second stage, thresholds)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(folder), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(folder))
+        if self.stored:
+            write_stored(folder, self.stored)
+        if self.scorer is not None:
+            self.scorer.save(folder)
+
     def describe(self) -> dict:
         """What the graph records about the model."""
         info = {
@@ -310,6 +317,11 @@ class RelationModel:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+def open_model(name: str, device: str, max_length: int, quantize: str) -> RelationModel:
+    """The model frame's loader (``argmine.relations.KINDS``): a pair-model folder or a hub id."""
+    return RelationModel.load(name, device, max_length, quiet=True, quantize=quantize)
 
 
 def post_pairs(doc: Document, pairs: list[tuple[int, int]]) -> list[tuple[str, str]]:

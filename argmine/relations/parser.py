@@ -539,6 +539,11 @@ class ArgumentParser:
         return info
 
 
+def open_model(name: str, device: str, max_length: int, quantize: str) -> ArgumentParser:
+    """The model frame's loader (``argmine.relations.KINDS``); a parser's window is its own (``max_length`` unused)."""
+    return ArgumentParser.load(name, device, quantize)
+
+
 def set_replies(parse: Parse, scored: list[tuple]) -> None:
     """Each reply's answered-post link from its scored slot: "is there a link" is the probability off "no
     link", "which one" the best (own unit, candidate unit) pair; the decision's reply threshold then keeps
