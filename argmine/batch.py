@@ -28,7 +28,8 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.errors import InputError
 from argmine.files import write_bytes
-from argmine.reading.readers import json_thread, read_input
+from argmine.reading.inputs.thread import json_thread
+from argmine.reading.readers import read_input
 from argmine.settings import Settings, default_settings
 from argmine.version import __version__
 

@@ -48,6 +48,43 @@ def test_a_format_module_is_found_by_what_it_declares(tmp_path, monkeypatch):
     assert "toyformats.units_tsv" in sys.modules
 
 
+TOY_INPUT = """
+from argmine.document import PostText, join_posts
+from argmine.reading.inputs.base import InputFormat, ReadResult
+
+
+def read(src):
+    title, _, body = src.text.partition("|")
+    doc = join_posts(src.stem, [PostText("title", "title", title), PostText("article", "article", body, "title")], **src.provenance)
+    return [ReadResult(src.stem, doc)]
+
+
+INPUT = InputFormat("pipe", "title|article", read, order=9, suffixes=(".pipe",), claims=lambda text, suffix: "|" in text[:80], priority=-1)
+"""
+
+
+def test_an_input_format_module_is_found_by_what_it_declares_and_read_through_it(tmp_path, monkeypatch):
+    from argmine.reading import readers
+    from argmine.reading.inputs import INPUTS
+    from argmine.reading.inputs import discover as discover_inputs
+
+    package = tmp_path / "toyinputs"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "pipe.py").write_text(TOY_INPUT, encoding="utf-8")
+    (package / "helpers.py").write_text("X = 1\n", encoding="utf-8")  # a module without an INPUT is skipped
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = discover_inputs([str(package)], "toyinputs")
+    assert list(found) == ["pipe"]
+    monkeypatch.setattr(readers, "INPUTS", {**INPUTS, **found})
+    (tmp_path / "t.pipe").write_text("Cars are banned|Cars pollute. So ban them.", encoding="utf-8")
+    (result,) = readers.read_input(str(tmp_path / "t.pipe"), argmine.load_settings())  # by its extension
+    assert [p.kind for p in result.document.posts] == ["title", "article"]
+    assert readers.sniff("Cars are banned|Cars pollute.", "x") == "pipe"  # by what it claims of the content
+    assert readers.sniff("Cars pollute. So ban them.", "x") == "text"  # what nothing claims is plain text
+    assert readers.sniff('{"article": {"text": "x"}}', "x") == "thread"
+
+
 def test_every_declared_format_is_exported_and_listed_by_the_cli():
     assert set(argmine.EXPORT_FORMATS) == set(argmine.FORMATS)
     assert set(argmine.IMPORT_FORMATS) == {n for n, f in argmine.FORMATS.items() if f.load is not None}

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 import argmine
 from argmine.document import Document, Post, Quote, Relation
 from argmine.graph import Graph
-from argmine.reading.readers import json_thread, reddit_thread
+from argmine.reading.inputs.reddit import reddit_thread
+from argmine.reading.inputs.thread import json_thread
 from argmine.settings import load_settings
 from argmine.units.quotes import find_quotes, point_quotes, quoted_units
 from argmine.units.segmenter import segment
