@@ -21,7 +21,7 @@ import os
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,6 @@ from argmine.settings import Settings, default_settings
 from argmine.version import __version__
 
 MANIFEST = "manifest.json"
-OUTPUT_FORMATS = ("jsonl", "parquet")
 THREAD_FILES = (".txt", ".text", ".md", ".json")
 
 
@@ -78,36 +77,74 @@ def input_kind(path: Path) -> str:
     raise InputError(f"{path}: batch input is JSON Lines (.jsonl, .gz, .zst), Parquet, a folder of threads or a saved dataset")
 
 
+def _jsonl_records(path: Path) -> Iterator[tuple[str, object]]:
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield f"line {number}", jsonio.parse(line, f"line {number}")
+            except InputError as exc:
+                yield f"line {number}", str(exc)
+
+
+def _parquet_records(path: Path) -> Iterator[tuple[str, object]]:
+    import pyarrow.parquet as pq
+
+    row = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
+        for record in batch.to_pylist():
+            row += 1
+            yield f"row {row}", _row(record)
+
+
+def _dataset_records(path: Path) -> Iterator[tuple[str, object]]:
+    from datasets import load_from_disk
+
+    data = load_from_disk(str(path))
+    if hasattr(data, "keys"):  # a DatasetDict: its splits in order
+        data = [row for split in data.keys() for row in data[split]]
+    for row, record in enumerate(data, start=1):
+        yield f"row {row}", _row(record)
+
+
+def _thread_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in THREAD_FILES)
+
+
+def _jsonl_count(path: Path) -> int:
+    with _open_text(path) as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _parquet_count(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One kind of batch input: its threads as (where, thread object or an error message), in input
+    order, and how many there are when that is cheap to know (for the ETA)."""
+
+    records: Callable[[Path], Iterator[tuple[str, object]]]
+    count: Callable[[Path], int | None] = lambda path: None
+
+
+BATCH_INPUTS = {
+    "jsonl": BatchInput(_jsonl_records, _jsonl_count),
+    "parquet": BatchInput(_parquet_records, _parquet_count),
+    "dataset": BatchInput(_dataset_records),
+    "folder": BatchInput(
+        lambda path: ((str(f.relative_to(path)), f) for f in _thread_files(path)), lambda path: len(_thread_files(path))
+    ),
+}
+
+
 def _records(path: Path, kind: str) -> Iterator[tuple[str, object]]:
     """(where, thread object or an error message) for every thread, in input order."""
-    if kind == "jsonl":
-        with _open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield f"line {number}", jsonio.parse(line, f"line {number}")
-                except InputError as exc:
-                    yield f"line {number}", str(exc)
-    elif kind == "parquet":
-        import pyarrow.parquet as pq
-
-        row = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
-            for record in batch.to_pylist():
-                row += 1
-                yield f"row {row}", _row(record)
-    elif kind == "dataset":
-        from datasets import load_from_disk
-
-        data = load_from_disk(str(path))
-        if hasattr(data, "keys"):  # a DatasetDict: its splits in order
-            data = [row for split in data.keys() for row in data[split]]
-        for row, record in enumerate(data, start=1):
-            yield f"row {row}", _row(record)
-    else:
-        for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in THREAD_FILES):
-            yield str(file.relative_to(path)), file
+    return BATCH_INPUTS[kind].records(path)
 
 
 def _row(record: dict) -> object:
@@ -122,16 +159,7 @@ def _row(record: dict) -> object:
 
 def count_threads(path: Path, kind: str) -> int | None:
     """How many threads the input holds (for the ETA), when that is cheap to know."""
-    if kind == "jsonl":
-        with _open_text(path) as handle:
-            return sum(1 for line in handle if line.strip())
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    if kind == "folder":
-        return sum(1 for p in path.rglob("*") if p.is_file() and p.suffix.lower() in THREAD_FILES)
-    return None
+    return BATCH_INPUTS[kind].count(path)
 
 
 def threads(path: str | Path, settings: Settings) -> Iterator[Thread]:
@@ -232,19 +260,27 @@ class Record:
         return cls(data.get("id"), data.get("format") == "argmine.graph", line)
 
 
-def _finish_shard(out: Path, name: str, records: list[Record], output_format: str) -> str:
-    if output_format == "jsonl":
-        final = out / f"{name}.jsonl"
-        write_bytes(final, "".join(r.line + "\n" for r in records).encode("utf-8"))
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+def _jsonl_shard(records: list[Record]) -> bytes:
+    return "".join(r.line + "\n" for r in records).encode("utf-8")
 
-        table = pa.table({"id": [r.id for r in records], "ok": [r.ok for r in records], "record": [r.line for r in records]})
-        final = out / f"{name}.parquet"
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        write_bytes(final, sink.getvalue().to_pybytes())
+
+def _parquet_shard(records: list[Record]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": [r.id for r in records], "ok": [r.ok for r in records], "record": [r.line for r in records]})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+SHARD_WRITERS: dict[str, Callable[[list[Record]], bytes]] = {"jsonl": _jsonl_shard, "parquet": _parquet_shard}
+OUTPUT_FORMATS = tuple(SHARD_WRITERS)
+
+
+def _finish_shard(out: Path, name: str, records: list[Record], output_format: str) -> str:
+    final = out / f"{name}.{output_format}"
+    write_bytes(final, SHARD_WRITERS[output_format](records))
     return final.name
 
 
@@ -441,7 +477,7 @@ def run_batch(
 def _check_options(output_format: str, engine: str, shard_size: int, group_size: int, workers: int) -> None:
     """Refuse unknown formats and engines and sizes below 1, before any work."""
     if output_format not in OUTPUT_FORMATS:
-        raise InputError(f"unknown output format {output_format!r} (choose jsonl or parquet)")
+        raise InputError(f"unknown output format {output_format!r} (choose {' or '.join(OUTPUT_FORMATS)})")
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (choose local or ray)")
     if shard_size < 1 or group_size < 1 or workers < 1:
