@@ -41,17 +41,12 @@ def load_model(name: str | None = None, *, device: str | None = None, settings: 
     return _cached_model(name or cfg.name, device or cfg.device, cfg.max_length, cfg.quantize)
 
 
-def relate_many(docs: list[Document], model: Model, settings: Settings, show_progress: bool = False) -> list[Related]:
-    """``relate`` for several documents in one model pass. A document over the work limit raises
-    (``analyze_many`` records it instead)."""
-    for doc in docs:
-        model.check(doc, settings)
-    return model.relate(docs, settings, model.decision(settings), show_progress)
-
-
-def relate(doc: Document, model: Model, settings: Settings, show_progress: bool = False) -> Related:
-    """Units -> the model's scores -> decoded trees and confident relations."""
-    return relate_many([doc], model, settings, show_progress)[0]
+def relate(
+    doc: Document, model: Model, settings: Settings, show_progress: bool = False, decision: Decision | None = None
+) -> Related:
+    """Units -> the model's scores -> decoded trees and confident relations (over the work limit: raises)."""
+    checked = model.check(doc, settings)
+    return model.relate([checked], settings, decision or model.decision(settings), show_progress)[0]
 
 
 def _graph(doc: Document, related: Related, model: Model, decision: Decision) -> Graph:
@@ -75,9 +70,10 @@ def analyze_document(
     if not doc.units:
         doc = segment(doc, settings.segmenter, settings.boilerplate)
     clock["segment"] = time.perf_counter()
-    related = relate(doc, model, settings, show_progress)
+    decision = model.decision(settings)
+    related = relate(doc, model, settings, show_progress, decision)
     clock["relations"] = time.perf_counter()
-    graph = _graph(doc, related, model, model.decision(settings))
+    graph = _graph(doc, related, model, decision)
     clock["decode"] = time.perf_counter()
     if timings:
         stages = ["segment", "relations", "decode"]
@@ -89,19 +85,19 @@ def analyze_document(
 
 
 def analyze_many(docs: list[Document], model: Model, settings: Settings) -> list[Graph | InputError]:
-    """Several threads with one pair-model pass: a graph per document, or the error that stopped it
-    (over the work limit, say), in order."""
-    prepared: list[Document | InputError] = []
+    """Several threads with one model pass: a graph per document, or the error that stopped it (over the
+    work limit, say), in order."""
+    checked: list[tuple[Document, object] | InputError] = []
     for doc in docs:
         try:
             doc = doc if doc.units else segment(doc, settings.segmenter, settings.boilerplate)
-            model.check(doc, settings)
-            prepared.append(doc)
+            checked.append((doc, model.check(doc, settings)))
         except InputError as exc:
-            prepared.append(exc)
+            checked.append(exc)
     decision = model.decision(settings)
-    related = iter(model.relate([p for p in prepared if isinstance(p, Document)], settings, decision, False))
-    return [p if isinstance(p, InputError) else _graph(p, next(related), model, decision) for p in prepared]
+    ready = [c for c in checked if not isinstance(c, InputError)]
+    related = iter(model.relate([c for _, c in ready], settings, decision, False))
+    return [c if isinstance(c, InputError) else _graph(c[0], next(related), model, decision) for c in checked]
 
 
 def analyze(

@@ -115,13 +115,21 @@ class PostTree(NamedTuple):
 
 @dataclass
 class Related:
-    """What the relation stage found in one document."""
+    """What a relation model's ``relate`` found in one document: the decoded relations and tree, and
+    what it scored and cut on the way."""
 
-    relations: list[Relation]  # confident labelled relations (the output)
-    tree: dict[str, Relation]  # the decoded tree: every attached unit's link to its parent, confident or not
+    decoded: Decoded
     pairs_scored: int
     truncated_pairs: int = 0  # (unit, unit) inputs cut to a pair model's window
     truncated_units: int = 0  # units the parser read only the start of (longer than its unit_tokens)
+
+    @property
+    def relations(self) -> list[Relation]:  # confident labelled relations (the output)
+        return self.decoded.relations
+
+    @property
+    def tree(self) -> dict[str, Relation]:  # every attached unit's link to its parent, confident or not
+        return self.decoded.tree
 
 
 def decode_trees(doc: Document, pairs: list[tuple[int, int]], scores: list[PairScores], decision: Decision) -> Decoded:

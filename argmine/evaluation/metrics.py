@@ -99,8 +99,7 @@ class Counts:
 
 def model_relater(model: Model, settings: Settings) -> Relater:
     def run(doc: Document) -> Decoded:
-        related = relate(doc, model, settings)
-        return Decoded(related.relations, related.tree)
+        return relate(doc, model, settings).decoded
 
     return run
 

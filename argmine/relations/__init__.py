@@ -28,14 +28,15 @@ EMBEDDED_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 
 @runtime_checkable
 class Model(Protocol):
-    """The relation-model contract: ``check`` refuses a thread over the work limit before any model work,
-    ``decision`` resolves thresholds and limits once, ``relate`` returns each document's ``Related``,
-    ``describe`` what the graph records, ``save`` writes a folder that loads as the same model."""
+    """The relation-model contract: ``check`` refuses a thread over the work limit before any model work
+    and returns what it computed on the way (candidates, windows, quotes), which is what ``relate`` reads;
+    ``decision`` resolves thresholds and limits once per run; ``relate`` returns each checked document's
+    ``Related``; ``describe`` what the graph records; ``save`` writes a folder that loads as the same model."""
 
     name: str
     kind: str
 
-    def check(self, doc: Document, settings: Settings) -> None: ...
+    def check(self, doc: Document, settings: Settings) -> object: ...
 
     def decision(self, settings: Settings) -> Decision: ...
 

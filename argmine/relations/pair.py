@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from argmine import jsonio
 from argmine.decoding.trees import Decision, Related, decode_trees
@@ -80,6 +80,14 @@ def write_stored(folder: str | Path, updates: dict) -> None:
     data = read_stored(folder)
     data.update(updates)
     write_text(str(Path(folder) / STORED_FILE), json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+class PairsChecked(NamedTuple):
+    """A document as ``check`` leaves it for ``relate``: its units' TF-IDF and candidate pairs, built once."""
+
+    doc: Document
+    matrix: object
+    pairs: list[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -263,11 +271,9 @@ class RelationModel:
         """Thresholds (the settings', else those stored with the model) and decoding limits, resolved once."""
         return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
-    def check(self, doc: Document, settings: Settings) -> None:
-        """Refuse a thread whose candidate pairs exceed the work limit, before any scoring."""
-        self._candidates(doc, settings)
-
-    def _candidates(self, doc: Document, settings: Settings):
+    def check(self, doc: Document, settings: Settings) -> PairsChecked:
+        """Refuse a thread whose candidate pairs exceed the work limit, before any model work; its TF-IDF
+        and candidate pairs are what ``relate`` scores."""
         matrix = tfidf([u.text for u in doc.units])
         pairs = candidate_pairs(doc, settings.candidates, matrix)
         if len(pairs) > settings.candidates.max_pairs:
@@ -276,22 +282,22 @@ class RelationModel:
                 f"{settings.candidates.max_pairs} (candidates.max_pairs; ~150 pairs/s on 2 CPU cores): "
                 "raise it in a --config file to go on, or split the thread"
             )
-        return matrix, pairs
+        return PairsChecked(doc, matrix, pairs)
 
-    def relate(self, docs: list[Document], settings: Settings, decision: Decision, show_progress: bool = False) -> list[Related]:
-        """Candidate pairs -> one pair-model pass over every document's pairs -> second stage and trees each."""
-        prepared = [(doc, *self._candidates(doc, settings)) for doc in docs]
+    def relate(
+        self, checked: list[PairsChecked], settings: Settings, decision: Decision, show_progress: bool = False
+    ) -> list[Related]:
+        """One pair-model pass over every checked document's pairs -> second stage and trees each."""
         staged = self.scorer is not None
         raw = pair_model_scores(
-            [d for d, _, _ in prepared], [p for _, _, p in prepared], self, settings.model.batch_size, show_progress, staged
+            [c.doc for c in checked], [c.pairs for c in checked], self, settings.model.batch_size, show_progress, staged
         )
         out = []
-        for (doc, matrix, pairs), scored in zip(prepared, raw):
+        for (doc, matrix, pairs), scored in zip(checked, raw):
             scores = scored.units
             if staged and pairs:
                 scores = self.scorer.combine(self.scorer.features_of(doc, pairs, dict(zip(pairs, scores)), matrix, scored.posts))
-            relations, tree = decode_trees(doc, pairs, scores, decision)
-            out.append(Related(relations, tree, len(pairs), truncated_pairs=scored.truncated))
+            out.append(Related(decode_trees(doc, pairs, scores, decision), len(pairs), truncated_pairs=scored.truncated))
         return out
 
     def save(self, folder: str | Path) -> None:

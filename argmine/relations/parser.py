@@ -154,7 +154,20 @@ def _pick_context(doc, ctx_units: list[int], mine: list[int], budget: int, lengt
     return sorted(chosen)
 
 
-def build_windows(doc: Document, tokenizer, cfg: ParserConfig) -> list[Window]:
+@dataclass
+class Checked:
+    """A document as ``check`` leaves it for ``parse``: its windows and the parent units each post quotes,
+    each built once."""
+
+    doc: Document
+    windows: list[Window]
+    quoted: dict[str, set[str]]
+    matrix: object  # the units' TF-IDF rows (candidates.tfidf)
+
+
+def build_windows(
+    doc: Document, tokenizer, cfg: ParserConfig, quoted: dict[str, set[str]] | None = None, matrix=None
+) -> list[Window]:
     """Every unit of the document as a dependent of exactly one window."""
     units = doc.units
     if not units:
@@ -167,8 +180,8 @@ def build_windows(doc: Document, tokenizer, cfg: ParserConfig) -> list[Window]:
     for i, u in enumerate(units):
         members.setdefault(u.post, []).append(i)
     ctx_of = context_posts(doc)
-    quoted = _quoted(doc)
-    matrix = tfidf([u.text for u in units])
+    quoted = _quoted(doc) if quoted is None else quoted
+    matrix = tfidf([u.text for u in units]) if matrix is None else matrix
     windows = []
     for post_id, mine in members.items():
         ctx_units = [i for p in ctx_of.get(post_id, []) for i in members.get(p, [])]
@@ -345,7 +358,6 @@ class ArgumentParser:
         self.links = None  # replies.LinkScorer: the answered-post link, when the folder stores one
         self.sentences = None  # replies.SentenceEncoder for the link's similarity features, loaded when first needed
         self.folder: Path | None = None  # where it was loaded from
-        self._checked: dict[int, tuple[Document, list, list[Window]]] = {}  # windows check built, for parse to reuse
 
     @property
     def max_length(self) -> int:
@@ -403,17 +415,17 @@ class ArgumentParser:
 
             write_links(folder, self.links.to_dict())
 
-    def parse(self, docs: list[Document], batch_size: int = 16, show_progress: bool = False, links: bool = True) -> list[Parse]:
-        """Arc log-probabilities and label probabilities for every unit of every document, windows batched by
-        length; with ``links`` (and a reply-link scorer) each reply's answered-post link too."""
+    def parse(
+        self, docs: list[Document | Checked], batch_size: int = 16, show_progress: bool = False, links: bool = True
+    ) -> list[Parse]:
+        """Arc log-probabilities and label probabilities for every unit of every document (or of what
+        ``check`` made of it), windows batched by length; with ``links`` (and a reply-link scorer) each
+        reply's answered-post link too."""
         import torch
 
-        jobs = []
-        for n, doc in enumerate(docs):
-            quoted = _quoted(doc)
-            for w in self._windows(doc):
-                jobs.append((n, w, arc_features(doc, w, quoted)))
-        self._checked.clear()
+        checked = [d if isinstance(d, Checked) else self.windows_of(d) for d in docs]
+        docs = [c.doc for c in checked]
+        jobs = [(n, w, arc_features(c.doc, w, c.quoted)) for n, c in enumerate(checked) for w in c.windows]
         parses = [Parse(post_of=[u.post for u in doc.units]) for doc in docs]
         order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1].input_ids))
         split = _split_posts(jobs) if self.cfg.whole_posts else set()
@@ -434,7 +446,7 @@ class ArgumentParser:
                             _store(parses[n], window, torch.log_softmax(arc, -1), torch.softmax(label, -1))
                     progress.update(len(batch))
                 for n, window, arc, label in pending:
-                    window, arc, label = self._whole_post(docs[n], n, window, arc, label, vectors)
+                    window, arc, label = self._whole_post(checked[n], n, window, arc, label, vectors)
                     _store(parses[n], window, torch.log_softmax(arc, -1), torch.softmax(label, -1))
         finally:
             progress.close()
@@ -444,17 +456,18 @@ class ArgumentParser:
             # every document's units in one encoder pass (sorted by length there), then each document's slots
             embeddings = self.sentence_encoder()([u.text for doc in docs for u in doc.units])
             start = 0
-            for doc, parse in zip(docs, parses):
-                rows = embeddings[start : start + len(doc.units)]
-                start += len(doc.units)
-                set_replies(parse, self.score_links(doc, parse, rows))
+            for item, parse in zip(checked, parses):
+                rows = embeddings[start : start + len(item.doc.units)]
+                start += len(item.doc.units)
+                set_replies(parse, self.score_links(item, parse, rows))
         return parses
 
-    def _whole_post(self, doc: Document, n: int, window: Window, arc, label, vectors: dict):
+    def _whole_post(self, checked: Checked, n: int, window: Window, arc, label, vectors: dict):
         """A window of a post read in several: its dependents also score the post's units in the other
         windows (the nearest ``WHOLE_POST_HEADS``), each unit's vector taken from its own window."""
         import torch
 
+        doc = checked.doc
         mine = set(window.heads)
         others = [i for i, u in enumerate(doc.units) if u.post == window.post and i not in mine]
         if not others:
@@ -462,19 +475,20 @@ class ArgumentParser:
         middle = window.dependents[len(window.dependents) // 2]
         others = sorted(sorted(others, key=lambda i: abs(i - middle))[:WHOLE_POST_HEADS])
         wider = replace(window, heads=others)
-        feats = torch.tensor(arc_features(doc, wider, _quoted(doc)), device=arc.device)
+        feats = torch.tensor(arc_features(doc, wider, checked.quoted), device=arc.device)
         deps = torch.stack([vectors[(n, d)] for d in window.dependents])
         heads = torch.stack([vectors[(n, h)] for h in others])
         arc2, label2 = self.scorers(deps, heads, feats)
         wider = replace(window, heads=window.heads + others)
         return wider, torch.cat([arc, arc2[:, 1:]], 1), torch.cat([label, label2[:, 1:]], 1)
 
-    def score_links(self, doc: Document, parse: Parse, embeddings=None) -> list[tuple]:
+    def score_links(self, doc: Document | Checked, parse: Parse, embeddings=None) -> list[tuple]:
         """Each reply's slot (``replies.Slot``) with its link probabilities (every pair, then "no link");
         ``embeddings``: the units' sentence embeddings when already computed."""
         from argmine.relations.replies import document_slots
 
-        slots = document_slots(doc, self.sentence_encoder(), parse, embeddings)
+        checked = doc if isinstance(doc, Checked) else self.windows_of(doc)
+        slots = document_slots(checked.doc, self.sentence_encoder(), parse, embeddings, checked.quoted, checked.matrix)
         return [(slot, self.links.probabilities(slot)) for slot in slots]
 
     def sentence_encoder(self):
@@ -498,31 +512,29 @@ class ArgumentParser:
         """Thresholds (the settings', else those chosen at training time on held-out data), resolved once."""
         return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
-    def check(self, doc: Document, settings: Settings) -> None:
-        """Refuse a thread whose (unit, head) pairs exceed the work limit, before any model work."""
-        windows = build_windows(doc, self.tokenizer, self.cfg)
-        needed = sum(len(w.dependents) * (len(w.heads) + 1) for w in windows)
+    def windows_of(self, doc: Document) -> Checked:
+        """``doc``'s windows and quoted units, built once and handed to ``parse``."""
+        quoted, matrix = _quoted(doc), tfidf([u.text for u in doc.units]) if doc.units else None
+        return Checked(doc, build_windows(doc, self.tokenizer, self.cfg, quoted, matrix), quoted, matrix)
+
+    def check(self, doc: Document, settings: Settings) -> Checked:
+        """Refuse a thread whose (unit, head) pairs exceed the work limit, before any model work; what it
+        built (windows, quotes) is what ``relate`` reads."""
+        checked = self.windows_of(doc)
+        needed = sum(len(w.dependents) * (len(w.heads) + 1) for w in checked.windows)
         if needed > settings.candidates.max_pairs:
             raise InputError(
                 f"{doc.id}: {len(doc.units)} units need {needed} (unit, head) scores, over the work limit of "
                 f"{settings.candidates.max_pairs} (candidates.max_pairs): raise it in a --config file to go on, or split the thread"
             )
-        self._checked[id(doc)] = (doc, doc.units, windows)  # the document is kept with them: its id is not reused
+        return checked
 
-    def _windows(self, doc: Document) -> list[Window]:
-        """``doc``'s windows: those ``check`` built for this very document, else built now."""
-        checked = self._checked.get(id(doc))
-        if checked is not None and checked[0] is doc and checked[1] is doc.units:
-            return checked[2]
-        return build_windows(doc, self.tokenizer, self.cfg)
-
-    def relate(self, docs: list[Document], settings: Settings, decision: Decision, show_progress: bool = False) -> list[Related]:
-        """One pass over every document's windows, then each document's maximum arborescence."""
-        out = []
-        for doc, parse in zip(docs, self.parse(docs, settings.model.batch_size, show_progress)):
-            relations, tree = decode_parse(doc, parse, decision)
-            out.append(Related(relations, tree, parse.pairs_scored, truncated_units=parse.cut))
-        return out
+    def relate(
+        self, checked: list[Checked], settings: Settings, decision: Decision, show_progress: bool = False
+    ) -> list[Related]:
+        """One pass over every checked document's windows, then each document's maximum arborescence."""
+        parses = self.parse(checked, settings.model.batch_size, show_progress)
+        return [Related(decode_parse(c.doc, p, decision), p.pairs_scored, truncated_units=p.cut) for c, p in zip(checked, parses)]
 
     def describe(self) -> dict:
         """What the graph records about the model."""

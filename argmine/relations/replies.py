@@ -341,15 +341,18 @@ class SentenceEncoder:
         return out
 
 
-def document_slots(doc: Document, encoder, parse=None, embeddings: np.ndarray | None = None) -> list[Slot]:
+def document_slots(
+    doc: Document, encoder, parse=None, embeddings: np.ndarray | None = None, quoted=None, matrix=None
+) -> list[Slot]:
     """The slots of one document: embeddings by ``encoder`` (or given, one row per unit), TF-IDF over its
-    units, its own quotes, the parser's arcs when ``parse`` is given."""
+    units and its own quotes (each computed here unless given), the parser's arcs when ``parse`` is given."""
     from argmine.relations.candidates import tfidf
 
     if not doc.units:
         return []
     texts = [u.text for u in doc.units]
-    return build_slots(doc, encoder(texts) if embeddings is None else embeddings, tfidf(texts), parse=parse)
+    embeddings = encoder(texts) if embeddings is None else embeddings
+    return build_slots(doc, embeddings, tfidf(texts) if matrix is None else matrix, quoted=quoted, parse=parse)
 
 
 # ---------------------------------------------------------------- the scorer

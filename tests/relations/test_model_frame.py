@@ -20,7 +20,7 @@ runner = CliRunner()
 
 # A third kind, written as a contributor would: its module's open_model and the class it returns.
 ECHO_KIND = '''
-from argmine.decoding.trees import Decision, Related
+from argmine.decoding.trees import Decision, Decoded, Related
 from argmine.document import Relation
 
 
@@ -33,7 +33,7 @@ class Echo:
         self.name = name
 
     def check(self, doc, settings):
-        return None
+        return doc  # what check returns is what relate gets
 
     def decision(self, settings):
         return Decision.default()
@@ -42,7 +42,7 @@ class Echo:
         out = []
         for doc in docs:
             rels = [Relation(b.id, a.id, "support", 1.0) for a, b in zip(doc.units, doc.units[1:]) if a.post == b.post]
-            out.append(Related(rels, {r.source: r for r in rels}, len(rels)))
+            out.append(Related(Decoded(rels, {r.source: r for r in rels}), len(rels)))
         return out
 
     def describe(self):

@@ -256,18 +256,20 @@ def test_a_root_penalty_lets_a_hesitant_reply_answer_its_parent():
     assert argmine.load_settings(overrides={"relations": {"root_penalty": 1.5}}).relations.root_penalty == 1.5
 
 
-def test_the_windows_check_builds_are_the_ones_parse_reads(tiny_parser, monkeypatch):
+def test_what_check_builds_is_what_relate_reads(tiny_parser, monkeypatch):
     import argmine.relations.parser as parser_module
 
     parser = ArgumentParser.load(tiny_parser, "cpu")
+    settings = argmine.load_settings()
     doc = _thread(n_article=12)
     expected = parser.parse([doc])[0]
-    built = []
-    real = parser_module.build_windows
-    monkeypatch.setattr(parser_module, "build_windows", lambda *a: built.append(a[0]) or real(*a))
-    parser.check(doc, argmine.load_settings())
-    parse = parser.parse([doc])[0]
-    assert built == [doc]  # built once, by check
+    built, quoted = [], []
+    real_build, real_quoted = parser_module.build_windows, parser_module._quoted
+    monkeypatch.setattr(parser_module, "build_windows", lambda *a, **k: built.append(a[0]) or real_build(*a, **k))
+    monkeypatch.setattr(parser_module, "_quoted", lambda d: quoted.append(d) or real_quoted(d))
+    checked = parser.check(doc, settings)
+    (related,) = parser.relate([checked], settings, parser.decision(settings))
+    parse = parser.parse([checked])[0]
+    assert built == [doc] and quoted == [doc]  # windows and quotes built once, by check, then handed on
     assert (parse.arcs, parse.labels, parse.cut) == (expected.arcs, expected.labels, expected.cut)
-    parser.parse([doc])  # a later parse builds them again: check's are read once
-    assert built == [doc, doc]
+    assert related.pairs_scored == expected.pairs_scored
