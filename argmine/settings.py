@@ -144,6 +144,10 @@ class DecodingSettings(Section):
 class EvaluationSettings(Section):
     unit_match_overlap: Annotated[float, Field(gt=0.0, le=1.0)]
     cv_epochs: PositiveInt
+    cv_encoder_lr: Annotated[float, Field(gt=0.0)]
+    cv_head_lr: Annotated[float, Field(gt=0.0)]
+    cv_tokens_per_batch: Annotated[int, Field(ge=64)]
+    cv_warmup: Share
 
 
 class Settings(Section):

@@ -16,7 +16,7 @@ from argmine.files import write_text
 from argmine.relations.hf import base_model_path
 from argmine.settings import ParserRecipe, Settings, TrainingRecipe, default_settings, load_recipe
 from argmine.training.cards import parser_info, write_parser_card
-from argmine.training.parser import fit, load_parser_data
+from argmine.training.parser import Schedule, fit, load_parser_data
 
 
 def train(
@@ -63,10 +63,8 @@ def train_parser(output: str | Path, recipe: ParserRecipe, settings: Settings, d
     torch_device = resolve_device(device or "auto")
     torch.manual_seed(recipe.seed)  # the scorers' initial weights
     encoder, scorers = build_net(AutoModel.from_pretrained(base), cfg)
-    opts = recipe.model_dump(include={"seed", "epochs", "encoder_lr", "head_lr", "weight_decay", "max_grad_norm", "warmup"})
-    opts.update(tokens_per_batch=recipe.tokens_per_batch, label_weight=recipe.label_weight)
     log(f"argmine: training the parser on {len(data.examples)} windows ({torch_device})")
-    history = fit(encoder, scorers, data.examples, out, opts, torch_device, log)
+    history = fit(encoder, scorers, data.examples, out, Schedule.of(recipe), torch_device, log)
     parser = ArgumentParser(encoder, scorers, tokenizer, cfg, str(out), torch_device)
     parser.stored = {"training": history, "sources": data.sources, "recipe": recipe.model_dump()}
     parser.stored.update(choose_thresholds(parser, data.dev_docs, data.dev_replies, settings, log))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -127,50 +126,35 @@ def length_batches(lengths: list[int], batch_size: int, seed: int, pool: int = 5
     return batches
 
 
-@dataclass
-class PairRun:
-    """One fine-tuning run: the model, what updates it, and the length-sorted batches of each epoch."""
-
-    model: object
-    optimizer: torch.optim.Optimizer
-    scheduler: object
-    loss_fn: torch.nn.Module
-    data: object
-    collate: object
-    epochs: list[list[list[int]]]
-    device: torch.device
-    losses: list[float] = field(default_factory=list)
-
-
 def fine_tune(pairs: list[Pair], base: str, out_dir: Path, recipe: TrainingRecipe, device: torch.device, log=print) -> dict:
-    """Fine-tune ``base`` as a 3-way pair classifier; save an HF folder (safetensors, tokenizer, id2label)."""
-    from tqdm.auto import tqdm
-    from transformers import AutoTokenizer
+    """Fine-tune ``base`` as a 3-way pair classifier through the training loop (``training.loop``); save
+    an HF folder (safetensors, tokenizer, id2label)."""
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from argmine.training.loop import CHECKPOINT, Run, train_epochs
 
     quiet_transformers()
     set_seed(recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    run = _pair_run(pairs, tokenizer, _pair_classifier(base, device), recipe, device)
-    # A checkpoint after each epoch: a killed run started again with the same command resumes there.
-    checkpoint = out_dir / "checkpoint.pt"
+    model = _pair_classifier(base, device)
+    data, collate, plan = _pair_batches(pairs, tokenizer, recipe)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    steps = sum(len(b) for b in plan)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * steps), steps)
+    model.train()
+    step = _pair_step(model, data, collate, _label_weighted_loss(pairs, device), device)
+    run = Run(
+        {"model": model}, list(model.parameters()), optimizer, scheduler, plan, step, recipe.seed, recipe.max_grad_norm, device
+    )
     fingerprint = json.dumps(recipe.model_dump(exclude={"data"}), sort_keys=True, default=str) + f"|{len(pairs)}"
-    first_epoch = _resume(run, checkpoint, fingerprint, log)
-    run.model.train()
     started = time.time()
-    steps = sum(len(b) for b in run.epochs)
-    bar = tqdm(total=steps, initial=sum(len(b) for b in run.epochs[:first_epoch]), desc="training", unit="step", file=sys.stderr)
-    for epoch in range(first_epoch, recipe.epochs):
-        _train_epoch(run, epoch, recipe.max_grad_norm, bar)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _save_checkpoint(run, epoch, fingerprint, checkpoint)
-        recent = run.losses[-200:]
-        log(f"epoch {epoch + 1}: mean loss {sum(recent) / max(1, len(recent)):.4f}")
-    bar.close()
-    _save_pair_model(run.model, tokenizer, out_dir, recipe)
-    checkpoint.unlink(missing_ok=True)
+    history = train_epochs(run, out_dir, fingerprint, log)
+    _save_pair_model(model, tokenizer, out_dir, recipe)
+    (out_dir / CHECKPOINT).unlink(missing_ok=True)
     return {
         "steps": steps,
-        "final_loss": round(sum(run.losses[-50:]) / max(1, len(run.losses[-50:])), 4),
+        "final_loss": history[-1]["pair_loss"] if history else None,
+        "history": history,
         "seconds": round(time.time() - started, 1),
         "pairs": len(pairs),
         "labels": dict(Counter(p.label for p in pairs)),
@@ -191,11 +175,10 @@ def _pair_classifier(base: str, device: torch.device):
     ).to(device)
 
 
-def _pair_run(pairs: list[Pair], tokenizer, model, recipe: TrainingRecipe, device: torch.device) -> PairRun:
-    """The tokenized pairs, their batches per epoch, the optimizer with a linear warmup schedule, and a
-    loss weighing each label by inverse frequency (so the rarer attack is not drowned)."""
+def _pair_batches(pairs: list[Pair], tokenizer, recipe: TrainingRecipe):
+    """The tokenized pairs, their collator, and each epoch's batches of pairs of similar length."""
     from datasets import Dataset
-    from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
+    from transformers import DataCollatorWithPadding
 
     label2id = {label: i for i, label in enumerate(PAIR_CLASSES)}
     markers = dict(recipe.context_markers)
@@ -207,64 +190,28 @@ def _pair_run(pairs: list[Pair], tokenizer, model, recipe: TrainingRecipe, devic
         batched=True,
         remove_columns=["text_a", "text_b"],
     )
-    collate = DataCollatorWithPadding(tokenizer)
     lengths = [len(ids) for ids in data["input_ids"]]
-    data = data.with_format("torch")
-    epochs = [length_batches(lengths, recipe.batch_size, recipe.seed + e, recipe.length_pool) for e in range(recipe.epochs)]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
-    steps = sum(len(b) for b in epochs)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * steps), steps)
+    plan = [length_batches(lengths, recipe.batch_size, recipe.seed + e, recipe.length_pool) for e in range(recipe.epochs)]
+    return data.with_format("torch"), DataCollatorWithPadding(tokenizer), plan
+
+
+def _label_weighted_loss(pairs: list[Pair], device: torch.device):
+    """Cross-entropy weighing each label by inverse frequency (so the rarer attack is not drowned)."""
     counts = Counter(p.label for p in pairs)
     weights = torch.tensor([len(pairs) / (len(PAIR_CLASSES) * max(1, counts[label])) for label in PAIR_CLASSES], device=device)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-    return PairRun(model, optimizer, scheduler, loss_fn, data, collate, epochs, device)
+    return torch.nn.CrossEntropyLoss(weight=weights)
 
 
-def _resume(run: PairRun, checkpoint: Path, fingerprint: str, log) -> int:
-    """Load the checkpoint of an interrupted run of the same job into ``run``; the epoch to start at."""
-    if not checkpoint.is_file():
-        return 0
-    state = torch.load(checkpoint, map_location=run.device, weights_only=False)
-    if state.get("fingerprint") != fingerprint:
-        return 0
-    run.model.load_state_dict(state["model"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"])
-    first_epoch = state["epoch"] + 1
-    log(f"resuming after epoch {first_epoch} from {checkpoint}")
-    return first_epoch
+def _pair_step(model, data, collate, loss_fn, device):
+    """One batch of pairs: its loss, and that loss to report."""
 
+    def step(batch: list[int]):
+        inputs = {k: v.to(device) for k, v in collate([data[i] for i in batch]).items()}
+        labels = inputs.pop("labels")
+        loss = loss_fn(model(**inputs).logits, labels)
+        return loss, {"pair": (loss.item(), 1)}
 
-def _train_epoch(run: PairRun, epoch: int, max_grad_norm: float, bar) -> None:
-    """One pass over the epoch's batches; each step's loss goes to ``run.losses``."""
-    loader = torch.utils.data.DataLoader(run.data, batch_sampler=run.epochs[epoch], collate_fn=run.collate)
-    for batch in loader:
-        batch = {k: v.to(run.device) for k, v in batch.items()}
-        labels = batch.pop("labels")
-        loss = run.loss_fn(run.model(**batch).logits, labels)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), max_grad_norm)
-        run.optimizer.step()
-        run.scheduler.step()
-        run.optimizer.zero_grad()
-        run.losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(loss=f"{sum(run.losses[-50:]) / len(run.losses[-50:]):.4f}")
-
-
-def _save_checkpoint(run: PairRun, epoch: int, fingerprint: str, checkpoint: Path) -> None:
-    """The run's state after ``epoch``, written whole (a temp file renamed over the last one)."""
-    state = {
-        "fingerprint": fingerprint,
-        "epoch": epoch,
-        "model": run.model.state_dict(),
-        "optimizer": run.optimizer.state_dict(),
-        "scheduler": run.scheduler.state_dict(),
-        "rng": torch.get_rng_state(),
-    }
-    torch.save(state, checkpoint.with_suffix(".tmp"))
-    checkpoint.with_suffix(".tmp").replace(checkpoint)
+    return step
 
 
 def _save_pair_model(model, tokenizer, out_dir: Path, recipe: TrainingRecipe) -> None:

@@ -9,9 +9,9 @@ scorer only. Batches are windows of similar length; each epoch ends in a checkpo
 
 from __future__ import annotations
 
+import json
 import random
-import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,7 +19,7 @@ from argmine.document import RELATION_LABELS, Document, PostText, join_posts
 from argmine.evaluation.corpora import Pair, ReplyPair, reply_document
 from argmine.graph import Graph
 from argmine.relations.parser import ParserConfig, Window, arc_features, build_windows
-from argmine.settings import Settings
+from argmine.settings import Settings, load_recipe
 
 LABEL_ID = {label: k for k, label in enumerate(RELATION_LABELS)}
 
@@ -150,112 +150,80 @@ def token_batches(examples: list[Example], tokens_per_batch: int, seed: int) -> 
     return batches
 
 
-@dataclass
-class ParserRun:
-    """One parser training run: the nets, what updates them, the batches of each epoch and the epochs' log."""
+@dataclass(frozen=True)
+class Schedule:
+    """How the parser's nets are fitted: its recipe's values (``of``), or a cross-validation fold's
+    (``settings.evaluation``) over them."""
 
-    encoder: object
-    scorers: object
-    groups: list[dict]
-    optim: object
-    sched: object
-    plan: list[list[list[int]]]
-    device: object
-    history: list[dict] = field(default_factory=list)
+    seed: int
+    epochs: int
+    encoder_lr: float
+    head_lr: float
+    tokens_per_batch: int
+    weight_decay: float
+    max_grad_norm: float
+    warmup: float
+    label_weight: float
+
+    @classmethod
+    def of(cls, recipe) -> Schedule:
+        return cls(**{name: getattr(recipe, name) for name in cls.__dataclass_fields__})
 
 
-def fit(encoder, scorers, examples: list[Example], out: Path, opts: dict, device, log=print) -> dict:
-    """Train encoder and scorers on ``examples`` for ``opts['epochs']``; checkpoint after each epoch and
-    resume from ``out/checkpoint.pt`` when present. Returns the training log."""
+def fit(encoder, scorers, examples: list[Example], out: Path, schedule: Schedule, device, log=print) -> dict:
+    """Train encoder and scorers on ``examples`` through the training loop (``training.loop``): checkpoint
+    after each epoch, resume from ``out``'s checkpoint of the same schedule and data. Returns the log."""
     import torch
 
-    torch.manual_seed(opts["seed"])
-    run = _parser_run(encoder, scorers, examples, opts, device)
-    ckpt = out / "checkpoint.pt"
-    start = _resume_parser(run, ckpt, log)
-    for epoch in range(start, opts["epochs"]):
-        torch.manual_seed(opts["seed"] + epoch)  # dropout draws per epoch: a resumed run trains as an unbroken one
-        entry = _parser_epoch(run, examples, epoch, opts)
-        run.history.append(entry)
-        tmp = out / "checkpoint.pt.tmp"
-        state = {"encoder": encoder.state_dict(), "scorers": scorers.state_dict(), "optim": run.optim.state_dict()}
-        torch.save({**state, "sched": run.sched.state_dict(), "epoch": epoch + 1, "history": run.history}, tmp)
-        tmp.replace(ckpt)
-        log(f"epoch {epoch + 1}: {entry}")
-    encoder.eval()
-    scorers.eval()
-    return {"epochs": opts["epochs"], "history": run.history, "windows": len(examples)}
+    from argmine.training.loop import Run, train_epochs
 
-
-def _parser_run(encoder, scorers, examples: list[Example], opts: dict, device) -> ParserRun:
-    """The nets on ``device`` in training mode, AdamW (encoder and scorers at their own rates) and a
-    linear warmup then decay over every epoch's length-sorted batches."""
-    import torch
-
+    torch.manual_seed(schedule.seed)
     encoder.to(device).train()
     scorers.to(device).train()
     groups = [
-        {"params": list(encoder.parameters()), "lr": opts["encoder_lr"]},
-        {"params": list(scorers.parameters()), "lr": opts["head_lr"]},
+        {"params": list(encoder.parameters()), "lr": schedule.encoder_lr},
+        {"params": list(scorers.parameters()), "lr": schedule.head_lr},
     ]
-    optim = torch.optim.AdamW(groups, weight_decay=opts.get("weight_decay", 0.01))
-    plan = [token_batches(examples, opts["tokens_per_batch"], opts["seed"] + e) for e in range(opts["epochs"])]
+    optimizer = torch.optim.AdamW(groups, weight_decay=schedule.weight_decay)
+    plan = [token_batches(examples, schedule.tokens_per_batch, schedule.seed + e) for e in range(schedule.epochs)]
     total = sum(len(p) for p in plan)
-    warm = max(1, int(opts.get("warmup", 0.06) * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    return ParserRun(encoder, scorers, groups, optim, sched, plan, device)
+    warm = max(1, int(schedule.warmup * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    params = [p for g in groups for p in g["params"]]
+    run = Run(
+        {"encoder": encoder, "scorers": scorers},
+        params,
+        optimizer,
+        scheduler,
+        plan,
+        _step(encoder, scorers, examples, schedule, device),
+        schedule.seed,
+        schedule.max_grad_norm,
+        device,
+    )
+    fingerprint = json.dumps(asdict(schedule), sort_keys=True) + f"|{len(examples)}"
+    history = train_epochs(run, out, fingerprint, log)
+    return {"epochs": schedule.epochs, "history": history, "windows": len(examples)}
 
 
-def _resume_parser(run: ParserRun, ckpt: Path, log) -> int:
-    """Load an interrupted run's checkpoint into ``run``; the epoch to start at (0 without one)."""
+def _step(encoder, scorers, examples: list[Example], schedule: Schedule, device):
+    """One batch of windows: the arc loss per gold arc plus the weighted label loss per gold label."""
     import torch
-
-    if not ckpt.exists():
-        return 0
-    state = torch.load(ckpt, map_location=run.device, weights_only=False)
-    run.encoder.load_state_dict(state["encoder"])
-    run.scorers.load_state_dict(state["scorers"])
-    run.optim.load_state_dict(state["optim"])
-    run.sched.load_state_dict(state["sched"])
-    run.history = state["history"]
-    log(f"resuming after epoch {state['epoch']}")
-    return state["epoch"]
-
-
-def _parser_epoch(run: ParserRun, examples: list[Example], epoch: int, opts: dict) -> dict:
-    """One pass over the epoch's batches: arc loss per gold arc plus weighted label loss per gold label."""
-    import torch
-    from tqdm.auto import tqdm
 
     from argmine.relations.parser import encode
 
-    t0, sums = time.time(), [0.0, 0, 0.0, 0]
-    bar = tqdm(run.plan[epoch], desc=f"epoch {epoch + 1}/{opts['epochs']}", unit="batch", mininterval=10)
-    for batch in bar:
+    def step(batch: list[int]):
         exs = [examples[i] for i in batch]
-        hidden = encode(run.encoder, [e.window for e in exs], run.device)
-        parts = [window_loss(run.scorers, hidden, k, ex, torch) for k, ex in enumerate(exs)]
+        hidden = encode(encoder, [e.window for e in exs], device)
+        parts = [window_loss(scorers, hidden, k, ex, torch) for k, ex in enumerate(exs)]
         arcs, labels = sum(p.arcs for p in parts), sum(p.labels for p in parts)
-        loss = sum(p.arc for p in parts) / max(1, arcs) + opts.get("label_weight", 1.0) * sum(p.label for p in parts) / max(
-            1, labels
-        )
-        run.optim.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in run.groups for p in g["params"]], opts.get("max_grad_norm", 1.0))
-        run.optim.step()
-        run.sched.step()
-        sums[0] += float(sum(p.arc.detach() for p in parts))
-        sums[1] += arcs
-        sums[2] += float(sum(p.label.detach() for p in parts))
-        sums[3] += labels
-        bar.set_postfix(arc=f"{sums[0] / max(1, sums[1]):.3f}", label=f"{sums[2] / max(1, sums[3]):.3f}")
-    bar.close()
-    return {
-        "epoch": epoch + 1,
-        "arc_loss": round(sums[0] / max(1, sums[1]), 4),
-        "label_loss": round(sums[2] / max(1, sums[3]), 4),
-        "seconds": round(time.time() - t0, 1),
-    }
+        arc, label = sum(p.arc for p in parts), sum(p.label for p in parts)
+        loss = arc / max(1, arcs) + schedule.label_weight * label / max(1, labels)
+        return loss, {"arc": (float(arc.detach()), arcs), "label": (float(label.detach()), labels)}
+
+    return step
 
 
 def summarize(examples: list[Example]) -> dict:
@@ -375,14 +343,31 @@ def cross_validate(docs: list[Graph], parser, settings: Settings, folds: int = 5
 
     decision = parser.decision(settings)
     parses: dict[str, object] = {}
-    opts = {"seed": seed, "epochs": epochs, "encoder_lr": 3e-5, "head_lr": 5e-4, "tokens_per_batch": 1024, "warmup": 0.1}
+    cv = settings.evaluation
+    schedule = replace(
+        Schedule.of(load_recipe()),
+        seed=seed,
+        epochs=epochs,
+        encoder_lr=cv.cv_encoder_lr,
+        head_lr=cv.cv_head_lr,
+        tokens_per_batch=cv.cv_tokens_per_batch,
+        warmup=cv.cv_warmup,
+    )
     parts = cv_folds(docs, folds, seed)
     for k, test in enumerate(parts):
         train_docs = [d for j, fold in enumerate(parts) if j != k for d in fold]
         examples = [e for g in train_docs for e in graph_examples(g, parser.tokenizer, parser.cfg, "cv")]
         encoder, scorers = copy.deepcopy(parser.encoder), copy.deepcopy(parser.scorers)
         with tempfile.TemporaryDirectory() as tmp:
-            fit(encoder, scorers, examples, Path(tmp), opts, torch.device("cpu") if parser.device is None else parser.device, log)
+            fit(
+                encoder,
+                scorers,
+                examples,
+                Path(tmp),
+                schedule,
+                torch.device("cpu") if parser.device is None else parser.device,
+                log,
+            )
         fold_parser = copy.copy(parser)
         fold_parser.encoder, fold_parser.scorers = encoder.eval(), scorers.eval()
         for g, parse in zip(test, fold_parser.parse([g.document for g in test])):

@@ -151,7 +151,7 @@ def test_training_is_reproducible_and_the_folder_loads(tmp_path, tiny_parser):
 
 
 def test_an_interrupted_training_resumes_from_its_last_epoch(tmp_path, tiny_parser):
-    from argmine.training.parser import fit, graph_examples
+    from argmine.training.parser import Schedule, fit, graph_examples
 
     parser = ArgumentParser.load(tiny_parser, "cpu")
     examples = [
@@ -159,7 +159,7 @@ def test_an_interrupted_training_resumes_from_its_last_epoch(tmp_path, tiny_pars
         for g in argmine.evaluation.corpora.read_qt30(C / "qt30")
         for e in graph_examples(g, parser.tokenizer, parser.cfg, "qt30")
     ]
-    opts = {"seed": 1, "epochs": 2, "encoder_lr": 1e-3, "head_lr": 1e-2, "tokens_per_batch": 128}
+    opts = Schedule(1, 2, 1e-3, 1e-2, 128, weight_decay=0.01, max_grad_norm=1.0, warmup=0.06, label_weight=1.0)
 
     def fresh():
         p = ArgumentParser.load(tiny_parser, "cpu")
@@ -182,6 +182,13 @@ def test_an_interrupted_training_resumes_from_its_last_epoch(tmp_path, tiny_pars
     assert lines[0] == "resuming after epoch 1"
     for a, b in zip(whole[1].state_dict().values(), resumed[1].state_dict().values()):
         assert torch.allclose(a, b)
+    (tmp_path / "checkpoint.pt").unlink()
+    with pytest.raises(KeyboardInterrupt):
+        fit(*fresh(), examples, tmp_path, opts, torch.device("cpu"), log=stop_after_first)
+    lines = []
+    other = Schedule(1, 2, 1e-3, 1e-2, 256, weight_decay=0.01, max_grad_norm=1.0, warmup=0.06, label_weight=1.0)
+    fit(*fresh(), examples, tmp_path, other, torch.device("cpu"), log=lines.append)  # another recipe: no resume
+    assert "from another recipe" in lines[0] and not any(m.startswith("resuming") for m in lines)
 
 
 def test_cross_validation_by_text_beside_the_model_and_refused_for_pair_models(tmp_path, tiny_parser, tiny_model):
