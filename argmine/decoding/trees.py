@@ -219,38 +219,72 @@ def _weight(p: float) -> float:
 def _post_tree(
     idx: list[int], edges: list[tuple[int, int]], link: dict, outside: dict[int, tuple[float, int]], exact_root_limit: int
 ) -> PostTree:
-    """One post's arborescence plus root link with the highest total."""
+    """One post's arborescence plus root link with the highest total (a pair model's post, or block)."""
     if len(idx) == 1:
         return PostTree(idx[0], {})
-    graph = nx.DiGraph()
-    graph.add_nodes_from(idx)
+    heads: dict[int, dict[int, float]] = {}
     for a, b in edges:
-        graph.add_edge(b, a, weight=_weight(link[(a, b)]))  # parent -> child
+        heads.setdefault(a, {})[b] = _weight(link[(a, b)])
+    reach = {i: (_weight(outside[i][0]), outside[i][1]) for i in idx if i in outside}
+    found = best_rooted_tree(idx, heads, reach, exact_root_limit, spanning=False, floor=_weight(0.0))
+    if found is None:  # no unit links out of the post: its best branching, rooted where it starts
+        parents = _branch(_graph(idx, heads, 0.0), None, spanning=False)
+        return PostTree(next(i for i in idx if i not in parents), parents)
+    return PostTree(*found)
 
-    def tree(root: int | None) -> tuple[float, dict[int, int]]:
-        g = graph if root is None else graph.copy()
-        if root is not None:
-            g.remove_edges_from(list(g.in_edges(root)))
-        branching = nx.maximum_branching(g, attr="weight", preserve_attrs=True)
-        total = sum(d["weight"] for _, _, d in branching.edges(data=True))
-        return total, {child: parent for parent, child in branching.edges()}
 
-    candidates = [i for i in idx if i in outside]
-    if not candidates:
-        _, parents = tree(None)
-        roots = [i for i in idx if i not in parents]
-        return PostTree(roots[0], parents)
-    if len(idx) > exact_root_limit:
-        best_in = {i: max((link[(i, j)] for j in idx if (i, j) in link), default=0.0) for i in idx}
-        root = max(candidates, key=lambda i: (_weight(outside[i][0]) - _weight(best_in[i]), -i))
-        return PostTree(root, tree(root)[1])
+def best_rooted_tree(
+    nodes: list[int],
+    heads: dict[int, dict[int, float]],
+    out: dict[int, tuple[float, int]],
+    exact_root_limit: int,
+    spanning: bool,
+    shift: float = 0.0,
+    floor: float = -1e9,
+) -> tuple[int, dict[int, int]] | None:
+    """The one root search both model kinds decode with: over ``nodes`` (each child's candidate heads
+    and their scores in ``heads``), the tree whose root takes its best link out (``out``: score, target)
+    and is best in total. Exact up to ``exact_root_limit`` nodes (one maximum arborescence per candidate
+    root), above it the root that gains most by linking out. ``spanning``: every node in the tree (else a
+    maximum branching); ``shift`` makes scores positive for networkx (it changes no choice); ``floor``:
+    a node's best head score when it has none. None when no root gives a tree."""
+    graph = _graph(nodes, heads, shift)
+    candidates = [n for n in nodes if n in out]
+    if len(nodes) > exact_root_limit and candidates:
+        best_in = {n: max(heads.get(n, {}).values(), default=floor) for n in candidates}
+        candidates = [max(candidates, key=lambda n: (out[n][0] - best_in[n], -n))]
     best: tuple[float, int, dict[int, int]] | None = None
     for root in candidates:
-        total, parents = tree(root)
-        score = _weight(outside[root][0]) + total
-        if best is None or score > best[0] + 1e-12:
-            best = (score, root, parents)
-    return PostTree(best[1], best[2])
+        parents = _branch(graph, root, spanning)
+        if parents is None:
+            continue
+        total = out[root][0] + sum(heads[child][head] for child, head in parents.items())
+        if best is None or total > best[0] + 1e-12:
+            best = (total, root, parents)
+    return None if best is None else (best[1], best[2])
+
+
+def _graph(nodes: list[int], heads: dict[int, dict[int, float]], shift: float):
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    for child in nodes:
+        for head, score in heads.get(child, {}).items():
+            graph.add_edge(head, child, weight=score + shift)  # parent -> child
+    return graph
+
+
+def _branch(graph, root: int | None, spanning: bool) -> dict[int, int] | None:
+    """child -> head in the maximum arborescence (``spanning``) or branching of ``graph`` with nothing
+    above ``root``; None when no spanning arborescence exists."""
+    g = graph
+    if root is not None:
+        g = graph.copy()
+        g.remove_edges_from(list(g.in_edges(root)))
+    try:
+        found = (nx.maximum_spanning_arborescence if spanning else nx.maximum_branching)(g, attr="weight", preserve_attrs=True)
+    except nx.NetworkXException:
+        return None
+    return {child: parent for parent, child in found.edges()}
 
 
 def confident_tree(tree: dict[str, Relation], relations: list[Relation]) -> dict[str, Relation]:
@@ -380,7 +414,7 @@ def _arborescence(
 ) -> dict[int, int]:
     """Each unit's head in the best tree over ``group`` whose one root takes its best outside head (ROOT = -1,
     another post, an earlier window): as in dependency parsing, one root per window, the others attached
-    inside it. Above ``exact_root_limit`` units the root is the unit that gains most by heading outside."""
+    inside it."""
     inside = set(group)
     best_out = {
         d: max(((lp - root_penalty * (h < 0), h) for h, lp in arcs[d].items() if h not in inside), default=(-1e9, -1))
@@ -388,36 +422,10 @@ def _arborescence(
     }
     if len(group) == 1:
         return {group[0]: best_out[group[0]][1]}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(group)
-    for d in group:
-        for h, lp in arcs[d].items():
-            if h in inside:
-                graph.add_edge(h, d, weight=lp + 1e4)  # every tree has len(group) - 1 edges: the shift changes no choice
-    if len(group) > exact_root_limit:
-        best_in = {d: max((lp for h, lp in arcs[d].items() if h in inside), default=-1e9) for d in group}
-        roots = [max(group, key=lambda d: (best_out[d][0] - best_in[d], -d))]
-    else:
-        roots = group
-    best: tuple[float, dict[int, int]] | None = None
-    for root in roots:
-        tree = _rooted(graph, root)
-        if tree is None:
-            continue
-        total = best_out[root][0] + sum(arcs[child][head] for child, head in tree.items())
-        if best is None or total > best[0] + 1e-12:
-            best = (total, {root: best_out[root][1], **tree})
-    if best is None:  # no unit reaches every other: each takes its best head outside
+    heads = {d: {h: lp for h, lp in arcs[d].items() if h in inside} for d in group}
+    # every tree has len(group) - 1 edges: the shift changes no choice
+    found = best_rooted_tree(group, heads, best_out, exact_root_limit, spanning=True, shift=1e4)
+    if found is None:  # no unit reaches every other: each takes its best head outside
         return {d: best_out[d][1] for d in group}
-    return best[1]
-
-
-def _rooted(graph, root: int) -> dict[int, int] | None:
-    """child -> head in the maximum spanning arborescence of ``graph`` rooted at ``root``, or None."""
-    g = graph.copy()
-    g.remove_edges_from(list(g.in_edges(root)))
-    try:
-        branching = nx.maximum_spanning_arborescence(g, attr="weight", preserve_attrs=True)
-    except nx.NetworkXException:
-        return None
-    return {child: parent for parent, child in branching.edges()}
+    root, tree = found
+    return {root: best_out[root][1], **tree}
