@@ -28,7 +28,7 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.errors import InputError
 from argmine.files import write_bytes
-from argmine.reading.readers import json_thread, read_input
+from argmine.reading.readers import json_thread, line_id, read_input
 from argmine.settings import Settings, default_settings
 from argmine.version import __version__
 
@@ -156,7 +156,8 @@ def _record_thread(where: str, record: object, path: Path, position: int) -> Thr
     """A thread of a JSON Lines file or a table: named by its own ``id``, else by where it is."""
     if isinstance(record, str):  # the line could not be read
         return Thread(where.replace(" ", "-"), None, record)
-    tid = str(record.get("id")) if isinstance(record, dict) and record.get("id") is not None else where.replace(" ", "-")
+    own = line_id(record)
+    tid = own if own is not None else where.replace(" ", "-")
     try:
         return Thread(tid, json_thread(record, tid, source_path=str(path), source_line=position + 1))
     except InputError as exc:

@@ -146,10 +146,11 @@ class Outcome:
         return self.read.line
 
     def to_json_line(self) -> str:
-        """The graph on one line, or an ``argmine.error`` record naming the input and the problem."""
+        """The graph on one line, or an ``argmine.error`` record naming the input, the thread's own id
+        (when its line gives one, as ``argmine batch`` records it) and the problem."""
         if self.graph is not None:
             return self.graph.to_json(indent=None)
-        return error_record(self.error, self.path, self.line)
+        return error_record(self.error, self.path, self.line, self.read.thread_id)
 
 
 def error_record(error: object, path: str, line: int | None, thread_id: str | None = None) -> str:

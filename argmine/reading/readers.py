@@ -30,6 +30,7 @@ class ReadResult:
     error: InputError | None = None
     line: int | None = None
     warnings: list[str] = field(default_factory=list)  # what was read differently from the file, one line each
+    thread_id: str | None = None  # a JSON Lines line's own ``id``, even when the thread fails (its error record names it)
 
 
 def sniff(text: str, path: str) -> str:
@@ -130,11 +131,18 @@ def _read_jsonl(text: str, stem: str, source: dict):
         if line.error is not None:
             yield ReadResult(name, error=line.error, line=line.number)
             continue
+        own = line_id(line.value)
         try:
             doc = json_thread(line.value, name, source_line=line.number, **source)
-            yield ReadResult(doc.id, doc, line=line.number)
+            yield ReadResult(doc.id, doc, line=line.number, thread_id=own)
         except InputError as exc:
-            yield ReadResult(name, error=InputError(f"{source['source_path']} line {line.number}: {exc}"), line=line.number)
+            error = InputError(f"{source['source_path']} line {line.number}: {exc}")
+            yield ReadResult(name, error=error, line=line.number, thread_id=own)
+
+
+def line_id(value: Any) -> str | None:
+    """The ``id`` a JSON Lines record gives its thread (as ``argmine batch`` names it), else None."""
+    return str(value["id"]) if isinstance(value, dict) and value.get("id") is not None else None
 
 
 def _text_field(obj: dict, key: str, where: str, required: bool = True) -> str | None:
