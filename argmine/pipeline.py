@@ -29,10 +29,16 @@ from argmine.units.segmenter import segment
 Model = RelationModel | ArgumentParser
 
 
+def _is_parser(name: str) -> bool:
+    """Whether the model called ``name`` is a parser (its folder holds ``PARSER_FILE``), without loading it."""
+    folder = EMBEDDED_MODEL_DIR if name == "embedded" else Path(name)
+    return (folder / PARSER_FILE).is_file()
+
+
 @lru_cache(maxsize=2)
 def _cached_model(name: str, device: str, max_length: int, quantize: str) -> Model:
     folder = EMBEDDED_MODEL_DIR if name == "embedded" else Path(name)
-    if (folder / PARSER_FILE).is_file():
+    if _is_parser(name):
         parser = ArgumentParser.load(folder, device, quantize)
         parser.name = name
         return parser
@@ -49,6 +55,21 @@ def load_model(name: str | None = None, *, device: str | None = None, settings: 
     an NLI checkpoint), loaded once per (name, device, window) and reused by later calls."""
     cfg: ModelSettings = (settings or default_settings()).model
     return _cached_model(name or cfg.name, device or cfg.device, cfg.max_length, cfg.quantize)
+
+
+def check_work(doc: Document, model: Model | str | None, settings: Settings) -> None:
+    """Refuse a thread sure to exceed the work limit from its unit counts alone, before the model loads and
+    before the exact ``check`` (TF-IDF, tokenizing): a megabyte stretch of clauses is refused in seconds, not
+    minutes. ``model``: a loaded model, or the name ``load_model`` would load (None: the settings')."""
+    kind = type(model) if isinstance(model, (RelationModel, ArgumentParser)) else None
+    if kind is None:
+        kind = ArgumentParser if _is_parser(model or settings.model.name) else RelationModel
+    least = kind.least_work(doc, settings)
+    if least > settings.candidates.max_pairs:
+        raise InputError(
+            f"{doc.id}: {len(doc.units)} units need at least {least} scores, over the work limit of "
+            f"{settings.candidates.max_pairs} (candidates.max_pairs): raise it in a --config file to go on, or split the thread"
+        )
 
 
 def relate_many(docs: list[Document], model: Model, settings: Settings, show_progress: bool = False) -> list[Related]:
@@ -78,17 +99,22 @@ def _graph(doc: Document, related: Related, model: Model, decision: Decision) ->
 
 
 def analyze_document(
-    doc: Document, model: Model, settings: Settings, timings: bool = False, show_progress: bool = False
+    doc: Document, model: Model | str | None, settings: Settings, timings: bool = False, show_progress: bool = False
 ) -> Graph:
-    """Run every stage on one document (segmenting it unless it already has units) and return its graph."""
+    """Run every stage on one document (segmenting it unless it already has units) and return its graph.
+    ``model`` may be a name (None: the settings'): it is loaded (once) only after the work floor is checked."""
     clock = {"start": time.perf_counter()}
     if not doc.units:
         doc = segment(doc, settings.segmenter, settings.boilerplate)
+    check_work(doc, model, settings)
     clock["segment"] = time.perf_counter()
+    if not isinstance(model, (RelationModel, ArgumentParser)):
+        model = load_model(model, settings=settings)
+    loading = time.perf_counter() - clock["segment"]  # not a stage of this thread: left out of its seconds
     related = relate(doc, model, settings, show_progress)
-    clock["relations"] = time.perf_counter()
+    clock["relations"] = time.perf_counter() - loading
     graph = _graph(doc, related, model, model.decision(settings))
-    clock["decode"] = time.perf_counter()
+    clock["decode"] = time.perf_counter() - loading
     if timings:
         stages = ["segment", "relations", "decode"]
         previous = ["start", *stages]
@@ -105,6 +131,7 @@ def analyze_many(docs: list[Document], model: Model, settings: Settings) -> list
     for doc in docs:
         try:
             doc = doc if doc.units else segment(doc, settings.segmenter, settings.boilerplate)
+            check_work(doc, model, settings)
             model.check(doc, settings)
             prepared.append(doc)
         except InputError as exc:
@@ -127,8 +154,6 @@ def analyze(
     by default the settings' model, loaded once and reused."""
     settings = settings or default_settings()
     doc = source if isinstance(source, Document) else read(source, settings=settings)
-    if not isinstance(model, (RelationModel, ArgumentParser)):
-        model = load_model(model, settings=settings)
     return analyze_document(doc, model, settings, timings, progress)
 
 
@@ -175,13 +200,12 @@ def analyze_all(
     done: Callable[[Outcome], object] | None = None,
 ) -> list[Outcome]:
     """Every thread of an input file (one for plain text or a JSON thread, one per line for JSON Lines).
-    The file is read and checked before the model loads; a thread that fails is an error outcome.
+    The file is read and checked before the model loads (when the first thread within the work limit needs it);
+    a thread that fails is an error outcome.
     ``done`` is called with each outcome as it is made, so a caller keeps what finished if the run stops."""
     settings = settings or default_settings()
     source = path if path == "-" else Path(path)  # always a file here, never a text
     results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
-    if not isinstance(model, (RelationModel, ArgumentParser)) and any(r.document is not None for r in results):
-        model = load_model(model, settings=settings)
     outcomes = []
     for result in results:
         if result.error is not None:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -266,6 +267,14 @@ class RelationModel:
     def decision(self, settings: Settings) -> Decision:
         """Thresholds (the settings', else those stored with the model) and decoding limits, resolved once."""
         return Decision.resolve(self.stored, settings.relations, settings.decoding)
+
+    @staticmethod
+    def least_work(doc: Document, settings: Settings) -> int:
+        """A floor under the candidate pairs ``check`` counts, from each post's unit count alone (no TF-IDF, no
+        weights): the pairs of units at most ``candidates.window`` apart inside a post, both ways."""
+        w = settings.candidates.window
+        per_post = Counter(u.post for u in doc.units).values()
+        return sum(2 * (m * (m - 1) // 2 if m - 1 <= w else w * (w + 1) // 2 + (m - 1 - w) * w) for m in per_post)
 
     def check(self, doc: Document, settings: Settings) -> None:
         """Refuse a thread whose candidate pairs exceed the work limit, before any scoring."""

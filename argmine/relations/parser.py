@@ -498,6 +498,12 @@ class ArgumentParser:
         """Thresholds (the settings', else those chosen at training time on held-out data), resolved once."""
         return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
+    @staticmethod
+    def least_work(doc: Document, settings: Settings) -> int:
+        """A floor under what ``check`` counts, known from the unit count alone (no tokenizer, no weights): each
+        unit is a dependent of one window whose heads include itself, and ROOT is scored too."""
+        return 2 * len(doc.units)
+
     def check(self, doc: Document, settings: Settings) -> None:
         """Refuse a thread whose (unit, head) pairs exceed the work limit, before any model work."""
         windows = build_windows(doc, self.tokenizer, self.cfg)
