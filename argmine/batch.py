@@ -28,6 +28,7 @@ from pathlib import Path
 from argmine import jsonio
 from argmine.errors import InputError
 from argmine.files import write_bytes
+from argmine.reading.inputs.jsonl import line_id
 from argmine.reading.inputs.thread import json_thread
 from argmine.reading.readers import read_input
 from argmine.settings import Settings, default_settings
@@ -185,7 +186,8 @@ def _record_thread(where: str, record: object, path: Path, position: int) -> Thr
     """A thread of a JSON Lines file or a table: named by its own ``id``, else by where it is."""
     if isinstance(record, str):  # the line could not be read
         return Thread(where.replace(" ", "-"), None, record)
-    tid = str(record.get("id")) if isinstance(record, dict) and record.get("id") is not None else where.replace(" ", "-")
+    own = line_id(record)
+    tid = own if own is not None else where.replace(" ", "-")
     try:
         return Thread(tid, json_thread(record, tid, source_path=str(path), source_line=position + 1))
     except InputError as exc:

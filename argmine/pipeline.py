@@ -41,6 +41,22 @@ def load_model(name: str | None = None, *, device: str | None = None, settings: 
     return _cached_model(name or cfg.name, device or cfg.device, cfg.max_length, cfg.quantize)
 
 
+def check_work(doc: Document, model: Model | str | None, settings: Settings) -> None:
+    """Refuse a thread sure to exceed the work limit from its unit counts alone, before the model loads and
+    before the exact ``check`` (TF-IDF, tokenizing): a megabyte stretch of clauses is refused in seconds, not
+    minutes. ``model``: a loaded model, or the name ``load_model`` would load (None: the settings')."""
+    if isinstance(model, Model):
+        kind = next((k for k in relations.KINDS if k.name == model.kind), None)
+    else:
+        kind = relations.kind_of(relations.model_folder(model or settings.model.name))
+    least = kind.least_work(doc, settings) if kind is not None else 0
+    if least > settings.candidates.max_pairs:
+        raise InputError(
+            f"{doc.id}: {len(doc.units)} units need at least {least} scores, over the work limit of "
+            f"{settings.candidates.max_pairs} (candidates.max_pairs): raise it in a --config file to go on, or split the thread"
+        )
+
+
 def relate(
     doc: Document, model: Model, settings: Settings, show_progress: bool = False, decision: Decision | None = None
 ) -> Related:
@@ -63,18 +79,23 @@ def _graph(doc: Document, related: Related, model: Model, decision: Decision) ->
 
 
 def analyze_document(
-    doc: Document, model: Model, settings: Settings, timings: bool = False, show_progress: bool = False
+    doc: Document, model: Model | str | None, settings: Settings, timings: bool = False, show_progress: bool = False
 ) -> Graph:
-    """Run every stage on one document (segmenting it unless it already has units) and return its graph."""
+    """Run every stage on one document (segmenting it unless it already has units) and return its graph.
+    ``model`` may be a name (None: the settings'): it is loaded (once) only after the work floor is checked."""
     clock = {"start": time.perf_counter()}
     if not doc.units:
         doc = segment(doc, settings.segmenter, settings.boilerplate)
+    check_work(doc, model, settings)
     clock["segment"] = time.perf_counter()
+    if not isinstance(model, Model):
+        model = load_model(model, settings=settings)
+    loading = time.perf_counter() - clock["segment"]  # not a stage of this thread: left out of its seconds
     decision = model.decision(settings)
     related = relate(doc, model, settings, show_progress, decision)
-    clock["relations"] = time.perf_counter()
+    clock["relations"] = time.perf_counter() - loading
     graph = _graph(doc, related, model, decision)
-    clock["decode"] = time.perf_counter()
+    clock["decode"] = time.perf_counter() - loading
     if timings:
         stages = ["segment", "relations", "decode"]
         previous = ["start", *stages]
@@ -91,6 +112,7 @@ def analyze_many(docs: list[Document], model: Model, settings: Settings) -> list
     for doc in docs:
         try:
             doc = doc if doc.units else segment(doc, settings.segmenter, settings.boilerplate)
+            check_work(doc, model, settings)
             checked.append((doc, model.check(doc, settings)))
         except InputError as exc:
             checked.append(exc)
@@ -113,8 +135,6 @@ def analyze(
     by default the settings' model, loaded once and reused."""
     settings = settings or default_settings()
     doc = source if isinstance(source, Document) else read(source, settings=settings)
-    if not isinstance(model, Model):
-        model = load_model(model, settings=settings)
     return analyze_document(doc, model, settings, timings, progress)
 
 
@@ -132,10 +152,11 @@ class Outcome:
         return self.read.line
 
     def to_json_line(self) -> str:
-        """The graph on one line, or an ``argmine.error`` record naming the input and the problem."""
+        """The graph on one line, or an ``argmine.error`` record naming the input, the thread's own id
+        (when its line gives one, as ``argmine batch`` records it) and the problem."""
         if self.graph is not None:
             return self.graph.to_json(indent=None)
-        return error_record(self.error, self.path, self.line)
+        return error_record(self.error, self.path, self.line, self.read.thread_id)
 
 
 def error_record(error: object, path: str, line: int | None, thread_id: str | None = None) -> str:
@@ -160,13 +181,12 @@ def analyze_all(
     done: Callable[[Outcome], object] | None = None,
 ) -> list[Outcome]:
     """Every thread of an input file (one for plain text or a JSON thread, one per line for JSON Lines).
-    The file is read and checked before the model loads; a thread that fails is an error outcome.
+    The file is read and checked before the model loads (when the first thread within the work limit needs it);
+    a thread that fails is an error outcome.
     ``done`` is called with each outcome as it is made, so a caller keeps what finished if the run stops."""
     settings = settings or default_settings()
     source = path if path == "-" else Path(path)  # always a file here, never a text
     results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
-    if not isinstance(model, Model) and any(r.document is not None for r in results):
-        model = load_model(model, settings=settings)
     outcomes = []
     for result in results:
         if result.error is not None:

@@ -102,6 +102,61 @@ def test_a_thread_over_the_work_limit_is_refused_before_scoring(tmp_path, tiny_m
     assert "over the work limit of 10 (candidates.max_pairs" in line
 
 
+def clauses(repeats: int) -> str:
+    """A stretch without a sentence end that splits into about one unit per repeat (at each "but")."""
+    return "the taxes rose sharply but the wages did not rise " * repeats
+
+
+def units_in(text: str) -> int:
+    from argmine.units.segmenter import segment
+
+    settings = argmine.load_settings()
+    return len(segment(argmine.read(text, settings=settings), settings.segmenter, settings.boilerplate).units)
+
+
+@pytest.mark.parametrize("pair_model", [False, True])
+def test_a_stretch_of_clauses_sure_to_exceed_the_work_limit_is_refused_before_the_model_loads(
+    tmp_path, monkeypatch, tiny_model, pair_model
+):
+    from argmine.relations.parser import ArgumentParser
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model must not load: the unit count alone is over the limit")
+
+    monkeypatch.setattr(RelationModel, "load", refuse)
+    monkeypatch.setattr(ArgumentParser, "load", refuse)
+    thread = tmp_path / "clauses.txt"
+    thread.write_text(clauses(600), encoding="utf-8")
+    n = units_in(thread.read_text(encoding="utf-8"))
+    config = tmp_path / "limit.yaml"
+    # the embedded parser scores each unit against itself and ROOT at least (2n); a pair model scores the
+    # units at most 5 apart in a post, both ways (about 10n)
+    config.write_text(f"candidates:\n  max_pairs: {n if pair_model else 2 * n - 1}\n", encoding="utf-8")
+    least = 2 * (5 * n - 15) if pair_model else 2 * n
+    model = ["--model", tiny_model] if pair_model else []
+    line = one_line_error(run("analyze", thread, "--config", config, "-q", *model))
+    assert f"clauses: {n} units need at least {least} scores, over the work limit of" in line
+    assert "(candidates.max_pairs): raise it in a --config file" in line
+
+
+def test_the_work_floors_never_exceed_what_the_models_count(tiny_parser):
+    from argmine.relations.candidates import candidate_pairs
+    from argmine.relations.parser import ArgumentParser, build_windows
+    from argmine.units.segmenter import segment
+
+    settings = argmine.load_settings()
+    parser = argmine.load_model(str(tiny_parser), settings=settings)
+    texts = [EXAMPLE, FIXTURES / "thread.json", FIXTURES / "reddit_thread.json", clauses(80), "One claim. Two claims here."]
+    for text in texts:
+        doc = segment(argmine.read(text, settings=settings), settings.segmenter, settings.boilerplate)
+        windows = build_windows(doc, parser.tokenizer, parser.cfg)
+        needed = sum(len(w.dependents) * (len(w.heads) + 1) for w in windows)
+        assert 0 < ArgumentParser.least_work(doc, settings) <= needed
+        assert 0 < RelationModel.least_work(doc, settings) <= len(candidate_pairs(doc, settings.candidates))
+    single = segment(argmine.read(clauses(80), settings=settings), settings.segmenter, settings.boilerplate)
+    assert RelationModel.least_work(single, settings) == 2 * (5 * len(single.units) - 15)  # one post: its window pairs
+
+
 # ---------------------------------------------------------------- refusals: one line, exit 2, early
 
 

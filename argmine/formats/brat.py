@@ -235,11 +235,29 @@ def _read_line(ann: _Standoff, fields: list[str], text: str, where: str) -> None
             ann.scores[target] = float(m.group(1))
 
 
+def file_names(graphs: list[Graph]) -> list[str]:
+    """Each graph's file name: its id made file-safe. Only a real clash (the same safe name, or one differing
+    only in case, which a case-insensitive file system would merge) gets a suffix: ``-2``, ``-3``, ... on the
+    later graphs, never a name another graph has."""
+    safe = [_safe(g.id or "document") for g in graphs]
+    taken = {name.lower() for name in safe}
+    seen: set[str] = set()
+    names = []
+    for name in safe:
+        k = 1
+        candidate = name
+        while candidate.lower() in seen or (k > 1 and candidate.lower() in taken):
+            k += 1
+            candidate = f"{name}-{k}"
+        seen.add(candidate.lower())
+        names.append(candidate)
+    return names
+
+
 def dump_many(graphs: list[Graph]) -> dict[str, str]:
-    """A brat collection: each graph's files (numbered when there are several) and one annotation.conf."""
+    """A brat collection: each graph's files, named by its id (``file_names``), and one annotation.conf."""
     files: dict[str, str] = {}
-    for i, graph in enumerate(graphs):
-        name = None if len(graphs) == 1 else f"{_safe(graph.id or 'document')}-{i + 1}"
+    for graph, name in zip(graphs, file_names(graphs)):
         files.update(dump(graph, name))
     files["annotation.conf"] = conf(any(g.document.quotes for g in graphs))
     return files

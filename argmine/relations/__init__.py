@@ -60,6 +60,12 @@ class Kind:
     module: str
     summary: str
 
+    def least_work(self, doc: Document, settings: Settings) -> int:
+        """A floor under the scores this kind's ``check`` counts, from unit counts alone (0 when the kind
+        declares none): the work limit refuses a huge thread before the model loads."""
+        floor = getattr(importlib.import_module(self.module), "least_work", None)
+        return floor(doc, settings) if floor is not None else 0
+
     def load(self, name: str, device: str, max_length: int, quantize: str) -> Model:
         from argmine.relations.hf import guarded_loading
 

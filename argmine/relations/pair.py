@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -271,6 +272,14 @@ class RelationModel:
         """Thresholds (the settings', else those stored with the model) and decoding limits, resolved once."""
         return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
+    @staticmethod
+    def least_work(doc: Document, settings: Settings) -> int:
+        """A floor under the candidate pairs ``check`` counts, from each post's unit count alone (no TF-IDF, no
+        weights): the pairs of units at most ``candidates.window`` apart inside a post, both ways."""
+        w = settings.candidates.window
+        per_post = Counter(u.post for u in doc.units).values()
+        return sum(2 * (m * (m - 1) // 2 if m - 1 <= w else w * (w + 1) // 2 + (m - 1 - w) * w) for m in per_post)
+
     def check(self, doc: Document, settings: Settings) -> PairsChecked:
         """Refuse a thread whose candidate pairs exceed the work limit, before any model work; its TF-IDF
         and candidate pairs are what ``relate`` scores."""
@@ -323,6 +332,9 @@ class RelationModel:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+least_work = RelationModel.least_work  # the model frame's work floor (relations.Kind.least_work)
 
 
 def open_model(name: str, device: str, max_length: int, quantize: str) -> RelationModel:

@@ -512,6 +512,12 @@ class ArgumentParser:
         """Thresholds (the settings', else those chosen at training time on held-out data), resolved once."""
         return Decision.resolve(self.stored, settings.relations, settings.decoding)
 
+    @staticmethod
+    def least_work(doc: Document, settings: Settings) -> int:
+        """A floor under what ``check`` counts, known from the unit count alone (no tokenizer, no weights): each
+        unit is a dependent of one window whose heads include itself, and ROOT is scored too."""
+        return 2 * len(doc.units)
+
     def windows_of(self, doc: Document) -> Checked:
         """``doc``'s windows and quoted units, built once and handed to ``parse``."""
         quoted, matrix = _quoted(doc), tfidf([u.text for u in doc.units]) if doc.units else None
@@ -549,6 +555,9 @@ class ArgumentParser:
         if self.quantized:
             info["quantized"] = self.quantized
         return info
+
+
+least_work = ArgumentParser.least_work  # the model frame's work floor (relations.Kind.least_work)
 
 
 def open_model(name: str, device: str, max_length: int, quantize: str) -> ArgumentParser:

@@ -114,6 +114,8 @@ def point_quotes(doc: Document, quotes: list[Quote], min_words: int = MIN_TARGET
     """``quotes`` with ``target`` set to the unit of a quotable post sharing the longest run of words
     with it (then the most words in order; ties go to the answered post, then nearer posts, then
     earlier units); None where no unit shares ``min_words`` words in a row, or all of its own."""
+    if not quotes:
+        return []  # nothing to point: the units' words are not needed (100,000 units took 0.8 s)
     quotable = _Quotable(doc)
     units: dict[str, list[Unit]] = {}
     for unit in doc.units:

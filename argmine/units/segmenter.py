@@ -8,6 +8,7 @@ posts it answers (``argmine.units.quotes``) are no units: they are kept on the d
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from functools import lru_cache
 
@@ -38,6 +39,7 @@ _CONTRACTED_VERB = re.compile(r"[’'](s|re|ve|ll|d|m)$", re.IGNORECASE)
 _OPEN_QUOTES = "“‘«"
 _CLOSE_QUOTES = "”’»"
 _BESIDE_QUOTE = ",;:—–-"  # punctuation left hanging at a cut around a quote
+_MARKS = frozenset(_OPEN_QUOTES + _CLOSE_QUOTES + '";')  # the punctuation tokens clause_splits looks at
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +48,11 @@ def _sentence_splitter() -> pysbd.Segmenter:
 
 
 _LIKELY_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[\"“‘(]?[A-Z0-9])")
+# A stretch of only these characters is one sentence to pysbd: every rule it has that splits a text needs a
+# full stop, ! or ?, a bracket, a quotation mark or a line break (checked against pysbd in tests/test_segmenter.py).
+# The one exception, a hyphen before a quote ("-' A"), is excluded below. Such a stretch skips pysbd, whose time
+# grows with its input: a 5 MB line without a sentence end spent 6 s there.
+_ONE_SENTENCE = re.compile(r"[A-Za-z0-9 ,;:'’-]*")
 
 
 def _chunks(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
@@ -70,9 +77,22 @@ def _chunks(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]
 def sentences(text: str, start: int, end: int, chunk_chars: int = 10_000) -> list[Span]:
     """Sentence spans of ``text[start:end]``; pysbd finds the boundaries, we re-anchor the offsets.
     pysbd's time grows with the square of its input, so a longer stretch is cut at likely sentence
-    boundaries into pieces of about ``chunk_chars`` first."""
+    boundaries into pieces of about ``chunk_chars`` first; a piece pysbd would keep whole skips it."""
     if end - start > chunk_chars:
         return [s for a, b in _chunks(text, start, end, chunk_chars) for s in sentences(text, a, b, chunk_chars)]
+    if one_sentence(text[start:end]):
+        span = _trim(text, Span(start, end))
+        return [span] if span.end > span.start else []
+    return pysbd_sentences(text, start, end)
+
+
+def one_sentence(chunk: str) -> bool:
+    """Whether pysbd would keep ``chunk`` whole: it holds nothing any of its splitting rules looks at."""
+    return _ONE_SENTENCE.fullmatch(chunk) is not None and "-'" not in chunk
+
+
+def pysbd_sentences(text: str, start: int, end: int) -> list[Span]:
+    """Sentence spans of ``text[start:end]`` as pysbd finds them, re-anchored to offsets in ``text``."""
     chunk = text[start:end]
     spans: list[Span] = []
     cursor = 0
@@ -114,14 +134,21 @@ def _is_full_clause(tokens: list[str], window: int, min_words: int) -> bool:
 
 
 def clause_splits(text: str, sent: Span, cfg: SegmenterSettings) -> list[Span]:
-    """Split a sentence where an argumentative connective joins two full clauses."""
+    """Split a sentence where an argumentative connective joins two full clauses. Linear in the sentence's
+    tokens (a sentence-less stretch of megabytes is one sentence): words are counted and looked ahead by index."""
     tokens = [(m.group(), m.start() + sent.start, m.end() + sent.start) for m in _TOKEN.finditer(text[sent.start : sent.end])]
+    words = [k for k, (t, _, _) in enumerate(tokens) if t[0].isalnum()]  # indices of the word tokens
+    word_starts = [tokens[k][1] for k in words]
+    ahead = max(cfg.finite_verb_window + 1, cfg.min_clause_words)  # the words _is_full_clause reads
     connectives = set(cfg.connectives)
     coordinators = set(cfg.coordinators) if sent.end - sent.start >= cfg.long_sentence_chars else set()
+    joins = connectives | coordinators
     pieces: list[Span] = []
     seg_start = sent.start
     depth = 0
-    for i, (tok, t_start, t_end) in enumerate(tokens):
+    # Only quotation marks, semicolons and joining words change anything below; every other token is passed over.
+    for i in [k for k, (t, _, _) in enumerate(tokens) if t in _MARKS or t.lower() in joins]:
+        tok, t_start, t_end = tokens[i]
         if tok in _OPEN_QUOTES or (tok == '"' and depth == 0):
             depth += 1
             continue
@@ -138,10 +165,11 @@ def clause_splits(text: str, sent: Span, cfg: SegmenterSettings) -> list[Span]:
             cut, resume = (tokens[i - 1][1] if after_comma else t_start), t_end
         else:
             continue
-        left = [t for t, s, _ in tokens if seg_start <= s < cut and t[0].isalnum()]
-        right = [t for t, _, _ in tokens[i + 1 :]]
-        if len(left) < cfg.min_clause_words:
+        left = bisect_left(word_starts, cut) - bisect_left(word_starts, seg_start)  # words in [seg_start, cut)
+        if left < cfg.min_clause_words:
             continue
+        after = bisect_right(words, i)
+        right = [tokens[k][0] for k in words[after : after + ahead]]
         if not _is_full_clause(right, cfg.finite_verb_window, cfg.min_clause_words):
             continue
         pieces.append(Span(seg_start, cut))

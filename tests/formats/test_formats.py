@@ -101,6 +101,20 @@ def test_brat_fragments_conf_and_round_trip(graph_file, tmp_path):
     assert {r["score"] for r in back["relations"]} != {1.0}  # scores come back from AnnotatorNotes
 
 
+def test_brat_export_of_several_graphs_keeps_unique_ids_as_file_names(graph_file, tmp_path):
+    graph = json.loads(graph_file.read_text(encoding="utf-8"))
+    ids = ["t00", "t01", "a/b", "a b", "a_b-2"]  # "a/b" and "a b" are both a_b once file-safe: a real clash
+    lines = tmp_path / "graphs.jsonl"
+    lines.write_text("".join(json.dumps({**graph, "id": i}, ensure_ascii=False) + "\n" for i in ids), encoding="utf-8")
+    folder = export(lines, "brat", tmp_path / "brat")
+    stems = sorted(p.name[: -len(".ann")] for p in folder.glob("*.ann"))
+    assert stems == ["a_b", "a_b-2", "a_b-3", "t00", "t01"]  # the clash's second takes the next name nobody has
+    assert sorted(p.name for p in folder.glob("*.txt")) == sorted(f"{s}.txt" for s in stems)
+    result = runner.invoke(app, ["import", str(folder / "t01.ann"), "--from", "brat"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "t01"
+
+
 def test_brat_crlf_unit_becomes_fragments():
     from argmine.formats.brat import fragments
 

@@ -135,6 +135,27 @@ def test_jsonl_batch_continues_after_a_bad_line(tmp_path, tiny_model):
     validate(records[0])
 
 
+def test_jsonl_error_records_carry_the_threads_id_like_batch(tmp_path, tiny_model):
+    good = {"article": {"text": "Fees rose."}}
+    big = {"article": {"text": "Fees rose. Students protested. Rents rose too."}}
+    lines = [json.dumps({**good, "id": "a"}), json.dumps({"id": "b", "comments": []}), "{oops", json.dumps({**big, "id": 7})]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = tmp_path / "limit.yaml"
+    config.write_text("candidates:\n  max_pairs: 1\n", encoding="utf-8")  # thread 7 is over it, thread a is not
+    args = ["--model", tiny_model, "--config", config, "-q"]
+    out = tmp_path / "out.jsonl"
+    assert run("analyze", source, "-o", out, *args).exit_code == 2
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["format"] for r in records] == ["argmine.graph"] + ["argmine.error"] * 3
+    assert [r.get("id") for r in records] == ["a", "b", None, "7"]  # a read error and a refusal alike; no id, none
+    assert run("batch", source, "-o", tmp_path / "shards", *args).exit_code == 2
+    shard = [json.loads(line) for f in sorted((tmp_path / "shards").glob("shard-*.jsonl")) for line in f.read_text().splitlines()]
+    for mine, theirs in zip(records[1:], shard[1:]):  # the same record shape; batch names an id-less line "line-3"
+        assert list(mine) == (list(theirs) if "id" in mine else [k for k in theirs if k != "id"])
+    assert [shard[1]["id"], shard[3]["id"]] == [records[1]["id"], records[3]["id"]]
+
+
 def test_reddit_thread_end_to_end(tiny_model):
     result = run("analyze", FIXTURES / "reddit_thread.json", "--model", tiny_model, "-q")
     assert result.exit_code == 0, result.stderr

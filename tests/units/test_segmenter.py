@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from argmine.document import Document, Post
 from argmine.settings import load_settings
-from argmine.units.segmenter import segment
+from argmine.units.segmenter import one_sentence, pysbd_sentences, segment, sentences
 
 CFG = load_settings()
 
@@ -141,3 +141,35 @@ def test_the_cli_says_units_were_cut(tiny_model, tmp_path):
     result = CliRunner().invoke(app, ["analyze", str(path), "--model", str(tiny_model), "-o", str(tmp_path / "g.json")])
     assert result.exit_code == 0, result.stderr
     assert "argmine: warning: 3 units were cut to 500 characters (segmenter.max_unit_chars)" in result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(list("aZ09 ,;:'’-") + ["but ", "ii ", "12 ", "U S ", "Mr ", "The ", "I ", "no ", "  ", "-' ", "e g "]),
+        max_size=40,
+    )
+)
+def test_a_stretch_pysbd_keeps_whole_skips_it_with_the_same_spans(pieces):
+    chunk = "".join(pieces)
+    text = "Before.\n" + chunk + "\nAfter."
+    start, end = 8, 8 + len(chunk)
+    expected = pysbd_sentences(text, start, end)
+    assert sentences(text, start, end) == expected
+    if one_sentence(chunk):  # pysbd's own answer agrees: one trimmed span, or none
+        assert len(expected) <= 1
+
+
+def test_a_hyphen_before_a_quote_is_left_to_pysbd():
+    chunk = "a well-' Known thing"
+    assert not one_sentence(chunk) and len(pysbd_sentences(chunk, 0, len(chunk))) == 2
+
+
+def test_a_megabyte_line_without_sentence_ends_never_reaches_pysbd(monkeypatch):
+    import argmine.units.segmenter as segmenter
+
+    monkeypatch.setattr(segmenter, "_sentence_splitter", lambda: pytest.fail("pysbd ran on a stretch it keeps whole"))
+    text = "word " * 200_000  # 1 MB, no full stop: ~100 chunks, each one sentence cut to max_unit_chars
+    doc = segment(Document("t", text, [Post("p", "article", 0, len(text))]), CFG.segmenter, CFG.boilerplate)
+    assert len(doc.units) >= 100 and doc.cut_units >= len(doc.units) - 1  # all but the last, shorter chunk
+    assert all(len(u.text) <= CFG.segmenter.max_unit_chars and u.text.startswith("word word") for u in doc.units)

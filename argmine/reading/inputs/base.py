@@ -19,6 +19,7 @@ class ReadResult:
     error: InputError | None = None
     line: int | None = None
     warnings: list[str] = field(default_factory=list)  # what was read differently from the file, one line each
+    thread_id: str | None = None  # a JSON Lines line's own ``id``, even when the thread fails (its error record names it)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from argmine import jsonio
 from argmine.errors import InputError
 from argmine.reading.inputs.base import InputFormat, ReadResult, Source
@@ -14,11 +16,18 @@ def _read_jsonl(text: str, stem: str, source: dict):
         if line.error is not None:
             yield ReadResult(name, error=line.error, line=line.number)
             continue
+        own = line_id(line.value)
         try:
             doc = json_thread(line.value, name, source_line=line.number, **source)
-            yield ReadResult(doc.id, doc, line=line.number)
+            yield ReadResult(doc.id, doc, line=line.number, thread_id=own)
         except InputError as exc:
-            yield ReadResult(name, error=InputError(f"{source['source_path']} line {line.number}: {exc}"), line=line.number)
+            error = InputError(f"{source['source_path']} line {line.number}: {exc}")
+            yield ReadResult(name, error=error, line=line.number, thread_id=own)
+
+
+def line_id(value: Any) -> str | None:
+    """The ``id`` a JSON Lines record gives its thread (as ``argmine batch`` names it), else None."""
+    return str(value["id"]) if isinstance(value, dict) and value.get("id") is not None else None
 
 
 def _read(src: Source) -> list[ReadResult]:
