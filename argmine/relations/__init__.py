@@ -118,6 +118,10 @@ def load(name: str, device: str = "auto", max_length: int = 256, quantize: str =
         missing = [f for f in kind.required if not (folder / f).is_file()]
         if missing:
             raise ModelError(f"model folder {name} is not a complete {kind.name} model: {', '.join(missing)} missing")
+        from argmine.relations.hf import check_safetensors
+
+        for weights in sorted(folder.glob("*.safetensors")):
+            check_safetensors(weights)
     model = kind.load(str(folder) if folder is not None else name, device, max_length, quantize)
     model.name = name
     return model

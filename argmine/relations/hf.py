@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from argmine.errors import ModelError
@@ -62,3 +64,21 @@ def guarded_loading(name: str):
     except (OSError, ValueError, KeyError, RuntimeError, EOFError, SafetensorError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model {name} ({first})") from None
+
+
+def check_safetensors(path: Path) -> None:
+    """A weights file's header read without torch (8 bytes of header length, a JSON header, then the
+    data its offsets name): a truncated or corrupt file is one ``ModelError`` line before any import."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        length = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if length < 2 or 8 + length > size:
+            raise ModelError(f"cannot load model weights {path} (not a safetensors file, or cut short)")
+        try:
+            header = json.loads(handle.read(length))
+            end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise ModelError(f"cannot load model weights {path} (its safetensors header is corrupt)") from None
+    if 8 + length + end != size:
+        raise ModelError(f"cannot load model weights {path} (the file holds {size} bytes, its header names {8 + length + end})")

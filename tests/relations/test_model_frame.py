@@ -113,6 +113,9 @@ def test_a_broken_parser_folder_is_one_line_and_exit_2(tiny_parser, tmp_path, da
     assert len(lines) == 1 and str(folder) in lines[0] and "internal error" not in lines[0]
     if damage == "missing":
         assert "model.safetensors missing" in lines[0]
+    code = f"import sys\nfrom argmine.relations import load\ntry:\n    load({str(folder)!r})\nexcept Exception as exc:\n    print(type(exc).__name__)\nprint('torch' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["ModelError", "False"]  # found before torch is imported
     with pytest.raises(ModelError):
         relations.load(str(folder), "cpu")
 
