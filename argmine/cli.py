@@ -149,7 +149,7 @@ def analyze(
         str,
         typer.Option(
             "--format",
-            help=f"json (the argmine graph) or an export format: {_described(argmine.EXPORT_FORMATS)}.",
+            help=f"Output format: {_described(argmine.EXPORT_FORMATS)}.",
         ),
     ] = "json",
     quiet: QuietOpt = False,
@@ -158,7 +158,7 @@ def analyze(
     JSON Lines: one graph (or error record) per line; exit 2 when a thread failed, the others written."""
     with user_errors():
         settings = _settings(config, model, device, batch_size, quantize)
-        _check_export(output_format, output, allow_json=True, inputs=(file, config))
+        _check_export(output_format, output, inputs=(file, config))
         outcomes: list = []
         try:
             argmine.analyze_all(
@@ -215,23 +215,24 @@ def _emit(outcomes: list, batch: bool, output_format: str, output: str | None, t
                 "the text has long stretches without a sentence end",
                 markup=False,
             )
-    if output_format != "json":
+    inline = argmine.FORMATS[output_format].errors_inline  # the graph JSON: the default output
+    if not inline:
         if graphs:
             _write_export(graphs, output_format, output)
     elif output is not None or not tree:
-        body = "".join(o.to_json_line() + "\n" for o in outcomes) if batch else graphs[0].to_json()
+        body = "".join(o.to_json_line() + "\n" for o in outcomes) if batch else argmine.export(graphs, output_format)
         argmine.write_text(output or "-", body)
     if tree:
         # the JSON goes to stdout: the tree view then goes to stderr, so stdout stays one JSON document
-        console = Console(highlight=False, stderr=output_format == "json" and output == "-")
+        console = Console(highlight=False, stderr=inline and output == "-")
         for graph in graphs:
             argmine.render_trees(graph, console)
 
 
-def _check_export(fmt: str, output: str | None, allow_json: bool = False, inputs: tuple = ()) -> None:
+def _check_export(fmt: str, output: str | None, inputs: tuple = ()) -> None:
     """An unknown format or an output that cannot be written (or is one of the ``inputs``) is refused
     before any work."""
-    choices = ("json", *argmine.EXPORT_FORMATS) if allow_json else argmine.EXPORT_FORMATS
+    choices = argmine.EXPORT_FORMATS
     if fmt not in choices:
         raise ArgmineError(f"unknown format {fmt!r} (choose from {', '.join(choices)})")
     folder = fmt in argmine.FOLDER_FORMATS

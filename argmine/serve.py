@@ -43,14 +43,14 @@ def one_document_formats() -> tuple[str, ...]:
     """``?format=`` values: the graph JSON and every export format whose output is one document."""
     from argmine import formats
 
-    return ("json", *(f for f in formats.EXPORT_FORMATS if f not in formats.FOLDER_FORMATS))
+    return tuple(f for f in formats.EXPORT_FORMATS if f not in formats.FOLDER_FORMATS)
 
 
 def media_type(fmt: str) -> str:
     """The ``Content-Type`` of ``/analyze``'s answer in ``fmt``: the graph JSON's, or the one its format declares."""
     from argmine import formats
 
-    return "application/json" if fmt == "json" else formats.FORMATS[fmt].media_type
+    return formats.FORMATS[fmt].media_type
 
 
 def require() -> None:
@@ -201,7 +201,7 @@ def analyze_body(model, settings, data: bytes, reader: str, fmt: str, comments_f
 
     result = read_input("-", settings, reader, comments_from, data=data, stem="request")[0]
     graph = analyze_document(result.document, model, settings)
-    return graph.to_json() if fmt == "json" else export([graph], fmt)
+    return export([graph], fmt)
 
 
 def task_texts(body: object) -> list[tuple[object, str]]:

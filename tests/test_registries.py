@@ -89,8 +89,8 @@ def test_every_declared_format_is_exported_and_listed_by_the_cli():
     assert set(argmine.EXPORT_FORMATS) == set(argmine.FORMATS)
     assert set(argmine.IMPORT_FORMATS) == {n for n, f in argmine.FORMATS.items() if f.load is not None}
     assert argmine.FOLDER_FORMATS == {n for n, f in argmine.FORMATS.items() if f.folder}
-    export_help = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "400"}).stdout
-    import_help = runner.invoke(app, ["import", "--help"], env={"COLUMNS": "400"}).stdout
+    export_help = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "1000"}).stdout
+    import_help = runner.invoke(app, ["import", "--help"], env={"COLUMNS": "1000"}).stdout
     for name, form in argmine.FORMATS.items():
         assert name in export_help and form.summary in export_help
         assert (name in import_help) == (form.load is not None)

@@ -18,6 +18,8 @@ class Format:
     ``folder``: the export is several files (name -> content), so it needs a folder, never stdout.
     ``load`` (files -> graphs) makes the format importable; ``load_from`` says which file to pass it.
     ``media_type``: the HTTP ``Content-Type`` of a one-document export (what ``argmine serve`` answers with).
+    ``errors_inline``: a batch's threads that failed are written as ``argmine.error`` records in place of
+    their graphs (argmine's graph JSON); other formats hold only the graphs that were made.
     """
 
     name: str
@@ -28,6 +30,7 @@ class Format:
     load: Callable[[Path, str | None], Graph | list[Graph]] | None = None
     load_from: str = ""
     media_type: str = "text/plain"
+    errors_inline: bool = False
 
     def render(self, graphs: list[Graph]) -> str | dict[str, str]:
         """The export of ``graphs``: one text, or a folder's files."""

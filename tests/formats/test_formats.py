@@ -289,3 +289,18 @@ def test_argdown_escapes_urls_fences_and_data_blocks(tmp_path):
         zip(("u1", "u2", "u3", "u4"), texts)
     )
     assert len(data["relations"]) == 3
+
+
+def test_the_graph_json_is_declared_like_every_other_format(tmp_path):
+    from argmine.evaluation.corpora import read_microtexts
+
+    (gold,) = read_microtexts(FIXTURES / "corpora" / "microtexts")
+    graphs = [gold, gold]
+    assert argmine.export(graphs[:1], "json") == graphs[0].to_json()  # the bytes analyze writes
+    lines = argmine.export(graphs, "json")
+    assert lines.splitlines() == [g.to_json(indent=None) for g in graphs]  # several: JSON Lines
+    path = tmp_path / "graphs.jsonl"
+    path.write_text(lines, encoding="utf-8")
+    back = argmine.import_graphs(path, "json")
+    assert [g.to_dict() for g in back] == [g.to_dict() for g in graphs]
+    assert argmine.FORMATS["json"].errors_inline and not any(f.errors_inline for n, f in argmine.FORMATS.items() if n != "json")
