@@ -140,7 +140,10 @@ def analyze(
             help="Plain text: index of the first comment paragraph, counting from 0 (the title, if any, is 0; the article needs at least one, so 1 or more).",
         ),
     ] = None,
-    input_format: Annotated[str, typer.Option("--input-format", help="auto, text, thread, jsonl or reddit.")] = "auto",
+    input_format: Annotated[
+        str,
+        typer.Option("--input-format", help=f"{', '.join(argmine.INPUT_FORMATS)} (auto: by the extension, then the content)."),
+    ] = "auto",
     timings: Annotated[
         bool, typer.Option("--timings", help="Record seconds per stage in stats (output then varies run to run).")
     ] = False,

@@ -1,4 +1,4 @@
-"""Reading an input through the format registry (``argmine.reading``): plain text, JSON threads, JSON Lines, Reddit.
+"""Reading an input through the format registry (``argmine.reading.inputs``): plain text, JSON threads, JSON Lines, Reddit.
 
 Every problem with the input is an ``InputError`` with a one-line message; a JSON Lines file
 yields one result per line, so one bad line does not stop the batch.

@@ -1,4 +1,4 @@
-"""What an input-format module declares about itself; ``argmine.reading`` decides everything from it."""
+"""What an input-format module declares about itself; ``argmine.reading.inputs`` decides everything from it."""
 
 from __future__ import annotations
 
