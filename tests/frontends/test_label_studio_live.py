@@ -229,7 +229,7 @@ def test_label_studio_stores_argmine_serves_predictions(studio, server, predicte
 @pytest.fixture
 def page(studio):
     """A headless Chromium page logged in to Label Studio (the test skips without Chromium)."""
-    from tests.test_view import chromium
+    from tests.formats.test_view import chromium
 
     path, sync_api = chromium()
     with sync_api.sync_playwright() as p:
