@@ -6,7 +6,7 @@
 
 The public surface: ``analyze`` (one thread -> ``Graph``), ``analyze_all`` (every thread of a file),
 ``read``/``read_all`` (input -> ``Document``), ``load_model`` (loaded once, reused), ``load_settings``,
-``load_graphs``, ``export``/``import_graphs`` (annotation tools), ``evaluate``, ``train``, ``create_app``/
+``load_graphs``, ``export``/``import_graphs`` (annotation tools), ``evaluate``, ``train``, ``adapt``, ``create_app``/
 ``run_server`` (the HTTP API, ``argmine[serve]``) and the types.
 Names load on first use, so ``import argmine`` stays light until a model is needed.
 """
@@ -33,6 +33,7 @@ _PUBLIC = {
     "argmine.evaluation.corpora": ["CORPORA"],
     "argmine.evaluation.metrics": ["evaluate", "Report", "EVAL_FORMATS", "SPLITS"],
     "argmine.training": ["train"],
+    "argmine.training.adapt": ["adapt", "AdaptPlan"],
     "argmine.batch": ["run_batch", "Summary"],
     "argmine.view": ["render_trees"],
     "argmine.files": ["write_text", "write_files", "check_output"],
@@ -50,7 +51,7 @@ __all__ = [
     "Settings", "TrainingRecipe", "ParserRecipe", "load_settings", "load_recipe", "check_device",
     "export", "import_graphs", "FORMATS", "EXPORT_FORMATS", "IMPORT_FORMATS", "FOLDER_FORMATS",
     "CORPORA", "evaluate", "Report", "EVAL_FORMATS", "SPLITS",
-    "train",
+    "train", "adapt", "AdaptPlan",
     "run_batch", "Summary",
     "write_text", "write_files", "render_trees", "check_output",
     "create_app", "run_server",
@@ -86,4 +87,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from argmine.serve import create_app, run_server
     from argmine.settings import ParserRecipe, Settings, TrainingRecipe, load_recipe, load_settings
     from argmine.training import train
+    from argmine.training.adapt import AdaptPlan, adapt
     from argmine.view import render_trees

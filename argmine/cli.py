@@ -461,6 +461,47 @@ def train(
 
 
 @app.command()
+def adapt(
+    data: Annotated[
+        list[str],
+        typer.Option(
+            "--data",
+            help=f"FORMAT=PATH of corrected threads (repeatable; FORMAT: graph, or an import format: {', '.join(argmine.IMPORT_FORMATS)}).",
+        ),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="Folder for the adapted model (loads with --model).")],
+    model: ModelOpt = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Passes over the threads (default 4).")] = None,
+    mix: Annotated[
+        Optional[float], typer.Option("--mix", min=0.0, help="Recipe windows mixed in per thread window (default 1; 0: none).")
+    ] = None,
+    config: ConfigOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Fine-tune the parser on your corrected threads (mixed with its own recipe's data so it keeps what it
+    knew); thresholds are chosen again on a held-out part of them when there are enough."""
+    from dataclasses import replace
+
+    with user_errors():
+        settings = _settings(config, model, device, None, None)
+        argmine.check_output(output, folder=True, what="the adapted model")
+        graphs, names = [], []
+        for item in data:
+            name, sep, path = item.partition("=")
+            if not sep:
+                raise fail(f"--data expects FORMAT=PATH, got {item!r}")
+            fmt = "json" if name == "graph" else name
+            graphs += argmine.import_graphs(path, fmt)
+            names.append(item)
+        plan = argmine.AdaptPlan()
+        plan = replace(plan, epochs=epochs or plan.epochs, mix=plan.mix if mix is None else mix)
+        out = argmine.adapt(
+            settings.model.name, graphs, output, settings, plan, names, device, log=lambda m: err.print(m, markup=False)
+        )
+        typer.echo(f"adapted model written to {out}")
+
+
+@app.command()
 def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (another than localhost needs a token).")

@@ -73,6 +73,18 @@ def _write_card(out_dir: Path, info: dict, header: list[str], sources: list[str]
     lines = [*header, "", "## Training data", "", *sources, "", *held_out, "", "## Settings", ""]
     lines += ["```json", json.dumps(info["settings"], indent=2), "```", "", "## Training", ""]
     lines += [f"- {k}: {v}" for k, v in info.get("training", {}).items()]
+    if info.get("adapted"):
+        a = info["adapted"]
+        lines += [
+            "",
+            "## Adapted",
+            "",
+            f"Adapted from `{a['from']}` on {a['threads']} annotated threads ({a['windows']} windows):",
+        ]
+        lines += [f"- sources: {', '.join(a['sources']) or 'given in code'}", f"- mixed in: {a['mixed']}"]
+        lines += [f"- thresholds: {a['thresholds']} ({a['held_out']} threads held out)"]
+        lines += [f"- epoch {h['epoch']}: {', '.join(f'{k} {v}' for k, v in h.items() if k != 'epoch')}" for h in a["history"]]
+        lines += ["", "The results below, if any, are the base model's: measure the adapted one on your own held-out threads."]
     lines += results_lines(info)
     write_text(str(out_dir / "README.md"), "\n".join(lines) + "\n")
 

@@ -1,0 +1,130 @@
+"""Adapting a trained parser to a user's corrected threads: fine-tune it on them through the training loop,
+mixed with a sample of its own recipe's data so it keeps what it knew, choose its thresholds again on a
+held-out part of the user's threads when there are enough, and write a model folder like any other."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from argmine.errors import InputError
+from argmine.files import write_text
+from argmine.graph import Graph
+from argmine.settings import Settings, load_recipe
+from argmine.training.cards import parser_info, write_parser_card
+from argmine.training.parser import Example, Schedule, fit, graph_examples, load_parser_data
+
+
+@dataclass(frozen=True)
+class AdaptPlan:
+    """How much to adapt: epochs and rates (gentler than training from scratch), the share of the user's
+    threads held out to choose thresholds (only from ``min_held_out`` threads on), and how many recipe
+    windows are mixed in per user window."""
+
+    epochs: int = 4
+    encoder_lr: float = 3e-5
+    head_lr: float = 5e-4
+    tokens_per_batch: int = 1024
+    held_out_share: float = 0.25
+    min_held_out: int = 12
+    mix: float = 1.0
+    seed: int = 13
+
+
+def split_user(graphs: list[Graph], plan: AdaptPlan) -> tuple[list[Graph], list[Graph]]:
+    """(train, held out): a seeded share of the threads held out to choose thresholds, none when too few."""
+    if len(graphs) < plan.min_held_out:
+        return list(graphs), []
+    order = list(range(len(graphs)))
+    random.Random(plan.seed).shuffle(order)
+    k = max(2, round(plan.held_out_share * len(graphs)))
+    held = sorted(order[:k])
+    return [g for i, g in enumerate(graphs) if i not in held], [graphs[i] for i in held]
+
+
+def recipe_sample(parser, settings: Settings, count: int, seed: int, log=print) -> tuple[list[Example], str]:
+    """``count`` windows of the parser's own recipe data (what keeps it from forgetting), and a line saying
+    where they came from, or none when that data is not on this machine."""
+    if count <= 0:
+        return [], "no recipe data mixed in"
+    recipe = load_recipe(overrides={"data": parser.stored["recipe"]["data"]}) if "recipe" in parser.stored else load_recipe()
+    try:
+        data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, lambda m: None)
+    except InputError as exc:
+        log(f"argmine: adapting without the recipe's data ({exc}): the model may forget what it knew")
+        return [], f"no recipe data mixed in ({exc})"
+    rng = random.Random(seed)
+    chosen = rng.sample(data.examples, min(count, len(data.examples)))
+    return chosen, f"{len(chosen)} windows sampled from its recipe's data ({', '.join(s['name'] for s in data.sources)})"
+
+
+def adapt(
+    model: str | Path,
+    graphs: list[Graph],
+    output: str | Path,
+    settings: Settings,
+    plan: AdaptPlan | None = None,
+    sources: list[str] | None = None,
+    device: str | None = None,
+    log=print,
+) -> Path:
+    """Fine-tune the parser in ``model`` on gold ``graphs`` (a user's corrected threads) and write the
+    adapted folder to ``output`` (weights, thresholds, model card saying what it was adapted on)."""
+
+    from argmine.devices import resolve_device
+    from argmine.relations.parser import ArgumentParser, write_stored
+    from argmine.training.thresholds import choose_thresholds
+
+    plan = plan or AdaptPlan()
+    graphs = [g for g in graphs if g.document.units]
+    if not graphs:
+        raise InputError("no annotated thread to adapt on (every graph is empty)")
+    out = Path(output)
+    from argmine.relations import kind_of, model_folder
+
+    folder = model_folder(str(model))
+    if folder is None or kind_of(folder).name != "parser":
+        raise InputError(f"{model}: adapting fine-tunes a contextual parser folder (argmine_parser.json); this is not one")
+    parser = ArgumentParser.load(folder, device or "auto")
+    train, held = split_user(graphs, plan)
+    user = [e for g in train for e in graph_examples(g, parser.tokenizer, parser.cfg, "user")]
+    mixed, mixed_note = recipe_sample(parser, settings, round(plan.mix * len(user)), plan.seed, log)
+    log(f"argmine: adapting on {len(train)} threads ({len(user)} windows) + {len(mixed)} recipe windows; {len(held)} held out")
+    base = Schedule.of(load_recipe())
+    schedule = replace(
+        base,
+        seed=plan.seed,
+        epochs=plan.epochs,
+        encoder_lr=plan.encoder_lr,
+        head_lr=plan.head_lr,
+        tokens_per_batch=plan.tokens_per_batch,
+    )
+    torch_device = resolve_device(device or "auto")
+    history = fit(parser.encoder, parser.scorers, user + mixed, out, schedule, torch_device, log)
+    chosen = {}
+    if held:
+        chosen = choose_thresholds(parser, [(g.id, g) for g in held], [], settings, log)
+    adapted = {
+        "from": str(model),
+        "threads": len(train),
+        "held_out": len(held),
+        "sources": sources or [],
+        "windows": len(user),
+        "mixed": mixed_note,
+        "thresholds": "chosen again on the held-out threads" if held else "kept (too few threads to hold some out)",
+        "history": history["history"],
+    }
+    parser.stored = {**parser.stored, **chosen, "adapted": adapted}
+    parser.save(out, fp16=True)
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+    write_stored(out, {"adapted": adapted})
+    info = parser_info(out)
+    info["adapted"] = adapted
+    write_text(str(out / "train_info.json"), json.dumps(info, indent=1) + "\n")
+    write_parser_card(out, info)
+    if (Path(model) / "README.md").is_file() and not (out / "README.md").is_file():
+        shutil.copy(Path(model) / "README.md", out / "README.md")
+    return out
