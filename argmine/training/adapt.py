@@ -45,20 +45,25 @@ def split_user(graphs: list[Graph], plan: AdaptPlan) -> tuple[list[Graph], list[
     return [g for i, g in enumerate(graphs) if i not in held], [graphs[i] for i in held]
 
 
-def recipe_sample(parser, settings: Settings, count: int, seed: int, log=print) -> tuple[list[Example], str]:
-    """``count`` windows of the parser's own recipe data (what keeps it from forgetting), and a line saying
-    where they came from, or none when that data is not on this machine."""
-    if count <= 0:
-        return [], "no recipe data mixed in"
+def recipe_pool(parser, settings: Settings, log=print) -> tuple[list[Example], list[str]]:
+    """The windows of the parser's own recipe data (what keeps it from forgetting) and the sources' names;
+    none when that data is not on this machine."""
     recipe = load_recipe(overrides={"data": parser.stored["recipe"]["data"]}) if "recipe" in parser.stored else load_recipe()
     try:
         data = load_parser_data(recipe, parser.tokenizer, parser.cfg, settings, lambda m: None)
     except InputError as exc:
         log(f"argmine: adapting without the recipe's data ({exc}): the model may forget what it knew")
-        return [], f"no recipe data mixed in ({exc})"
-    rng = random.Random(seed)
-    chosen = rng.sample(data.examples, min(count, len(data.examples)))
-    return chosen, f"{len(chosen)} windows sampled from its recipe's data ({', '.join(s['name'] for s in data.sources)})"
+        return [], []
+    return data.examples, [s["name"] for s in data.sources]
+
+
+def recipe_sample(pool: tuple[list[Example], list[str]], count: int, seed: int) -> tuple[list[Example], str]:
+    """``count`` windows drawn from ``pool`` (``recipe_pool``), and a line saying where they came from."""
+    examples, names = pool
+    if count <= 0 or not examples:
+        return [], "no recipe data mixed in" + ("" if count <= 0 else " (its recipe's data is not on this machine)")
+    chosen = random.Random(seed).sample(examples, min(count, len(examples)))
+    return chosen, f"{len(chosen)} windows sampled from its recipe's data ({', '.join(names)})"
 
 
 def adapt(
@@ -70,9 +75,11 @@ def adapt(
     sources: list[str] | None = None,
     device: str | None = None,
     log=print,
+    pool: tuple[list[Example], list[str]] | None = None,
 ) -> Path:
     """Fine-tune the parser in ``model`` on gold ``graphs`` (a user's corrected threads) and write the
-    adapted folder to ``output`` (weights, thresholds, model card saying what it was adapted on)."""
+    adapted folder to ``output`` (weights, thresholds, model card saying what it was adapted on).
+    ``pool``: the recipe's windows when already read (``recipe_pool``), else read here if any are mixed in."""
 
     from argmine.devices import resolve_device
     from argmine.relations.parser import ArgumentParser, write_stored
@@ -91,7 +98,10 @@ def adapt(
     parser = ArgumentParser.load(folder, device or "auto")
     train, held = split_user(graphs, plan)
     user = [e for g in train for e in graph_examples(g, parser.tokenizer, parser.cfg, "user")]
-    mixed, mixed_note = recipe_sample(parser, settings, round(plan.mix * len(user)), plan.seed, log)
+    count = round(plan.mix * len(user))
+    if pool is None:
+        pool = recipe_pool(parser, settings, log) if count else ([], [])
+    mixed, mixed_note = recipe_sample(pool, count, plan.seed)
     log(f"argmine: adapting on {len(train)} threads ({len(user)} windows) + {len(mixed)} recipe windows; {len(held)} held out")
     base = Schedule.of(load_recipe())
     schedule = replace(

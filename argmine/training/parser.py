@@ -180,10 +180,10 @@ def fit(encoder, scorers, examples: list[Example], out: Path, schedule: Schedule
     torch.manual_seed(schedule.seed)
     encoder.to(device).train()
     scorers.to(device).train()
-    groups = [
-        {"params": list(encoder.parameters()), "lr": schedule.encoder_lr},
-        {"params": list(scorers.parameters()), "lr": schedule.head_lr},
-    ]
+    frozen = schedule.encoder_lr == 0  # the scorers alone learn (adapting on a few documents, say)
+    encoder.requires_grad_(not frozen)
+    groups = [{"params": list(encoder.parameters()), "lr": schedule.encoder_lr}] if not frozen else []
+    groups.append({"params": list(scorers.parameters()), "lr": schedule.head_lr})
     optimizer = torch.optim.AdamW(groups, weight_decay=schedule.weight_decay)
     plan = [token_batches(examples, schedule.tokens_per_batch, schedule.seed + e) for e in range(schedule.epochs)]
     total = sum(len(p) for p in plan)
