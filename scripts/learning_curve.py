@@ -57,7 +57,7 @@ def curve(name: str, docs: list, sizes: list[int], test_size: int, base: str, se
             pool_docs[:n],
             Path("runs/curve") / f"{name}-{n}",
             settings,
-            AdaptPlan(seed=seed),
+            AdaptPlan(seed=seed, **plan),
             [f"{name} x{n}"],
             "cpu",
             log=lambda m: None,

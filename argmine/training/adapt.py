@@ -32,6 +32,7 @@ class AdaptPlan:
     min_held_out: int = 12
     mix: float = 1.0
     seed: int = 13
+    rechoose_on_train: bool = True  # too few threads to hold some out: choose thresholds on those it adapted on
 
 
 def split_user(graphs: list[Graph], plan: AdaptPlan) -> tuple[list[Graph], list[Graph]]:
@@ -117,6 +118,8 @@ def adapt(
     chosen = {}
     if held:
         chosen = choose_thresholds(parser, [(g.id, g) for g in held], [], settings, log)
+    elif plan.rechoose_on_train:
+        chosen = choose_thresholds(parser, [(g.id, g) for g in train], [], settings, log)
     adapted = {
         "from": str(model),
         "threads": len(train),
@@ -124,7 +127,11 @@ def adapt(
         "sources": sources or [],
         "windows": len(user),
         "mixed": mixed_note,
-        "thresholds": "chosen again on the held-out threads" if held else "kept (too few threads to hold some out)",
+        "thresholds": "chosen again on the held-out threads"
+        if held
+        else "chosen again on the threads it adapted on (too few to hold some out)"
+        if plan.rechoose_on_train
+        else "kept (too few threads to hold some out)",
         "history": history["history"],
     }
     parser.stored = {**parser.stored, **chosen, "adapted": adapted}

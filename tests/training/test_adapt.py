@@ -39,8 +39,8 @@ def test_adapt_writes_a_model_that_learned_from_the_threads_and_says_so(tiny_par
     assert any(not (before[k].float() == after[k].float()).all() for k in before)  # it learned
     stored = json.loads((out / "argmine_parser.json").read_text())
     adapted = stored["adapted"]
-    assert adapted["threads"] == 4 and adapted["held_out"] == 0 and "kept" in adapted["thresholds"]
-    assert stored["threshold"] == json.loads((tiny_parser / "argmine_parser.json").read_text())["threshold"]
+    assert adapted["threads"] == 4 and adapted["held_out"] == 0
+    assert adapted["thresholds"].startswith("chosen again on the threads it adapted on")  # too few to hold out
     assert "## Adapted" in (out / "README.md").read_text() and f"graph={data}" in (out / "README.md").read_text()
     graph = argmine.analyze(FIXTURES / "thread.json", model=str(out))  # loads as any model folder
     assert graph.model["kind"] == "parser" and not (out / "checkpoint.pt").exists()
