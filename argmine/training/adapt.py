@@ -33,6 +33,7 @@ class AdaptPlan:
     mix: float = 1.0
     seed: int = 13
     rechoose_on_train: bool = True  # too few threads to hold some out: choose thresholds on those it adapted on
+    link_epochs: int = 0  # from 1 on: the answered-post link is fine-tuned on the threads' cross-post links too
 
 
 def split_user(graphs: list[Graph], plan: AdaptPlan) -> tuple[list[Graph], list[Graph]]:
@@ -65,6 +66,23 @@ def recipe_sample(pool: tuple[list[Example], list[str]], count: int, seed: int) 
         return [], "no recipe data mixed in" + ("" if count <= 0 else " (its recipe's data is not on this machine)")
     chosen = random.Random(seed).sample(examples, min(count, len(examples)))
     return chosen, f"{len(chosen)} windows sampled from its recipe's data ({', '.join(names)})"
+
+
+def _adapt_links(parser, train: list[Graph], plan: AdaptPlan) -> int:
+    """Fine-tune the parser's answered-post link on the threads' replies (starting from its weights, read
+    beside the adapted parser's arcs); how many replies it learned from (0: it is kept as it was)."""
+    from argmine.training.links import fit_scorer, graph_link_examples
+
+    threads = [g for g in train if len({u.post for u in g.document.units}) > 1]
+    if not threads:
+        return 0
+    encoder = parser.sentence_encoder()
+    parses = parser.parse([g.document for g in threads], links=False)
+    examples = [e for g, p in zip(threads, parses) for e in graph_link_examples(g, encoder, "documents", p)]
+    if not any(e.gold for e in examples):
+        return 0
+    parser.links = fit_scorer(examples, epochs=plan.link_epochs, lr=0.003, seed=plan.seed, init=parser.links)
+    return len(examples)
 
 
 def adapt(
@@ -115,6 +133,12 @@ def adapt(
     )
     torch_device = resolve_device(device or "auto")
     history = fit(parser.encoder, parser.scorers, user + mixed, out, schedule, torch_device, log)
+    linked = 0
+    if plan.link_epochs and parser.links is not None:
+        linked = _adapt_links(parser, train, plan)
+        log(
+            f"argmine: answered-post link {'fine-tuned on ' + str(linked) + ' replies' if linked else 'kept (no reply links in the threads)'}"
+        )
     chosen = {}
     if held:
         chosen = choose_thresholds(parser, [(g.id, g) for g in held], [], settings, log)
@@ -133,6 +157,7 @@ def adapt(
         if plan.rechoose_on_train
         else "kept (too few threads to hold some out)",
         "history": history["history"],
+        "answered_post_link": f"fine-tuned on {linked} replies" if linked else "kept as it was",
     }
     parser.stored = {**parser.stored, **chosen, "adapted": adapted}
     parser.save(out, fp16=True)

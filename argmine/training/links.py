@@ -57,22 +57,32 @@ def fit_scorer(
     weight_decay: float = 1e-3,
     seed: int = 13,
     weights: dict[str, float] | None = None,
+    init: LinkScorer | None = None,
 ) -> LinkScorer:
-    """Listwise training: cross-entropy of the gold rows' marginal (or "no link") over each slot's softmax."""
+    """Listwise training: cross-entropy of the gold rows' marginal (or "no link") over each slot's softmax.
+    ``init``: start from a trained scorer (its weights and standardisation) instead of from scratch."""
     import torch
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    all_rows = np.concatenate([e.slot.pair_features for e in examples])
-    mean = all_rows.mean(0)
-    std = all_rows.std(0) + 1e-3
     f, g = len(FEATURES), len(POST_FEATURES)
-    w1 = torch.nn.Parameter(torch.randn(f, hidden) * 0.1)
-    b1 = torch.nn.Parameter(torch.zeros(hidden))
-    w2 = torch.nn.Parameter(torch.zeros(hidden))
-    linear = torch.nn.Parameter(torch.zeros(f))
-    b2 = torch.nn.Parameter(torch.zeros(()))
-    none = torch.nn.Parameter(torch.zeros(g))
+    if init is not None:
+        mean, std = np.asarray(init.mean), np.asarray(init.std)
+        start = [
+            torch.tensor(np.asarray(a, dtype=np.float32)) for a in (init.w1, init.b1, init.w2, init.linear, init.b2, init.none)
+        ]
+    else:
+        all_rows = np.concatenate([e.slot.pair_features for e in examples])
+        mean, std = all_rows.mean(0), all_rows.std(0) + 1e-3
+        start = [
+            torch.randn(f, hidden) * 0.1,
+            torch.zeros(hidden),
+            torch.zeros(hidden),
+            torch.zeros(f),
+            torch.zeros(()),
+            torch.zeros(g),
+        ]
+    w1, b1, w2, linear, b2, none = (torch.nn.Parameter(t.float().clone()) for t in start)
     params = [w1, b1, w2, linear, b2, none]
     optim = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     data = [

@@ -268,3 +268,24 @@ def test_argmine_evaluate_prints_the_link_beside_its_baselines(linked_parser):
     assert links["gold_links"] == 2 and set(links["target_top1"]) >= {"model", "answered post's last unit"}
     table = CliRunner().invoke(app, [*args, "--model", str(linked_parser)])
     assert table.exit_code == 0 and "answered-post link (gold units): target top-1 among 2 gold" in table.stdout
+
+
+def test_adapting_with_link_epochs_fine_tunes_the_answered_post_link_from_its_weights(linked_parser, tmp_path):
+    import json
+
+    from argmine.evaluation.corpora import read_qt30
+    from argmine.relations.replies import read_links
+    from argmine.training.adapt import AdaptPlan, adapt
+
+    threads = read_qt30(FIXTURES / "corpora" / "qt30")
+    plan = AdaptPlan(epochs=1, mix=0.0, link_epochs=3, rechoose_on_train=False)
+    out = adapt(linked_parser, threads, tmp_path / "a", argmine.load_settings(), plan, log=lambda m: None)
+    before, after = read_links(linked_parser), read_links(out)
+    assert before["mean"] == after["mean"]  # the same standardisation: it started from the trained scorer
+    assert before["w1"] != after["w1"]  # and learned from the threads' replies
+    stored = json.loads((out / "argmine_parser.json").read_text())["adapted"]
+    assert stored["answered_post_link"].startswith("fine-tuned on")
+    kept = adapt(
+        linked_parser, threads, tmp_path / "b", argmine.load_settings(), AdaptPlan(epochs=1, mix=0.0), log=lambda m: None
+    )
+    assert read_links(kept)["w1"] == before["w1"]  # by default the link is kept as it was
