@@ -475,6 +475,10 @@ def adapt(
     mix: Annotated[
         Optional[float], typer.Option("--mix", min=0.0, help="Recipe windows mixed in per thread window (default 1; 0: none).")
     ] = None,
+    link_epochs: Annotated[
+        int,
+        typer.Option("--link-epochs", min=0, help="Also fine-tune the answered-post link on the threads' replies (0: keep it)."),
+    ] = 0,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
 ) -> None:
@@ -494,7 +498,7 @@ def adapt(
             graphs += argmine.import_graphs(path, fmt)
             names.append(item)
         plan = argmine.AdaptPlan()
-        plan = replace(plan, epochs=epochs or plan.epochs, mix=plan.mix if mix is None else mix)
+        plan = replace(plan, epochs=epochs or plan.epochs, mix=plan.mix if mix is None else mix, link_epochs=link_epochs)
         out = argmine.adapt(
             settings.model.name, graphs, output, settings, plan, names, device, log=lambda m: err.print(m, markup=False)
         )
