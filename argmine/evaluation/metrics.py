@@ -526,8 +526,9 @@ def evaluate_reply_links(docs: list[Graph], model, settings: Settings | None = N
     none = Counts()
     for graph in docs:
         doc = graph.document
-        (parse,) = model.parse([doc], links=False)
-        scored = model.score_links(doc, parse)
+        checked = model.windows_of(doc)  # windows, quotes and TF-IDF built once for the parse and the link
+        (parse,) = model.parse([checked], links=False)
+        scored = model.score_links(checked, parse)
         set_replies(parse, scored)
         relations, _ = decode_parse(doc, parse, decision)
         post_of = {u.id: u.post for u in doc.units}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def adapt(
     ``pool``: the recipe's windows when already read (``recipe_pool``), else read here if any are mixed in."""
 
     from argmine.devices import resolve_device
-    from argmine.relations.parser import ArgumentParser, write_stored
+    from argmine.relations.parser import ArgumentParser
     from argmine.training.thresholds import choose_thresholds
 
     plan = plan or AdaptPlan()
@@ -162,11 +161,8 @@ def adapt(
     parser.stored = {**parser.stored, **chosen, "adapted": adapted}
     parser.save(out, fp16=True)
     (out / "checkpoint.pt").unlink(missing_ok=True)
-    write_stored(out, {"adapted": adapted})
     info = parser_info(out)
     info["adapted"] = adapted
     write_text(str(out / "train_info.json"), json.dumps(info, indent=1) + "\n")
     write_parser_card(out, info)
-    if (Path(model) / "README.md").is_file() and not (out / "README.md").is_file():
-        shutil.copy(Path(model) / "README.md", out / "README.md")
     return out
