@@ -10,7 +10,6 @@ doccano's task worker beside the web server, as doccano's own quick start does.
 
 import io
 import os
-import signal
 import subprocess
 import time
 import zipfile
@@ -20,7 +19,7 @@ import pytest
 
 import argmine
 from argmine.evaluation.corpora import read_microtexts, read_qt30
-from tests.conftest import FIXTURES, ROOT, free_port
+from tests.conftest import FIXTURES, ROOT, free_port, stop_process
 
 pytestmark = pytest.mark.slow
 httpx = pytest.importorskip("httpx", reason="httpx is not installed (pip install -e '.[test]')")
@@ -37,15 +36,6 @@ def executable() -> str:
 def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +67,8 @@ def doccano(tmp_path_factory):
         client.cookies.clear()  # the token alone: a session cookie would ask for a CSRF token
         yield client
     finally:
-        _stop(web)
-        _stop(worker)
+        stop_process(web)
+        stop_process(worker)
 
 
 def _wait(client, task_id: str) -> dict:

@@ -12,7 +12,6 @@ and the user named by ``LABEL_STUDIO_USERNAME``, ``LABEL_STUDIO_PASSWORD`` and `
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 import argmine
 from argmine.formats import label_studio
 from tests.conftest import ROOT, free_port
+from tests.conftest import stop_process as stop
 
 pytestmark = pytest.mark.slow
 httpx = pytest.importorskip("httpx", reason="httpx is not installed (pip install -e '.[test]')")
@@ -63,16 +63,6 @@ def wait_up(url: str, proc: subprocess.Popen, seconds: float, log: Path | None =
             tail = log.read_text(errors="replace")[-2000:] if log else ""
             pytest.fail(f"{url} did not come up (exit {proc.poll()}): {tail}")
         time.sleep(0.5)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
 
 
 @dataclasses.dataclass
