@@ -15,8 +15,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import networkx as nx
-
 from argmine import jsonio
 from argmine.document import Document, Post, Quote, Relation, Unit
 from argmine.errors import InputError
@@ -188,6 +186,8 @@ def forest(doc: Document, relations: list[Relation]) -> dict[str, Relation]:
         key = (rel.target, rel.source)
         if key not in best or rel.score > best[key].score:
             best[key] = rel
+    import networkx as nx  # a third of a second: loaded when gold trees are built, not for every command
+
     graph = nx.DiGraph()
     graph.add_nodes_from(u.id for u in doc.units)
     for (parent, child), rel in sorted(best.items()):

@@ -72,6 +72,13 @@ def curve(name: str, docs: list, sizes: list[int], test_size: int, base: str, se
     return {"test_documents": len(test), "rows": rows}
 
 
+def _value(default, text: str):
+    """``text`` read as the type of the plan field's default (``False``/``0`` for booleans)."""
+    if isinstance(default, bool):
+        return text.lower() in ("1", "true", "yes")
+    return type(default)(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpora", default="microtexts,qt30")
@@ -86,7 +93,7 @@ def main() -> int:
         return 2
     settings = argmine.load_settings()
     sizes = [int(s) for s in args.sizes.split(",")]
-    plan = {k: type(getattr(argmine.AdaptPlan, k))(v) for k, _, v in (p.partition("=") for p in args.plan)}
+    plan = {k: _value(getattr(argmine.AdaptPlan, k), v) for k, _, v in (p.partition("=") for p in args.plan)}
     readers = {
         "microtexts": lambda: corpora.read_microtexts(DATA / "arg-microtexts" / "corpus" / "en"),
         "qt30": lambda: corpora.CORPORA["qt30"].parts(corpora.read_qt30(DATA / "qt30" / "nodesets"))["test"],

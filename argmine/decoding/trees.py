@@ -19,8 +19,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
-import networkx as nx
-
 from argmine.document import Document, PairScores, Relation
 
 if TYPE_CHECKING:
@@ -265,6 +263,8 @@ def best_rooted_tree(
 
 
 def _graph(nodes: list[int], heads: dict[int, dict[int, float]], shift: float):
+    import networkx as nx  # loaded when a tree is decoded: refusals and help never pay its import
+
     graph = nx.DiGraph()
     graph.add_nodes_from(nodes)
     for child in nodes:
@@ -276,6 +276,8 @@ def _graph(nodes: list[int], heads: dict[int, dict[int, float]], shift: float):
 def _branch(graph, root: int | None, spanning: bool) -> dict[int, int] | None:
     """child -> head in the maximum arborescence (``spanning``) or branching of ``graph`` with nothing
     above ``root``; None when no spanning arborescence exists."""
+    import networkx as nx
+
     g = graph
     if root is not None:
         g = graph.copy()

@@ -3,15 +3,20 @@ relations as labelled edges."""
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from argmine.formats.base import Format
 from argmine.graph import Graph
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 COLOURS = {"support": "darkgreen", "attack": "red"}
 
 
 def to_networkx(graph: Graph) -> nx.DiGraph:
+    import networkx as nx  # a third of a second to import: only when GraphML is written
+
     g = nx.DiGraph(id=graph.id)
     for u in graph.units:
         g.add_node(u.id, text=u.text, post=u.post, start=u.start, end=u.end)
@@ -21,6 +26,8 @@ def to_networkx(graph: Graph) -> nx.DiGraph:
 
 
 def dump_graphml(graph: Graph) -> str:
+    import networkx as nx
+
     return "\n".join(nx.generate_graphml(to_networkx(graph), encoding="utf-8", prettyprint=True)) + "\n"
 
 

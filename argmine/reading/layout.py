@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from argmine.document import Document, Post, Span, trim_span
 from argmine.errors import InputError
 from argmine.reading.boilerplate import SENTENCE_BREAK, is_boilerplate_paragraph
-from argmine.settings import CommentDetectionSettings, LayoutSettings
+
+if TYPE_CHECKING:
+    from argmine.settings import CommentDetectionSettings, LayoutSettings
 
 _TERMINAL = tuple('.!?"”’)…:')
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"")
@@ -54,7 +57,7 @@ def is_title(text: str, paras: list[Span], max_chars: int, min_words: int = 2) -
 
 
 @lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
+def english_stop_words() -> frozenset[str]:
     """scikit-learn's English stop words (the Glasgow IR list), read from their own module: importing
     scikit-learn itself costs about a second, which a refusal or a cold start should not pay."""
     import importlib.util
@@ -105,7 +108,7 @@ def _opens_with_verb(clause: str, verbs: set[str]) -> bool:
 
 def _is_shouted(word: str, min_chars: int) -> bool:
     """Ordinary words in capitals (ANY, NEVER), not acronyms (ISIS, NATO)."""
-    return len(word) >= min_chars and word.isupper() and word.lower() in _stop_words()
+    return len(word) >= min_chars and word.isupper() and word.lower() in english_stop_words()
 
 
 def register_score(paragraph: str, cfg: CommentDetectionSettings) -> float:

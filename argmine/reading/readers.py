@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from argmine.document import Document
 from argmine.errors import InputError
 from argmine.files import decode, read_bytes
 from argmine.reading.inputs import INPUTS
 from argmine.reading.inputs.base import ReadResult, Source
-from argmine.settings import Settings, default_settings
+
+if TYPE_CHECKING:
+    from argmine.settings import Settings
 
 INPUT_FORMATS = ("auto", *INPUTS)  # auto: sniffed from the extension, then the content
 
@@ -52,6 +55,8 @@ def read_all(
 ) -> list[ReadResult]:
     """Every thread of a file (one per line for JSON Lines) or of a text given directly, as documents
     without units; a JSON Lines line that fails is a result carrying its error."""
+    from argmine.settings import default_settings
+
     settings = settings or default_settings()
     if is_path(source):
         return read_input(str(source), settings, input_format, comments_from)

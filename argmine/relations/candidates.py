@@ -9,9 +9,13 @@ unit of a post that comes after its own.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import numpy as np
 
 from argmine.document import Answerable, Document, answered_posts, posts_above
+from argmine.reading.layout import english_stop_words
 from argmine.settings import CandidateSettings
 
 
@@ -67,16 +71,42 @@ def pair_contexts(doc: Document, pairs: list[tuple[int, int]]) -> list[str]:
     return ["post" if doc.units[a].post == doc.units[b].post else "reply" for a, b in pairs]
 
 
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
 def tfidf(texts: list[str]):
-    """Sparse, L2-normalised TF-IDF rows (None when there is nothing to compare)."""
+    """Sparse, L2-normalised TF-IDF rows (None when there is nothing to compare): scikit-learn's
+    ``TfidfVectorizer(stop_words="english", sublinear_tf=True)`` computed here with scipy alone, because
+    importing scikit-learn costs about a second of a cold start (the tests check both agree)."""
     if len(texts) < 2:
         return None
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from scipy import sparse
 
-    try:
-        return TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
-    except ValueError:  # only stop words
+    stop = english_stop_words()
+    counts = [Counter(w for w in TOKEN.findall(t.lower()) if w not in stop) for t in texts]
+    vocabulary = sorted(set().union(*counts))
+    if not vocabulary:  # only stop words
         return None
+    column = {w: j for j, w in enumerate(vocabulary)}
+    indptr, indices, data = [0], [], []
+    for words in counts:
+        row = sorted((column[w], n) for w, n in words.items())
+        indices.extend(j for j, _ in row)
+        data.extend(n for _, n in row)
+        indptr.append(len(indices))
+    n = len(texts)
+    matrix = sparse.csr_matrix(
+        (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
+        shape=(n, len(vocabulary)),
+    )
+    df = np.bincount(matrix.indices, minlength=len(vocabulary))
+    np.log(matrix.data, out=matrix.data)  # sublinear tf: 1 + log(count)
+    matrix.data += 1.0
+    matrix.data *= (np.log((1 + n) / (1 + df)) + 1.0)[matrix.indices]  # smoothed idf
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    matrix.data /= np.repeat(norms, np.diff(matrix.indptr))
+    return matrix
 
 
 def _closest(matrix, mine: list[int], theirs: list[int], limit: int) -> list[tuple[int, int]]:

@@ -13,7 +13,6 @@ arc log-probabilities.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -366,24 +365,19 @@ class ArgumentParser:
     @classmethod
     def load(cls, folder: str | Path, device: str = "auto", quantize: str = "none") -> ArgumentParser:
         """A parser folder: the encoder (HF safetensors + tokenizer), the scorers and ``argmine_parser.json``."""
-        import torch
         from safetensors.torch import load_file
-        from transformers import AutoModel, AutoTokenizer
 
         from argmine.devices import resolve_device
-        from argmine.relations.hf import quantize_model, quiet_transformers
+        from argmine.relations.encoder import Encoder, Tokenizer
+        from argmine.relations.hf import quantize_model
 
-        quiet_transformers()
         folder = Path(folder)
         torch_device = resolve_device(device)
         stored = read_stored(folder)
         try:
             cfg = ParserConfig.from_dict(stored.get("config", {}))
-            tokenizer = AutoTokenizer.from_pretrained(str(folder))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                encoder = AutoModel.from_pretrained(str(folder), use_safetensors=True, dtype=torch.float32)
-            encoder, scorers = build_net(encoder, cfg)
+            tokenizer = Tokenizer(folder)
+            encoder, scorers = build_net(Encoder.from_folder(folder), cfg)
             scorers.load_state_dict({k: v.float() for k, v in load_file(str(folder / HEADS_FILE)).items()})
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -310,32 +310,30 @@ class SentenceEncoder:
     def load(cls, folder: str | Path, device=None) -> SentenceEncoder:
         """The encoder and tokenizer of a folder (``minilm``: the pretrained all-MiniLM-L6-v2 package)."""
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
-        from argmine.relations.hf import quiet_transformers
+        from argmine.relations.encoder import Encoder, Tokenizer
 
-        quiet_transformers()
         if str(folder) == "minilm":
             from argmine.relations.hf import base_model_path
 
             folder = base_model_path("minilm")
-        model = AutoModel.from_pretrained(str(folder), dtype=torch.float32).eval()
         device = device or torch.device("cpu")
-        return cls(model.to(device), AutoTokenizer.from_pretrained(str(folder)), device)
+        return cls(Encoder.from_folder(folder).eval().to(device), Tokenizer(folder), device)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         import torch
+
+        from argmine.relations.encoder import padded
 
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with torch.inference_mode():
             for lo in range(0, len(order), self.batch_size):
                 idx = order[lo : lo + self.batch_size]
-                enc = self.tokenizer(
-                    [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-                ).to(self.device)
-                hidden = self.model(**enc).last_hidden_state.float()
-                mask = enc["attention_mask"][..., None].float()
+                ids, mask = padded(self.tokenizer, [texts[i] for i in idx], self.max_length)
+                ids, mask = ids.to(self.device), mask.to(self.device)
+                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+                mask = mask[..., None].float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
                 out[idx] = torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
         return out

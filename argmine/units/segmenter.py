@@ -11,13 +11,16 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pysbd
 
 from argmine.document import Document, Post, Quote, Span, Unit, trim_span
 from argmine.reading.boilerplate import is_boilerplate
-from argmine.settings import SegmenterSettings
 from argmine.units.quotes import find_quotes, point_quotes
+
+if TYPE_CHECKING:
+    from argmine.settings import SegmenterSettings
 
 _TOKEN = re.compile(r"\w[\w'’-]*|[^\w\s]")
 # Words that cannot open the subject of a clause ("because of ...", "but only ...", "and that ...").

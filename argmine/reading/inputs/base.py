@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from argmine.document import Document
 from argmine.errors import InputError
-from argmine.settings import Settings
+
+if TYPE_CHECKING:
+    from argmine.settings import Settings
 
 
 @dataclass
