@@ -132,7 +132,7 @@ class Versions:
 
 
 class LabelStudioAPI:
-    """The few Label Studio API calls a job makes, with the user's API key (``Authorization: Token KEY``)."""
+    """The Label Studio API calls a job makes, with the user's API key: a legacy token or a personal access token."""
 
     def __init__(self, url: str, token: str, transport=None, timeout: float = 120.0):
         self.url, self.token, self.transport, self.timeout = check_url(url), token, transport, timeout
@@ -148,7 +148,7 @@ class LabelStudioAPI:
                 r = client.get(
                     f"{self.url}/api/projects/{project}/export",
                     params={"exportType": "JSON"},
-                    headers={"Authorization": f"Token {self.token}"},
+                    headers={"Authorization": self._authorization(client)},
                 )
         except httpx.HTTPError as exc:
             raise JobError(f"{where} is unreachable ({type(exc).__name__}: {exc})") from None
@@ -165,6 +165,19 @@ class LabelStudioAPI:
         if not isinstance(tasks, list):
             raise JobError(f"{where} answered the export of project {project} with something else than a task list")
         return tasks
+
+    def _authorization(self, client) -> str:
+        """The ``Authorization`` header: a legacy token as ``Token KEY``; a personal access token (a JWT,
+        Label Studio's default since 1.18) is first exchanged for an access token (``/api/token/refresh/``)."""
+        if self.token.count(".") != 2:
+            return f"Token {self.token}"
+        r = client.post(f"{self.url}/api/token/refresh/", json={"refresh": self.token})
+        access = r.json().get("access") if r.status_code == 200 and "json" in r.headers.get("content-type", "") else None
+        if not isinstance(access, str):
+            raise JobError(
+                f"Label Studio at {self.url} refused the personal access token (HTTP {r.status_code}): check --label-studio-token"
+            )
+        return f"Bearer {access}"
 
 
 def finished(tasks: list[dict]) -> list[dict]:

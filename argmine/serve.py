@@ -472,6 +472,10 @@ def live_options(settings, url, key, train_every, versions_dir, model_version):
         raise ArgmineError("--label-studio-token needs --label-studio-url (or ARGMINE_LABEL_STUDIO_URL)")
     if url is not None:
         check_url(url)
+        try:
+            import httpx  # noqa: F401
+        except ImportError:
+            raise ArgmineError("training from Label Studio needs httpx: pip install 'argmine[serve]'") from None
         if not key:
             raise ArgmineError(
                 "--label-studio-url needs Label Studio's API key: --label-studio-token (or ARGMINE_LABEL_STUDIO_TOKEN)"

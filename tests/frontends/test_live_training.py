@@ -24,6 +24,7 @@ from argmine.training.adapt import AdaptPlan  # noqa: E402
 TOKEN = "serve-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 KEY = "ls-api-key"
+PAT = "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"  # a personal access token's shape (a JWT)
 URL = "http://label-studio.test"
 TEXT = "Cars pollute the air. So the city should ban them downtown.\n\nNo, buses pollute too, because they burn diesel."
 START = {"action": "START_TRAINING", "project": {"id": 7, "title": "argmine"}}
@@ -52,7 +53,11 @@ class FakeLabelStudio:
             self.hold.wait(60)
         if self.down:
             raise httpx.ConnectError("Connection refused", request=request)
-        if request.headers.get("authorization") != f"Token {KEY}":
+        if request.url.path == "/api/token/refresh/":
+            if json.loads(request.content)["refresh"] != PAT:
+                return httpx.Response(401, json={"detail": "Token is invalid or expired"})
+            return httpx.Response(200, json={"access": "access-token"})
+        if request.headers.get("authorization") not in (f"Token {KEY}", "Bearer access-token"):
             return httpx.Response(401, json={"detail": "Invalid token."})
         if request.url.path != "/api/projects/7/export" or request.url.params.get("exportType") != "JSON":
             return httpx.Response(404, json={"detail": "Not found."})
@@ -139,13 +144,14 @@ def skipped_annotations():
     [
         (lambda: FakeLabelStudio(down=True), KEY, f"Label Studio at {URL} is unreachable"),
         (FakeLabelStudio, "wrong-key", "refused the API key (HTTP 401)"),
+        (FakeLabelStudio, PAT[:-3] + "xyz", "refused the personal access token (HTTP 401)"),
         (lambda: FakeLabelStudio(status=500), KEY, "answered HTTP 500"),
         (lambda: FakeLabelStudio(tasks=[]), KEY, "project 7 has no annotated task"),
         (lambda: FakeLabelStudio(tasks=skipped_annotations()), KEY, "project 7 has no annotated task"),
         (lambda: FakeLabelStudio(tasks=annotations_without_relations()), KEY, "have no relation"),
         (lambda: FakeLabelStudio(tasks=[{"id": 1, "data": {"text": "x"}, "annotations": [{"result": [{"type": "relation", "from_id": "a", "to_id": "b", "labels": ["maybe"]}]}]}]), KEY, "do not read as argmine graphs"),
     ],
-    ids=["down", "key-refused", "server-error", "no-tasks", "all-skipped", "no-relations", "bad-annotation"],
+    ids=["down", "key-refused", "access-token-refused", "server-error", "no-tasks", "all-skipped", "no-relations", "bad-annotation"],
 )  # fmt: skip
 def test_a_failed_job_says_why_and_leaves_the_served_model(tiny_parser, tmp_path, fake, key, words):
     client, live = make(tiny_parser, tmp_path, fake(), key=key)
@@ -244,3 +250,12 @@ def test_a_versions_dir_that_cannot_be_written_is_refused(tiny_parser, tmp_path)
     command = ["serve", "--model", str(tiny_parser), "--versions-dir", str(tmp_path / "file"), "--model-version", "base"]
     result = runner.invoke(cli_app, command)
     assert result.exit_code == 2 and "cannot write there" in result.stderr, result.stderr
+
+
+def test_a_personal_access_token_is_exchanged_for_an_access_token(tiny_parser, tmp_path):
+    client, live = make(tiny_parser, tmp_path, fake := FakeLabelStudio(), key=PAT)
+    with client:
+        client.post("/webhook", json=START, headers=AUTH)
+        assert live.wait(300)["state"] == "done"
+    assert [r.url.path for r in fake.requests] == ["/api/token/refresh/", "/api/projects/7/export"]
+    assert fake.requests[1].headers["authorization"] == "Bearer access-token"
