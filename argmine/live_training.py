@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -240,11 +239,10 @@ class LiveTraining:
         self.slot, self.versions, self.settings, self.api = slot, versions, settings, api
         self.train_every = train_every
         self.plan = plan or AdaptPlan(mix=0.0)  # the annotations alone: a job takes seconds, not minutes
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="argmine-train")
         self.lock = threading.Lock()
         self.state: dict = {"state": "idle"}
         self.counts: dict[int, int] = {}
-        self.future: Future | None = None
+        self.thread: threading.Thread | None = None
 
     def status(self) -> dict:
         """The job's state for ``/health`` (a copy), with the annotations counted toward ``--train-every``."""
@@ -271,7 +269,9 @@ class LiveTraining:
                 "progress": 0.0,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
             }
-            self.future = self.pool.submit(self._run, project, time.monotonic())
+            # a daemon thread: stopping the server does not wait for a job (its scratch folder is never a version)
+            self.thread = threading.Thread(target=self._run, args=(project, time.monotonic()), name="argmine-train", daemon=True)
+            self.thread.start()
         return {"status": "started", "project": project}
 
     def annotated(self, project: int, count: int = 1) -> dict:
@@ -287,9 +287,9 @@ class LiveTraining:
 
     def wait(self, timeout: float | None = None) -> dict:
         """Block until the current job (if any) ends; its final state."""
-        future = self.future
-        if future is not None:
-            future.result(timeout)
+        thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
         return self.status()
 
     def _update(self, **changes) -> None:

@@ -4,6 +4,7 @@ new version served atomically; every failure leaves the served model as it was a
 
 import json
 import threading
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -119,6 +120,8 @@ def test_a_second_start_while_one_runs_is_refused_and_predictions_go_on(tiny_par
     with client:
         base = predict(client)["model_version"]
         assert client.post("/webhook", json=START, headers=AUTH).json()["status"] == "started"
+        while not fake.requests:  # the job has reached Label Studio, where it waits
+            time.sleep(0.05)
         second = client.post("/webhook", json=START, headers=AUTH)
         assert second.status_code == 200 and second.json()["status"] == "refused"
         assert "already running" in second.json()["reason"] and "project 7" in second.json()["reason"]
