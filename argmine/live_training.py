@@ -88,6 +88,8 @@ class Versions:
             probe.close()
         except OSError as exc:
             raise ArgmineError(f"--versions-dir {root}: cannot write there ({exc.strerror or exc})") from None
+        for stale in self.root.glob(".adapting-*"):  # a job's scratch left by a server stopped mid-job (one server per folder)
+            shutil.rmtree(stale, ignore_errors=True)
 
     def names(self) -> list[str]:
         """``base`` then the adapted versions on disk, oldest first."""

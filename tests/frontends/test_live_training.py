@@ -262,3 +262,12 @@ def test_a_personal_access_token_is_exchanged_for_an_access_token(tiny_parser, t
         assert live.wait(300)["state"] == "done"
     assert [r.url.path for r in fake.requests] == ["/api/token/refresh/", "/api/projects/7/export"]
     assert fake.requests[1].headers["authorization"] == "Bearer access-token"
+
+
+def test_a_scratch_folder_left_by_a_stopped_job_is_removed_and_never_listed(tiny_parser, tmp_path):
+    settings = argmine.load_settings(None, {"model": {"name": str(tiny_parser)}})
+    (tmp_path / "versions" / ".adapting-x1").mkdir(parents=True)
+    (tmp_path / "versions" / "v4").mkdir()  # no argmine_version.json: not a complete version
+    versions = live_training.Versions(tmp_path / "versions", settings)
+    assert versions.names() == ["base"] and versions.next_name() == "v1"
+    assert not leftovers(tmp_path)
