@@ -523,10 +523,37 @@ def serve(
     device: DeviceOpt = None,
     batch_size: BatchOpt = None,
     quantize: QuantizeOpt = None,
+    label_studio_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--label-studio-url",
+            envvar="ARGMINE_LABEL_STUDIO_URL",
+            help="Train live: on Label Studio's START_TRAINING, adapt on the project's annotations fetched from this Label Studio (env ARGMINE_LABEL_STUDIO_URL).",
+        ),
+    ] = None,
+    label_studio_token: Annotated[
+        Optional[str],
+        typer.Option(
+            "--label-studio-token",
+            envvar="ARGMINE_LABEL_STUDIO_TOKEN",
+            help="Label Studio API key (legacy token) the annotations are fetched with (env ARGMINE_LABEL_STUDIO_TOKEN).",
+        ),
+    ] = None,
+    train_every: Annotated[
+        Optional[int],
+        typer.Option("--train-every", help="Also train after N new annotations of a project (needs --label-studio-url)."),
+    ] = None,
+    versions_dir: Annotated[
+        Optional[str],
+        typer.Option("--versions-dir", help="Folder of the adapted versions (default ~/.cache/argmine/serve-versions)."),
+    ] = None,
+    model_version: Annotated[
+        Optional[str], typer.Option("--model-version", help="Serve this version of the versions folder (base, v1, v2...).")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Serve the model over HTTP: POST /analyze, and a Label Studio ML backend (/setup, /predict, /health).
-    The model loads once, at start."""
+    """Serve the model over HTTP: POST /analyze, and a Label Studio ML backend (/setup, /predict, /health),
+    which with --label-studio-url also trains on Label Studio's annotations. The model loads once, at start."""
     with user_errors():
         settings = _settings(config, model, device, batch_size, quantize)
 
@@ -534,7 +561,20 @@ def serve(
             if not quiet:
                 err.print(f"argmine: serving {name} on http://{host}:{port} (Ctrl-C stops)", markup=False)
 
-        argmine.run_server(settings, host, port, token, queue, quiet, started)
+        argmine.run_server(
+            settings,
+            host,
+            port,
+            token,
+            queue,
+            quiet,
+            started,
+            label_studio_url,
+            label_studio_token,
+            train_every,
+            versions_dir,
+            model_version,
+        )
 
 
 def main() -> None:

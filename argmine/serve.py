@@ -253,17 +253,22 @@ def parse_json(data: bytes, what: str) -> object:
     return jsonio.parse(decode(data, what), what)
 
 
-def create_app(model, settings, token: str | None = None, queue_size: int = DEFAULT_QUEUE):
+def create_app(
+    model, settings, token: str | None = None, queue_size: int = DEFAULT_QUEUE, versions=None, live=None, name: str = "base"
+):
     """The FastAPI app serving ``model`` (loaded by the caller, once) with ``settings``. ``token`` guards
-    every endpoint but the health check and the ignored webhook; ``queue_size`` bounds the requests
-    running or waiting."""
+    every endpoint but the health check and the webhook's annotation events; ``queue_size`` bounds the
+    requests running or waiting. ``versions`` (``live_training.Versions``) lets ``POST /versions/NAME``
+    switch versions; ``live`` (``live_training.LiveTraining``, which holds the slot) trains on Label
+    Studio's events. Endpoints read the served model from ``app.state.slot`` when a request starts."""
     from fastapi import Depends, FastAPI, Request
 
+    from argmine.live_training import Slot, serving
     from argmine.pipeline import models_loaded
 
     app = FastAPI(title="argmine", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.worker = worker = Worker(queue_size)
-    version = f"argmine {model.describe()['name']}"
+    app.state.slot = slot = live.slot if live is not None else Slot(serving(model, name))
     install_error_handlers(app, worker)
 
     def auth(request: Request) -> None:
@@ -273,10 +278,10 @@ def create_app(model, settings, token: str | None = None, queue_size: int = DEFA
     @app.get("/health")
     def health() -> dict:
         """Up, with the model's identity and load count (1: loaded once) and the queue's state."""
-        return {
+        answer = {
             "status": "UP",
             "model_class": "argmine",
-            "model_version": version,
+            "model_version": slot.current.version,
             "model_loads": models_loaded(),
             "pid": os.getpid(),
             "queue": {"limit": worker.limit, "busy": worker.busy},
@@ -284,13 +289,16 @@ def create_app(model, settings, token: str | None = None, queue_size: int = DEFA
             "abandoned": worker.abandoned,
             "internal_errors": worker.internal_errors,
         }
+        if live is not None:
+            answer["training"] = live.status()
+        return answer
 
-    add_analyze(app, Depends(auth), model, settings)
-    add_label_studio(app, Depends(auth), model, settings, version)
+    add_analyze(app, Depends(auth), settings)
+    add_label_studio(app, Depends(auth), settings, token, versions or (live.versions if live else None), live)
     return app
 
 
-def add_analyze(app, auth, model, settings) -> None:
+def add_analyze(app, auth, settings) -> None:
     """``POST /analyze``: a thread (text/plain or argmine's thread JSON) -> its graph or one-document export."""
     from fastapi import Query, Request
     from fastapi.responses import Response
@@ -302,14 +310,15 @@ def add_analyze(app, auth, model, settings) -> None:
         fmt = check_format(format)
         reader = input_format(request.headers.get("content-type"))
         data = await read_body(request, settings.input.max_bytes)
+        model = app.state.slot.current.model  # the model when the request came: a switch meanwhile does not change it
         body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
         return Response(body, media_type=media_type(fmt))
 
 
-def add_label_studio(app, auth, model, settings, version: str) -> None:
-    """Label Studio's ML backend protocol: ``/setup`` and ``/versions`` (the model version), ``/predict`` (a
-    prediction per task, in order) and ``/webhook`` (training events, sent without credentials: acknowledged,
-    ignored)."""
+def add_label_studio(app, auth, settings, token: str | None = None, versions=None, live=None) -> None:
+    """Label Studio's ML backend protocol: ``/setup`` and ``/versions`` (the model versions), ``/predict`` (a
+    prediction per task, in order) and ``/webhook`` (Label Studio's events: without ``live``, acknowledged
+    and ignored; with it, ``START_TRAINING`` starts a job and annotation events count toward the next)."""
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
@@ -320,21 +329,61 @@ def add_label_studio(app, auth, model, settings, version: str) -> None:
         body = parse_json(await read_body(request, settings.input.max_bytes), "the /setup request")
         if not isinstance(body, dict):
             raise HTTPError(400, "a /setup request is a JSON object")
-        return {"model_version": version}
+        return {"model_version": app.state.slot.current.version}
 
     @app.post("/predict", dependencies=[auth])
     async def predict_tasks(request: Request) -> dict:
         tasks = task_texts(parse_json(await read_body(request, settings.input.max_bytes), "the /predict request"))
-        results = await worker.run(predict, model, settings, tasks, version, gone=request.is_disconnected)
-        return {"results": results, "model_version": version}
+        current = app.state.slot.current  # one (model, version) pair for the whole request
+        results = await worker.run(predict, current.model, settings, tasks, current.version, gone=request.is_disconnected)
+        return {"results": results, "model_version": current.version}
 
     @app.get("/versions", dependencies=[auth])
-    async def versions() -> dict:
-        return {"versions": [version]}
+    async def list_versions() -> dict:
+        from argmine.live_training import version_list
+
+        return version_list(app.state.slot, versions)
+
+    @app.post("/versions/{name}", dependencies=[auth])
+    async def choose_version(name: str) -> dict:
+        from argmine.live_training import switch, version_list
+
+        if versions is None:
+            raise HTTPError(404, "no versions to choose from: start argmine serve with --label-studio-url or --versions-dir")
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, switch, app.state.slot, versions, name)
+        except ArgmineError as exc:
+            raise HTTPError(404, str(exc)) from None
+        return version_list(app.state.slot, versions)
 
     @app.post("/webhook")
-    async def webhook() -> JSONResponse:
-        return JSONResponse({"status": "ignored: argmine serve does not train from annotations"}, 200)
+    async def webhook(request: Request) -> JSONResponse:
+        if live is None:
+            return JSONResponse({"status": "ignored: argmine serve does not train from annotations"}, 200)
+        action, project, count = webhook_event(
+            parse_json(await read_body(request, settings.input.max_bytes), "the /webhook request")
+        )
+        if action == "START_TRAINING":  # sent by Label Studio's ML connection, with its credentials
+            check_token(token, request.headers.get("authorization"))
+            return JSONResponse(live.start(project, "START_TRAINING"), 200)
+        if action in ANNOTATION_EVENTS:  # sent by Label Studio's webhooks, without credentials: they only count
+            return JSONResponse(live.annotated(project, count), 200)
+        return JSONResponse({"status": f"ignored: {action}"}, 200)
+
+
+ANNOTATION_EVENTS = {"ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED"}
+
+
+def webhook_event(body: object) -> tuple[str, int, int]:
+    """(action, project id, annotations it brings) of a Label Studio webhook event; a wrong shape is a 400."""
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        raise HTTPError(400, "a /webhook request is a JSON object with an 'action'")
+    project = body.get("project")
+    project = project.get("id") if isinstance(project, dict) else project
+    if body["action"] in ANNOTATION_EVENTS | {"START_TRAINING"} and (not isinstance(project, int) or isinstance(project, bool)):
+        raise HTTPError(400, f"a {body['action']} event names its project ('project': {{'id': N}})")
+    annotations = body.get("annotation")
+    return body["action"], project, len(annotations) if isinstance(annotations, list) else 1
 
 
 def install_error_handlers(app, worker: Worker) -> None:
@@ -383,18 +432,61 @@ def run_server(
     queue_size: int = DEFAULT_QUEUE,
     quiet: bool = False,
     started: Callable[[str], object] | None = None,
+    label_studio_url: str | None = None,
+    label_studio_token: str | None = None,
+    train_every: int | None = None,
+    versions_dir: str | None = None,
+    model_version: str | None = None,
 ) -> None:
     """Serve the settings' model with uvicorn until interrupted (``argmine serve``). A missing ``serve``
-    extra, a public address without a token and a taken port are refused (``ArgmineError``) before the
-    model loads, once; ``started`` is then called with the model's name."""
+    extra, a public address without a token, a taken port and bad live-training options are refused
+    (``ArgmineError``) before the model loads, once; ``started`` is then called with the model's name.
+    With ``label_studio_url`` (and its API key) Label Studio's training events adapt the model (live_training);
+    ``model_version`` serves a version of ``versions_dir`` instead of the starting model."""
     require()
+    versions = live_options(settings, label_studio_url, label_studio_token, train_every, versions_dir, model_version)
     check_bind(host, port, token)
+    from argmine.live_training import BASE, LabelStudioAPI, LiveTraining, Slot, serving
     from argmine.pipeline import load_model
 
-    model = load_model(settings=settings)
+    name = model_version or BASE
+    model = versions.load(name) if versions is not None else load_model(settings=settings)
     if started is not None:
         started(model.describe()["name"])
     import uvicorn
 
-    app = create_app(model, settings, token, queue_size)
+    live = None
+    if label_studio_url:
+        api = LabelStudioAPI(label_studio_url, label_studio_token)
+        live = LiveTraining(Slot(serving(model, name)), versions, settings, api, train_every)
+    app = create_app(model, settings, token, queue_size, versions, live, name)
     uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", timeout_graceful_shutdown=5)
+
+
+def live_options(settings, url, key, train_every, versions_dir, model_version):
+    """The versions folder live training and ``--model-version`` use (None when neither is asked for);
+    options that cannot work together are an ``ArgmineError`` naming the fix."""
+    from argmine.live_training import Versions, check_url, default_versions_dir
+
+    if url is None and key:
+        raise ArgmineError("--label-studio-token needs --label-studio-url (or ARGMINE_LABEL_STUDIO_URL)")
+    if url is not None:
+        check_url(url)
+        try:
+            import httpx  # noqa: F401
+        except ImportError:
+            raise ArgmineError("training from Label Studio needs httpx: pip install 'argmine[serve]'") from None
+        if not key:
+            raise ArgmineError(
+                "--label-studio-url needs Label Studio's API key: --label-studio-token (or ARGMINE_LABEL_STUDIO_TOKEN)"
+            )
+    elif train_every is not None:
+        raise ArgmineError("--train-every needs --label-studio-url (training fetches the annotations from Label Studio)")
+    if train_every is not None and train_every < 1:
+        raise ArgmineError(f"--train-every {train_every}: give 1 or more new annotations")
+    if url is None and versions_dir is None and model_version is None:
+        return None
+    versions = Versions(versions_dir or default_versions_dir(), settings)
+    if model_version is not None and model_version not in versions.names():
+        raise ArgmineError(f"--model-version {model_version!r} is not in {versions.root} (known: {', '.join(versions.names())})")
+    return versions

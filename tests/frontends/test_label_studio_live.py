@@ -1,6 +1,8 @@
 """argmine's Label Studio export and ``argmine serve`` checked by a real Label Studio: a project with
 argmine's labeling config, exported tasks imported and read back through its API, ``argmine serve``
-connected as the project's ML backend, and a pre-annotated task drawn in headless Chromium.
+connected as the project's ML backend, a pre-annotated task drawn in headless Chromium, and live training:
+annotations with corrected relations submitted through the API, training started from Label Studio, and
+``argmine serve`` predicting with the adapted version it switched to.
 
 Label Studio lives in its own virtual environment (its pins clash with argmine's): the test finds its
 ``label-studio`` executable in ``ARGMINE_LABEL_STUDIO`` or ``.lsenv/bin/label-studio`` (``.ci/run``
@@ -71,6 +73,7 @@ class LabelStudio:
     api: "httpx.Client"
     user: str
     password: str
+    token: str
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +105,7 @@ def studio(tmp_path_factory):
         url = f"http://127.0.0.1:{port}"
         wait_up(f"{url}/health", proc, 300, log)
         with httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=120) as api:
-            yield LabelStudio(url, api, user, password)
+            yield LabelStudio(url, api, user, password, token)
     finally:
         stop(proc)
 
@@ -289,3 +292,87 @@ def test_a_region_an_annotator_draws_after_an_emoji_imports_as_the_same_text(stu
     (tmp_path / "export.json").write_text(json.dumps([stored], ensure_ascii=False), encoding="utf-8")
     [unit] = argmine.import_graphs(tmp_path / "export.json", "label-studio")[0].units
     assert (unit.start, unit.end, unit.text) == (text.index("downtown"), len(text) - 1, "downtown")
+
+
+CORRECTED = [
+    "Cars pollute the air 🚗. So the city should ban them downtown.\n\nNo, buses pollute too, because they burn diesel.",
+    "The council wants a new stadium. It would bring tourists.\n\nBut it costs too much money, and taxes would rise.",
+    "Schools should start later. Teenagers need more sleep.\n\nLater starts disrupt parents' jobs, so this is unrealistic.",
+]
+
+
+@pytest.fixture(scope="module")
+def live_server(studio, tmp_path_factory):
+    """``argmine serve`` with the shipped model, training live from the real Label Studio (its API key)."""
+    port, folder = free_port(), tmp_path_factory.mktemp("live")
+    env = {**os.environ, "ARGMINE_TOKEN": SERVE_TOKEN, "ARGMINE_LABEL_STUDIO_TOKEN": studio.token}
+    command = [sys.executable, "-m", "argmine", "serve", "--port", str(port), "--label-studio-url", studio.url]
+    command += ["--versions-dir", str(folder / "versions"), "--train-every", "50"]
+    with (folder / "serve.log").open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_up(f"{url}/health", proc, 180, folder / "serve.log")
+        yield url, folder
+    finally:
+        stop(proc)
+
+
+def served(server: str, text: str) -> dict:
+    """``/predict`` of one task, straight from ``argmine serve``."""
+    r = httpx.post(f"{server}/predict", json={"tasks": [{"id": 1, "data": {"text": text}}]}, auth=("x", SERVE_TOKEN), timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_annotations_in_label_studio_train_a_new_version_that_predicts_differently(studio, live_server):
+    """The whole loop: corrected relations annotated through Label Studio's API, training started from
+    Label Studio, a new version out, and the next prediction changed."""
+    server, folder = live_server
+    project = new_project(studio, "argmine live training")
+    backend = connect(studio, project, server)
+    before = served(server, CORRECTED[0])
+    # gold: the shipped model's own graphs with every relation label turned over (what a corrector would draw)
+    gold = []
+    for text in CORRECTED:
+        graph = argmine.analyze(text)
+        assert graph.relations
+        flipped = {"support": "attack", "attack": "support"}
+        graph.relations = [dataclasses.replace(r, label=flipped[r.label]) for r in graph.relations]
+        gold.append(graph)
+    exported = json.loads(argmine.export(gold, "label-studio")["tasks.json"])
+    r = studio.api.post(f"/api/projects/{project}/import", json=[{"data": t["data"]} for t in exported])
+    assert r.status_code == 201, r.text
+    for task, item in zip(sorted(tasks_of(studio, project), key=lambda t: t["id"]), exported):
+        assert task["data"]["text"] == item["data"]["text"]
+        r = studio.api.post(f"/api/tasks/{task['id']}/annotations/", json={"result": item["predictions"][0]["result"]})
+        assert r.status_code == 201, r.text
+    health = httpx.get(f"{server}/health").json()
+    assert health["training"]["state"] == "idle"
+    assert health["training"]["new_annotations"] == {str(project): len(CORRECTED)}  # Label Studio's webhooks reached it
+    r = studio.api.post(f"/api/ml/{backend['id']}/train", json={})
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 600
+    while (training := httpx.get(f"{server}/health").json()["training"])["state"] in ("idle", "running"):
+        assert time.monotonic() < deadline, training
+        time.sleep(1)
+    assert training["state"] == "done" and training["version"] == "v1", training
+    assert training["why"] == "START_TRAINING" and training["tasks"] == len(CORRECTED)
+    print(f"live training job: {training['seconds']} s for {training['tasks']} tasks")  # shown with pytest -s
+    version = f"argmine {folder / 'versions' / 'v1'}"
+    after = served(server, CORRECTED[0])
+    assert after["model_version"] == version != before["model_version"]
+    assert after["results"][0]["result"] != before["results"][0]["result"]  # the prediction changed
+    listed = httpx.get(f"{server}/versions", auth=("x", SERVE_TOKEN)).json()
+    assert listed["versions"] == ["base", "v1"] and listed["current"] == "v1"
+    # Label Studio itself now gets the new version's predictions
+    r = studio.api.post(f"/api/projects/{project}/import", json=[{"data": {"text": NEW_TASK}}])
+    task = max(t["id"] for t in tasks_of(studio, project))
+    action = {"selectedItems": {"all": False, "included": [task]}}
+    r = studio.api.post("/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": project}, json=action)
+    assert r.status_code == 200, r.text
+    stored = studio.api.get(f"/api/tasks/{task}").json()["predictions"]
+    assert stored and stored[-1]["model_version"] == version
+    # rolling back serves the starting model again
+    assert httpx.post(f"{server}/versions/base", auth=("x", SERVE_TOKEN)).json()["current"] == "base"
+    assert served(server, CORRECTED[0]) == before
