@@ -518,6 +518,13 @@ def serve(
         ),
     ] = None,
     queue: Annotated[int, typer.Option("--queue", min=1, help="Requests running or waiting at once; more get a 503.")] = 32,
+    max_batch: Annotated[
+        int, typer.Option("--max-batch", min=1, help="Waiting threads scored in one model pass (1: one at a time).")
+    ] = 8,
+    batch_wait_ms: Annotated[
+        float,
+        typer.Option("--batch-wait-ms", min=0, max=1000, help="Milliseconds a batch waits for more threads to gather."),
+    ] = 5.0,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
@@ -534,7 +541,7 @@ def serve(
             if not quiet:
                 err.print(f"argmine: serving {name} on http://{host}:{port} (Ctrl-C stops)", markup=False)
 
-        argmine.run_server(settings, host, port, token, queue, quiet, started)
+        argmine.run_server(settings, host, port, token, queue, quiet, started, max_batch, batch_wait_ms)
 
 
 def main() -> None:
