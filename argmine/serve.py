@@ -269,13 +269,20 @@ class Worker:
             for job in left:
                 self._score(loop, [job])
 
+    @property
+    def waiting(self) -> int:
+        """Requests queued for the model thread, not yet taken into a batch."""
+        return sum(len(queue) for queue, _, _ in self._queues.values())
+
     def stats(self) -> dict:
         """``/health``'s batching figures: the settings, batches run, their sizes, and recent queue waits."""
         waits = sorted(self.waits)
         return {
+            "waiting": self.waiting,
             "max_batch": self.max_batch,
             "wait_ms": round(self.batch_wait * 1000, 3),
             "batches": self.batches,
+            "threads": self.batched,
             "mean_size": round(self.batched / self.batches, 2) if self.batches else None,
             "max_size": self.largest,
             "queue_wait_ms": {
