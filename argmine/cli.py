@@ -523,8 +523,8 @@ def serve(
     ] = 8,
     batch_wait_ms: Annotated[
         float,
-        typer.Option("--batch-wait-ms", min=0, max=1000, help="Milliseconds a batch waits for more threads to gather."),
-    ] = 5.0,
+        typer.Option("--batch-wait-ms", min=0, max=1000, help="Most milliseconds a batch waits for threads to gather (0: none)."),
+    ] = 20.0,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,

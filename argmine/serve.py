@@ -35,10 +35,11 @@ log = logging.getLogger("argmine.serve")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 DEFAULT_QUEUE = 32
 DEFAULT_MAX_BATCH = 8
-DEFAULT_BATCH_WAIT_MS = 5.0
+DEFAULT_BATCH_WAIT_MS = 20.0
 MAX_BATCH_WAIT_MS = 1000.0
 BATCH_BYTES = 1 << 20  # a batch's bodies together: a larger thread is scored alone
 WAITS_KEPT = 512  # recent queue waits /health reports on
+RECENT_BATCHES = 8  # the batch sizes a gathering expects to see again
 
 
 class HTTPError(Exception):
@@ -134,7 +135,8 @@ class Job:
 class Worker:
     """One thread runs the model, requests in arrival order; ``busy`` counts requests running or waiting, at
     most ``limit``; ``served`` those run to an answer. Threads that wait together (up to ``max_batch``, after
-    at most ``batch_wait`` seconds gathering) share one model pass; each is answered when its own is decoded."""
+    at most ``batch_wait`` seconds gathering) share one model pass; each is answered when its own is decoded.
+    ``recent``: the last batches' sizes (how many threads a gathering waits for)."""
 
     limit: int
     max_batch: int = DEFAULT_MAX_BATCH
@@ -147,6 +149,7 @@ class Worker:
     batched: int = 0
     largest: int = 0
     waits: deque = field(default_factory=lambda: deque(maxlen=WAITS_KEPT))
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_BATCHES))
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="argmine-model"))
     _queues: dict = field(default_factory=dict, init=False, repr=False)
 
@@ -192,7 +195,12 @@ class Worker:
                     self.batches += 1
                     self.batched += len(batch)
                     self.largest = max(self.largest, len(batch))
-                    await loop.run_in_executor(self.pool, self._score, loop, batch)
+                    self.recent.append(len(batch))
+                    try:
+                        await loop.run_in_executor(self.pool, self._score, loop, batch)
+                    except Exception as exc:  # noqa: BLE001 - the pass never ran (a pool shut down): each request hears why
+                        for job in batch:
+                            settle(job.future, exc, failed=True)
         finally:
             if self._queues.get(loop, (None,))[0] is queue:
                 del self._queues[loop]
@@ -200,11 +208,13 @@ class Worker:
                 settle(job.future, HTTPError(503, "the server is stopping"), failed=True)
 
     async def _gather(self, queue: deque, arrived: asyncio.Event) -> list[Job]:
-        """The next batch from the head of the queue, after a wait of at most ``batch_wait`` for more threads;
-        requests whose client has gone are dropped (499)."""
-        if queue[0].thread is not None and self.max_batch > 1 and self.batch_wait > 0:
+        """The next batch from the head of the queue; requests whose client has gone are dropped (499). While
+        fewer threads wait than the largest recent batch held (clients answered a moment ago are sending again),
+        it waits at most ``batch_wait`` for them; a lone request, after lone requests, does not wait."""
+        expected = min(self.max_batch, max(self.recent, default=1))
+        if queue[0].thread is not None and len(queue) < expected and self.batch_wait > 0:
             deadline = time.perf_counter() + self.batch_wait
-            while len(queue) < self.max_batch and (left := deadline - time.perf_counter()) > 0:
+            while len(queue) < expected and (left := deadline - time.perf_counter()) > 0:
                 arrived.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(arrived.wait(), left)
