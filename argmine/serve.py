@@ -159,12 +159,14 @@ class Worker:
         return await self._submit(Job(asyncio.get_running_loop().create_future(), gone, fn=fn, args=args))
 
     async def analyze(self, model, settings, data: bytes, reader: str, fmt: str, comments_from: int | None, gone=None) -> str:
-        """One thread's ``analyze_body``, scored in one pass with the threads waiting beside it for ``model``."""
+        """``/analyze``'s answer for one thread (its graph JSON or ``fmt`` export), scored in one pass with the
+        threads waiting beside it for the same ``model``; refused with a 503 when the queue is full."""
         future = asyncio.get_running_loop().create_future()
         thread = (settings, data, reader, fmt, comments_from)
         return await self._submit(Job(future, gone, model, thread, size=len(data)))
 
     async def _submit(self, job: Job):
+        """Queue ``job`` (a 503 past ``limit``), start the loop's drainer if it is idle, and await the answer."""
         if self.busy >= self.limit:
             raise HTTPError(
                 503, f"busy: {self.limit} requests are already running or waiting; retry shortly", {"Retry-After": "1"}
