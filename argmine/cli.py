@@ -518,6 +518,13 @@ def serve(
         ),
     ] = None,
     queue: Annotated[int, typer.Option("--queue", min=1, help="Requests running or waiting at once; more get a 503.")] = 32,
+    max_batch: Annotated[
+        int, typer.Option("--max-batch", min=1, help="Waiting threads scored in one model pass (1: one at a time).")
+    ] = 8,
+    batch_wait_ms: Annotated[
+        float,
+        typer.Option("--batch-wait-ms", min=0, max=1000, help="Most milliseconds a batch waits for threads to gather (0: none)."),
+    ] = 20.0,
     model: ModelOpt = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
@@ -574,6 +581,8 @@ def serve(
             train_every,
             versions_dir,
             model_version,
+            max_batch,
+            batch_wait_ms,
         )
 
 

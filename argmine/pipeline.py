@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -108,6 +108,12 @@ def analyze_document(
 def analyze_many(docs: list[Document], model: Model, settings: Settings) -> list[Graph | InputError]:
     """Several threads with one model pass: a graph per document, or the error that stopped it (over the
     work limit, say), in order."""
+    return list(analyze_each(docs, model, settings))
+
+
+def analyze_each(docs: list[Document], model: Model, settings: Settings) -> Iterator[Graph | InputError]:
+    """``analyze_many`` as it goes: the threads' units share one model pass (windows sorted by length across
+    threads), then each graph (or error) is yielded, in order, as soon as its own thread is decoded."""
     checked: list[tuple[Document, object] | InputError] = []
     for doc in docs:
         try:
@@ -118,8 +124,10 @@ def analyze_many(docs: list[Document], model: Model, settings: Settings) -> list
             checked.append(exc)
     decision = model.decision(settings)
     ready = [c for c in checked if not isinstance(c, InputError)]
-    related = iter(model.relate([c for _, c in ready], settings, decision, False))
-    return [c if isinstance(c, InputError) else _graph(c[0], next(related), model, decision) for c in checked]
+    relate_all = getattr(model, "relate_each", model.relate)  # the parser decodes one thread at a time after the pass
+    related = iter(relate_all([c for _, c in ready], settings, decision, False))
+    for c in checked:
+        yield c if isinstance(c, InputError) else _graph(c[0], next(related), model, decision)
 
 
 def analyze(

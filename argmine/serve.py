@@ -4,7 +4,9 @@
 ``?format=`` any export that is one document. ``/setup``, ``/predict`` and ``/health`` speak Label
 Studio's ML backend protocol: each task's text comes back as labelled regions and relations in the
 labeling config ``argmine export --to label-studio`` writes. The model runs in one worker thread (it is
-CPU-bound and loaded once); at most ``queue_size`` requests wait or run, the next gets a 503. Every user
+CPU-bound and loaded once); at most ``queue_size`` requests wait or run, the next gets a 503. Threads that
+wait while it works (up to ``max_batch``, gathered for at most ``batch_wait_ms``) share one model pass, as
+``argmine batch`` groups do, and each is answered as soon as its own thread is decoded. Every user
 mistake is a 4xx with a one-line ``{"error": "..."}``. FastAPI and uvicorn load only here (``argmine[serve]``).
 
 No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations (``Request``,
@@ -14,11 +16,14 @@ imported inside ``create_app``) at definition time.
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import ipaddress
 import logging
 import os
 import socket
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +34,12 @@ log = logging.getLogger("argmine.serve")
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 DEFAULT_QUEUE = 32
+DEFAULT_MAX_BATCH = 8
+DEFAULT_BATCH_WAIT_MS = 20.0
+MAX_BATCH_WAIT_MS = 1000.0
+BATCH_BYTES = 1 << 20  # a batch's bodies together: a larger thread is scored alone
+WAITS_KEPT = 512  # recent queue waits /health reports on
+RECENT_BATCHES = 8  # the batch sizes a gathering expects to see again
 
 
 class HTTPError(Exception):
@@ -74,6 +85,14 @@ def is_local(host: str) -> bool:
         return False
 
 
+def check_batching(max_batch: int, batch_wait_ms: float) -> None:
+    """Refuse a batch size below 1 and a gathering wait outside 0 to ``MAX_BATCH_WAIT_MS`` (one line)."""
+    if max_batch < 1:
+        raise ArgmineError(f"--max-batch {max_batch}: a batch holds at least 1 thread")
+    if not 0 <= batch_wait_ms <= MAX_BATCH_WAIT_MS:
+        raise ArgmineError(f"--batch-wait-ms {batch_wait_ms:g}: choose 0 to {MAX_BATCH_WAIT_MS:g} ms (a short, bounded wait)")
+
+
 def check_bind(host: str, port: int, token: str | None) -> None:
     """Refuse, before the model loads, a public address without a token and a port that is taken."""
     if not is_local(host) and not token:
@@ -88,44 +107,213 @@ def check_bind(host: str, port: int, token: str | None) -> None:
 
 
 @dataclass
+class Job:
+    """A request waiting for the model thread: a thread to analyse (``thread``: settings, body, reader, format,
+    comments_from; batched with others scored by the same ``model``) or a function run alone (``fn``)."""
+
+    future: asyncio.Future
+    gone: Callable | None = None
+    model: object = None
+    thread: tuple | None = None
+    fn: Callable | None = None
+    args: tuple = ()
+    size: int = 0
+    queued: float = field(default_factory=time.perf_counter)
+
+    def joins(self, head: "Job", size: int) -> bool:
+        """Whether this job may join ``head``'s batch, now ``size`` bytes: a thread for the same model and settings."""
+        return (
+            self.thread is not None
+            and head.thread is not None
+            and self.model is head.model
+            and self.thread[0] is head.thread[0]
+            and size + self.size <= BATCH_BYTES
+        )
+
+
+@dataclass
 class Worker:
-    """One thread runs the model, one request at a time in arrival order; ``busy`` counts requests
-    running or waiting, at most ``limit``; ``served`` those run to an answer."""
+    """One thread runs the model, requests in arrival order; ``busy`` counts requests running or waiting, at
+    most ``limit``; ``served`` those run to an answer. Threads that wait together (up to ``max_batch``, after
+    at most ``batch_wait`` seconds gathering) share one model pass; each is answered when its own is decoded.
+    ``recent``: the last batches' sizes (how many threads a gathering waits for)."""
 
     limit: int
+    max_batch: int = DEFAULT_MAX_BATCH
+    batch_wait: float = DEFAULT_BATCH_WAIT_MS / 1000
     busy: int = 0
     served: int = 0
     abandoned: int = 0
     internal_errors: int = 0
+    batches: int = 0
+    batched: int = 0
+    largest: int = 0
+    waits: deque = field(default_factory=lambda: deque(maxlen=WAITS_KEPT))
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_BATCHES))
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="argmine-model"))
-    _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
-    _loop: object = field(default=None, init=False, repr=False)
-
-    def _turn(self) -> asyncio.Lock:
-        """The lock that orders requests (first come, first served), one per event loop."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
-        return self._lock
+    _queues: dict = field(default_factory=dict, init=False, repr=False)
 
     async def run(self, fn, *args, gone=None):
-        """Run ``fn(*args)`` on the model thread, or refuse with a 503 when the queue is full. A request
+        """Run ``fn(*args)`` alone on the model thread, or refuse with a 503 when the queue is full. A request
         whose client has gone (``await gone()``) by its turn is dropped, not run."""
+        return await self._submit(Job(asyncio.get_running_loop().create_future(), gone, fn=fn, args=args))
+
+    async def analyze(self, model, settings, data: bytes, reader: str, fmt: str, comments_from: int | None, gone=None) -> str:
+        """``/analyze``'s answer for one thread (its graph JSON or ``fmt`` export), scored in one pass with the
+        threads waiting beside it for the same ``model``; refused with a 503 when the queue is full."""
+        future = asyncio.get_running_loop().create_future()
+        thread = (settings, data, reader, fmt, comments_from)
+        return await self._submit(Job(future, gone, model, thread, size=len(data)))
+
+    async def _submit(self, job: Job):
+        """Queue ``job`` (a 503 past ``limit``), start the loop's drainer if it is idle, and await the answer."""
         if self.busy >= self.limit:
             raise HTTPError(
                 503, f"busy: {self.limit} requests are already running or waiting; retry shortly", {"Retry-After": "1"}
             )
         self.busy += 1  # the event loop is one thread: no lock needed around the counts
         try:
-            async with self._turn():
-                if gone is not None and await gone():
-                    self.abandoned += 1
-                    raise HTTPError(499, "the client disconnected before its turn")  # logged; nobody reads it
-                result = await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+            loop = asyncio.get_running_loop()
+            queue, arrived, drainer = self._queues.get(loop) or (deque(), asyncio.Event(), None)
+            queue.append(job)
+            arrived.set()
+            if drainer is None or drainer.done():
+                drainer = loop.create_task(self._drain(loop, queue, arrived))
+            self._queues[loop] = (queue, arrived, drainer)
+            result = await job.future
             self.served += 1
             return result
         finally:
             self.busy -= 1
+
+    async def _drain(self, loop, queue: deque, arrived: asyncio.Event) -> None:
+        """Run the loop's queue to empty, first come first served: a batch of threads, or one function."""
+        try:
+            while queue:
+                batch = await self._gather(queue, arrived)
+                if batch and batch[0].fn is not None:
+                    await self._solo(loop, batch[0])
+                elif batch:
+                    self.batches += 1
+                    self.batched += len(batch)
+                    self.largest = max(self.largest, len(batch))
+                    self.recent.append(len(batch))
+                    try:
+                        await loop.run_in_executor(self.pool, self._score, loop, batch)
+                    except Exception as exc:  # noqa: BLE001 - the pass never ran (a pool shut down): each request hears why
+                        for job in batch:
+                            settle(job.future, exc, failed=True)
+        finally:
+            if self._queues.get(loop, (None,))[0] is queue:
+                del self._queues[loop]
+            for job in queue:  # only if the loop is closing: nothing will serve them
+                settle(job.future, HTTPError(503, "the server is stopping"), failed=True)
+
+    async def _gather(self, queue: deque, arrived: asyncio.Event) -> list[Job]:
+        """The next batch from the head of the queue; requests whose client has gone are dropped (499). While
+        fewer threads wait than the largest recent batch held (clients answered a moment ago are sending again),
+        it waits at most ``batch_wait`` for them; a lone request, after lone requests, does not wait."""
+        expected = min(self.max_batch, max(self.recent, default=1))
+        if queue[0].thread is not None and len(queue) < expected and self.batch_wait > 0:
+            deadline = time.perf_counter() + self.batch_wait
+            while len(queue) < expected and (left := deadline - time.perf_counter()) > 0:
+                arrived.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), left)
+        batch, size = [], 0
+        while queue and len(batch) < self.max_batch:
+            job = queue[0]
+            if not job.future.done() and batch and not job.joins(batch[0], size):
+                break
+            queue.popleft()
+            if job.future.done():  # its request was cancelled
+                continue
+            if job.gone is not None and await job.gone():
+                self.abandoned += 1
+                settle(job.future, HTTPError(499, "the client disconnected before its turn"), failed=True)  # nobody reads it
+                continue
+            self.waits.append(time.perf_counter() - job.queued)
+            batch.append(job)
+            size += job.size
+            if job.fn is not None:
+                break
+        return batch
+
+    async def _solo(self, loop, job: Job) -> None:
+        try:
+            result = await loop.run_in_executor(self.pool, job.fn, *job.args)
+        except Exception as exc:  # noqa: BLE001 - the request's own error, raised by its endpoint
+            settle(job.future, exc, failed=True)
+        else:
+            settle(job.future, result)
+
+    def _score(self, loop, jobs: list[Job]) -> None:
+        """On the model thread: each job's thread read alone (a bad one refuses only itself), then every read
+        thread in one model pass, each answered as soon as its own is decoded. A pass that fails is run again
+        thread by thread, so a fault stays with the thread that causes it."""
+
+        from argmine.pipeline import analyze_each
+
+        def answer(job: Job, value, failed: bool = False) -> None:
+            loop.call_soon_threadsafe(settle, job.future, value, failed)
+
+        docs, ready = [], []
+        for job in jobs:
+            settings, data, reader, _, comments_from = job.thread
+            try:
+                docs.append(read_thread(settings, data, reader, comments_from))
+                ready.append(job)
+            except Exception as exc:  # noqa: BLE001 - its own 400 (or 500); the others go on
+                answer(job, exc, True)
+        left = list(ready)
+        try:
+            for job, graph in zip(ready, analyze_each(docs, jobs[0].model, jobs[0].thread[0])):
+                if isinstance(graph, InputError):
+                    answer(job, graph, True)
+                else:
+                    answer(job, export_one(graph, job.thread[3]))
+                left.remove(job)
+        except Exception as exc:  # noqa: BLE001 - find the thread at fault: each one left runs alone
+            if len(ready) == 1:
+                answer(ready[0], exc, True)
+                return
+            log.warning("a batch of %d threads failed; running them one by one", len(ready), exc_info=True)
+            for job in left:
+                self._score(loop, [job])
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued for the model thread, not yet taken into a batch."""
+        return sum(len(queue) for queue, _, _ in self._queues.values())
+
+    def stats(self) -> dict:
+        """``/health``'s batching figures: the settings, batches run, their sizes, and recent queue waits."""
+        waits = sorted(self.waits)
+        return {
+            "waiting": self.waiting,
+            "max_batch": self.max_batch,
+            "wait_ms": round(self.batch_wait * 1000, 3),
+            "batches": self.batches,
+            "threads": self.batched,
+            "mean_size": round(self.batched / self.batches, 2) if self.batches else None,
+            "max_size": self.largest,
+            "queue_wait_ms": {
+                "recent": len(waits),
+                "p50": round(1000 * percentile(waits, 0.5), 2) if waits else None,
+                "p95": round(1000 * percentile(waits, 0.95), 2) if waits else None,
+            },
+        }
+
+
+def settle(future: asyncio.Future, value, failed: bool = False) -> None:
+    """Answer a waiting request (its result, or the error its endpoint raises) unless it was cancelled."""
+    if not future.done():
+        future.set_exception(value) if failed else future.set_result(value)
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted values (nearest rank)."""
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def check_token(token: str | None, authorization: str | None) -> None:
@@ -193,14 +381,17 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def analyze_body(model, settings, data: bytes, reader: str, fmt: str, comments_from: int | None) -> str:
-    """One thread's graph JSON, or its ``fmt`` export (runs on the model thread)."""
-    from argmine.formats import export
-    from argmine.pipeline import analyze_document
+def read_thread(settings, data: bytes, reader: str, comments_from: int | None):
+    """A request's thread, read as ``argmine analyze`` reads a file (a bad one raises ``InputError``)."""
     from argmine.reading.readers import read_input
 
-    result = read_input("-", settings, reader, comments_from, data=data, stem="request")[0]
-    graph = analyze_document(result.document, model, settings)
+    return read_input("-", settings, reader, comments_from, data=data, stem="request")[0].document
+
+
+def export_one(graph, fmt: str) -> str:
+    """``/analyze``'s answer: the graph JSON, or its ``fmt`` export."""
+    from argmine.formats import export
+
     return export([graph], fmt)
 
 
@@ -254,20 +445,30 @@ def parse_json(data: bytes, what: str) -> object:
 
 
 def create_app(
-    model, settings, token: str | None = None, queue_size: int = DEFAULT_QUEUE, versions=None, live=None, name: str = "base"
+    model,
+    settings,
+    token: str | None = None,
+    queue_size: int = DEFAULT_QUEUE,
+    versions=None,
+    live=None,
+    name: str = "base",
+    max_batch: int = DEFAULT_MAX_BATCH,
+    batch_wait_ms: float = DEFAULT_BATCH_WAIT_MS,
 ):
     """The FastAPI app serving ``model`` (loaded by the caller, once) with ``settings``. ``token`` guards
     every endpoint but the health check and the webhook's annotation events; ``queue_size`` bounds the
-    requests running or waiting. ``versions`` (``live_training.Versions``) lets ``POST /versions/NAME``
-    switch versions; ``live`` (``live_training.LiveTraining``, which holds the slot) trains on Label
-    Studio's events. Endpoints read the served model from ``app.state.slot`` when a request starts."""
+    requests running or waiting; up to ``max_batch`` threads share a model pass, gathered for at most
+    ``batch_wait_ms`` (``max_batch=1``: one at a time). ``versions`` (``live_training.Versions``) lets
+    ``POST /versions/NAME`` switch versions; ``live`` (``live_training.LiveTraining``, which holds the slot)
+    trains on Label Studio's events. Endpoints read the served model from ``app.state.slot`` when a request starts."""
     from fastapi import Depends, FastAPI, Request
 
     from argmine.live_training import Slot, serving
     from argmine.pipeline import models_loaded
 
     app = FastAPI(title="argmine", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.worker = worker = Worker(queue_size)
+    check_batching(max_batch, batch_wait_ms)
+    app.state.worker = worker = Worker(queue_size, max_batch, batch_wait_ms / 1000)
     app.state.slot = slot = live.slot if live is not None else Slot(serving(model, name))
     install_error_handlers(app, worker)
 
@@ -277,7 +478,7 @@ def create_app(
     @app.get("/")
     @app.get("/health")
     def health() -> dict:
-        """Up, with the model's identity and load count (1: loaded once) and the queue's state."""
+        """Up, with the model's identity and load count (1: loaded once), the queue's state and the batching."""
         answer = {
             "status": "UP",
             "model_class": "argmine",
@@ -288,6 +489,7 @@ def create_app(
             "served": worker.served,
             "abandoned": worker.abandoned,
             "internal_errors": worker.internal_errors,
+            "batching": worker.stats(),
         }
         if live is not None:
             answer["training"] = live.status()
@@ -311,7 +513,7 @@ def add_analyze(app, auth, settings) -> None:
         reader = input_format(request.headers.get("content-type"))
         data = await read_body(request, settings.input.max_bytes)
         model = app.state.slot.current.model  # the model when the request came: a switch meanwhile does not change it
-        body = await worker.run(analyze_body, model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
+        body = await worker.analyze(model, settings, data, reader, fmt, comments_from, gone=request.is_disconnected)
         return Response(body, media_type=media_type(fmt))
 
 
@@ -437,6 +639,8 @@ def run_server(
     train_every: int | None = None,
     versions_dir: str | None = None,
     model_version: str | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    batch_wait_ms: float = DEFAULT_BATCH_WAIT_MS,
 ) -> None:
     """Serve the settings' model with uvicorn until interrupted (``argmine serve``). A missing ``serve``
     extra, a public address without a token, a taken port and bad live-training options are refused
@@ -445,6 +649,7 @@ def run_server(
     ``model_version`` serves a version of ``versions_dir`` instead of the starting model."""
     require()
     versions = live_options(settings, label_studio_url, label_studio_token, train_every, versions_dir, model_version)
+    check_batching(max_batch, batch_wait_ms)
     check_bind(host, port, token)
     from argmine.live_training import BASE, LabelStudioAPI, LiveTraining, Slot, serving
     from argmine.pipeline import load_model
@@ -459,7 +664,7 @@ def run_server(
     if label_studio_url:
         api = LabelStudioAPI(label_studio_url, label_studio_token)
         live = LiveTraining(Slot(serving(model, name)), versions, settings, api, train_every)
-    app = create_app(model, settings, token, queue_size, versions, live, name)
+    app = create_app(model, settings, token, queue_size, versions, live, name, max_batch, batch_wait_ms)
     uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", timeout_graceful_shutdown=5)
 
 

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Load on ``argmine serve``: many requests from concurrent clients against a real server on localhost.
+"""Load on ``argmine serve``: today's one-at-a-time server against the batching one, in one run.
 
-Starts ``python -m argmine serve`` (a subprocess, the model loaded once at start), sends one warm-up
-request, then ``--requests`` POST /analyze requests of the same thread from ``--clients`` concurrent
-clients, and reports latency (p50 / p95 / max), throughput, the server's peak resident memory (VmHWM)
-and its model loads (must be 1) and failures (must be 0). Exits 1 when a request failed or the model
-loaded more than once. A benchmark, not a test: the numbers depend on the machine.
+Starts ``python -m argmine serve`` twice (a subprocess each, the model loaded once at start): first with
+``--max-batch 1`` (today's server: one request at a time), then batching (``--max-batch``, ``--batch-wait-ms``).
+On each, after a warm-up request: ``--lone`` requests from one client in turn (a lone request's latency, and
+one client's throughput), then ``--requests`` requests of the same thread from ``--clients`` concurrent
+clients (throughput, latency p50 / p95 / max). Reports each server's numbers side by side and issue 25's
+targets: with the clients, throughput at least 3x one client's, and p95 at most 3x a lone request's latency.
+Exits 1 when a request failed or a server loaded its model more than once. A benchmark, not a test: the
+numbers depend on the machine (and on what else it runs).
 
-usage: python scripts/bench_serve.py [--model embedded|FOLDER] [--requests 200] [--clients 8]
-                                     [--input examples/thread.txt] [--format json] [--json]
+usage: python scripts/bench_serve.py [--model embedded|FOLDER] [--requests 64] [--lone 8] [--clients 8]
+                                     [--max-batch 8] [--batch-wait-ms 20] [--input examples/thread.txt]
+                                     [--format json] [--json]
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ def memory_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def start(model: str, port: int, queue: int) -> subprocess.Popen:
+def start(model: str, port: int, queue: int, max_batch: int, wait_ms: float) -> subprocess.Popen:
     """The server, waited for until /health answers."""
     command = [sys.executable, "-m", "argmine", "serve", "--port", str(port), "--model", model, "--queue", str(queue), "-q"]
+    command += ["--max-batch", str(max_batch), "--batch-wait-ms", str(wait_ms)]
     env = {**os.environ, "ARGMINE_TOKEN": TOKEN}
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 600
@@ -99,26 +104,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="embedded")
-    ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--input", default=str(ROOT / "examples" / "thread.txt"))
-    ap.add_argument("--format", default="json")
-    ap.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = ap.parse_args()
-    body, port = Path(args.input).read_bytes(), free_port()
+def measure(args, body: bytes, max_batch: int, wait_ms: float) -> tuple[dict, list[str]]:
+    """One server's numbers: a lone request, one client in turn, then the concurrent clients."""
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     began = time.perf_counter()
-    proc = start(args.model, port, queue=max(32, 2 * args.clients))
+    proc = start(args.model, port, max(32, 2 * args.clients), max_batch, wait_ms)
     try:
         startup = time.perf_counter() - began
         health = httpx.get(f"{url}/health").json()
-        rss_loaded = memory_kb(proc.pid, "VmRSS")
-        warm = time.perf_counter()
-        load(url, body, args.format, 1, 1)
-        first = time.perf_counter() - warm
+        load(url, body, args.format, 1, 1)  # warm-up
+        lone, lone_failures, lone_wall = load(url, body, args.format, args.lone, 1)
         latencies, failures, wall = load(url, body, args.format, args.requests, args.clients)
         after = httpx.get(f"{url}/health").json()
         peak = memory_kb(proc.pid, "VmHWM")
@@ -126,34 +122,83 @@ def main() -> None:
         proc.terminate()
         proc.wait(60)
     report = {
-        "model": health["model_version"],
-        "input_bytes": len(body),
-        "requests": args.requests,
-        "clients": args.clients,
-        "cpu_cores": os.cpu_count(),
+        "max_batch": max_batch,
+        "batch_wait_ms": wait_ms,
         "startup_s": round(startup, 2),
-        "first_request_s": round(first, 3),
+        "lone_s": round(statistics.median(lone), 3),
+        "one_client_rps": round(len(lone) / lone_wall, 3),
+        "clients_rps": round(len(latencies) / wall, 3),
         "p50_s": round(percentile(latencies, 0.50), 3),
         "p95_s": round(percentile(latencies, 0.95), 3),
         "max_s": round(max(latencies), 3),
-        "mean_s": round(statistics.fmean(latencies), 3),
-        "throughput_rps": round(len(latencies) / wall, 3),
         "wall_s": round(wall, 1),
-        "rss_after_load_mb": round(rss_loaded / 1024, 1),
         "peak_rss_mb": round(peak / 1024, 1),
         "model_loads": after["model_loads"],
         "same_server_process": after["pid"] == health["pid"] == proc.pid,
-        "failures": len(failures),
+        "failures": len(failures) + len(lone_failures),
         "internal_errors": after["internal_errors"],
+        "batches": after["batching"]["batches"],
+        "mean_batch": after["batching"]["mean_size"],
+        "max_batch_seen": after["batching"]["max_size"],
+        "queue_wait_p50_ms": after["batching"]["queue_wait_ms"]["p50"],
+        "queue_wait_p95_ms": after["batching"]["queue_wait_ms"]["p95"],
+    }
+    report["throughput_x"] = round(report["clients_rps"] / report["one_client_rps"], 2)  # target >= 3
+    report["p95_over_lone_x"] = round(report["p95_s"] / report["lone_s"], 2)  # target <= 3
+    return report, lone_failures + failures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="embedded")
+    ap.add_argument("--requests", type=int, default=64, help="requests from the concurrent clients, per server")
+    ap.add_argument("--lone", type=int, default=8, help="requests from one client in turn, per server")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--max-batch", type=int, default=8)
+    ap.add_argument("--batch-wait-ms", type=float, default=20.0)
+    ap.add_argument("--input", default=str(ROOT / "examples" / "thread.txt"))
+    ap.add_argument("--format", default="json")
+    ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = ap.parse_args()
+    body = Path(args.input).read_bytes()
+    today, today_failures = measure(args, body, 1, 0.0)
+    batched, failures = measure(args, body, args.max_batch, args.batch_wait_ms)
+    report = {
+        "input_bytes": len(body),
+        "clients": args.clients,
+        "requests": args.requests,
+        "lone_requests": args.lone,
+        "cpu_cores": os.cpu_count(),
+        "load_average": os.getloadavg()[0],
+        "today": today,
+        "batched": batched,
+        "targets": {
+            "throughput_x >= 3": {
+                "today": today["throughput_x"],
+                "batched": batched["throughput_x"],
+                "met": batched["throughput_x"] >= 3,
+            },
+            "p95_over_lone_x <= 3": {
+                "today": today["p95_over_lone_x"],
+                "batched": batched["p95_over_lone_x"],
+                "met": batched["p95_over_lone_x"] <= 3,
+            },
+        },
     }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        for key, value in report.items():
-            print(f"{key:>20}: {value}")
-        for problem in failures[:5]:
+        for key in ("input_bytes", "clients", "requests", "lone_requests", "cpu_cores", "load_average"):
+            print(f"{key:>22}: {report[key]}")
+        print(f"{'':>22}  {'today (max-batch 1)':>20}  {'batched':>12}")
+        for key in today:
+            print(f"{key:>22}  {today[key]!s:>20}  {batched[key]!s:>12}")
+        for target, row in report["targets"].items():
+            print(f"target {target}: today {row['today']}, batched {row['batched']} ({'met' if row['met'] else 'NOT met'})")
+        for problem in (today_failures + failures)[:5]:
             print(f"failure: {problem}")
-    if failures or report["model_loads"] != 1 or not report["same_server_process"]:
+    broken = [r for r in (today, batched) if r["failures"] or r["model_loads"] != 1 or not r["same_server_process"]]
+    if broken:
         sys.exit(1)
 
 

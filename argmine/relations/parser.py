@@ -13,6 +13,7 @@ arc log-probabilities.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -533,8 +534,15 @@ class ArgumentParser:
         self, checked: list[Checked], settings: Settings, decision: Decision, show_progress: bool = False
     ) -> list[Related]:
         """One pass over every checked document's windows, then each document's maximum arborescence."""
+        return list(self.relate_each(checked, settings, decision, show_progress))
+
+    def relate_each(
+        self, checked: list[Checked], settings: Settings, decision: Decision, show_progress: bool = False
+    ) -> Iterator[Related]:
+        """``relate`` as it goes: the one pass, then each document's arborescence yielded as soon as it is decoded."""
         parses = self.parse(checked, settings.model.batch_size, show_progress)
-        return [Related(decode_parse(c.doc, p, decision), p.pairs_scored, truncated_units=p.cut) for c, p in zip(checked, parses)]
+        for c, p in zip(checked, parses):
+            yield Related(decode_parse(c.doc, p, decision), p.pairs_scored, truncated_units=p.cut)
 
     def describe(self) -> dict:
         """What the graph records about the model."""

@@ -377,3 +377,210 @@ def test_argmine_serve_command_serves_until_interrupted(settings):
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert f"argmine: serving {settings.model.name} on http://127.0.0.1:{port}" in stderr
+
+
+# ---------------------------------------------------------------- batching
+
+FIXTURE_THREAD = (ROOT / "tests" / "fixtures" / "thread.json").read_bytes()
+TRICKY_THREAD = (ROOT / "tests" / "fixtures" / "tricky_thread.json").read_bytes()
+REQUESTS = [  # (query, body, headers): different threads, inputs and formats, sent together
+    ("", EXAMPLE.read_bytes(), PLAIN),
+    ("", TEXT.encode(), PLAIN),
+    ("?format=argdown", TEXT.encode(), PLAIN),
+    ("", FIXTURE_THREAD, JSON),
+    ("?comments_from=3", EXAMPLE.read_bytes()[:700], PLAIN),
+    ("", json.dumps(THREAD).encode(), JSON),
+    ("?format=xaif", TRICKY_THREAD, JSON),
+]
+
+
+@contextlib.contextmanager
+def model_busy(worker: serve.Worker):
+    """The model thread busy with something else until leaving, so requests sent meanwhile queue."""
+    gate = threading.Event()
+    worker.pool.submit(gate.wait)
+    try:
+        yield
+    finally:
+        gate.set()
+
+
+def send_together(client, worker: serve.Worker, requests: list) -> list:
+    """Send ``requests`` from one thread each while the model is busy with a first request, release it once
+    all are queued (so they share one batch), and return their responses in request order."""
+    answers: dict = {}
+
+    def ask(k: int, query: str, body: bytes, headers: dict) -> None:
+        answers[k] = client.post(f"/analyze{query}", content=body, headers={**AUTH, **headers})
+
+    lead = threading.Thread(target=ask, args=("lead", "", TEXT.encode(), PLAIN))
+    threads = [threading.Thread(target=ask, args=(k, *r)) for k, r in enumerate(requests)]
+    with model_busy(worker):
+        lead.start()
+        wait_for(lambda: worker.busy == 1 and worker.waiting == 0)  # taken into a batch of its own
+        for t in threads:
+            t.start()
+        wait_for(lambda: worker.waiting == len(requests))
+    for t in [lead, *threads]:
+        t.join(120)
+    assert answers["lead"].status_code == 200
+    return [answers[k] for k in range(len(requests))]
+
+
+def one_at_a_time(model, settings, requests: list) -> list:
+    """The answers of a server that scores one thread at a time (``max_batch=1``), asked in turn."""
+    with TestClient(serve.create_app(model, settings, token=TOKEN, max_batch=1)) as c:
+        return [c.post(f"/analyze{q}", content=body, headers={**AUTH, **h}) for q, body, h in requests]
+
+
+def batched_equals_alone(model, settings, requests: list) -> dict:
+    """Send ``requests`` together to a batching server; each answer must equal, byte for byte, its answer
+    from a one-at-a-time server. Returns the batching server's /health."""
+    alone = one_at_a_time(model, settings, requests)
+    assert all(r.status_code == 200 for r in alone), [r.text for r in alone]
+    app = serve.create_app(model, settings, token=TOKEN, max_batch=len(requests), batch_wait_ms=0)
+    with TestClient(app) as c:
+        together = send_together(c, app.state.worker, requests)
+        health = c.get("/health").json()
+    for k, (a, b) in enumerate(zip(alone, together)):
+        assert (b.status_code, b.headers["content-type"]) == (200, a.headers["content-type"]), (k, b.text)
+        assert b.content == a.content, k
+    assert (health["batching"]["batches"], health["batching"]["max_size"]) == (2, len(requests))  # the lead's, then theirs
+    return health
+
+
+@pytest.fixture(scope="module")
+def parser_settings(tiny_parser):
+    return argmine.load_settings(None, {"model": {"name": str(tiny_parser)}})
+
+
+@pytest.fixture(scope="module")
+def parser(parser_settings):
+    return argmine.load_model(settings=parser_settings)
+
+
+def test_batched_answers_equal_one_at_a_time_answers_byte_for_byte(model, settings):
+    health = batched_equals_alone(model, settings, REQUESTS)
+    assert health["served"] == len(REQUESTS) + 1 and health["internal_errors"] == 0
+
+
+def test_batched_parser_answers_equal_one_at_a_time_answers_byte_for_byte(parser, parser_settings):
+    # the contextual parser: windows of every thread in one pass, sorted by length; each thread decoded in turn
+    batched_equals_alone(parser, parser_settings, REQUESTS)
+
+
+def test_a_batch_with_bad_threads_refuses_only_those(parser, parser_settings):
+    from argmine.units.segmenter import segment
+
+    def needed(text: str) -> int:
+        doc = segment(argmine.read(text, settings=parser_settings), parser_settings.segmenter, parser_settings.boilerplate)
+        return sum(len(w.dependents) * (len(w.heads) + 1) for w in parser.windows_of(doc).windows)
+
+    long_text = EXAMPLE.read_text()
+    assert needed(TEXT) < needed(long_text)
+    tight = argmine.load_settings(
+        None, {"model": {"name": parser_settings.model.name}, "candidates": {"max_pairs": needed(TEXT)}}
+    )
+    requests = [
+        ("", TEXT.encode(), PLAIN),
+        ("", b"Caf\xe9 pollutes.", PLAIN),  # refused while reading
+        ("", json.dumps(THREAD).encode()[:-1], JSON),  # malformed JSON
+        ("", long_text.encode(), PLAIN),  # over the work limit: refused by the pipeline, inside the pass
+        ("?format=argdown", TEXT.encode(), PLAIN),
+    ]
+    alone = one_at_a_time(parser, tight, requests)
+    app = serve.create_app(parser, tight, token=TOKEN, max_batch=8, batch_wait_ms=0)
+    with TestClient(app) as c:
+        together = send_together(c, app.state.worker, requests)
+        health = c.get("/health").json()
+    assert [r.status_code for r in together] == [200, 400, 400, 400, 200]
+    assert [r.content for r in together] == [r.content for r in alone]
+    assert "not valid UTF-8" in together[1].json()["error"] and "over the work limit" in together[3].json()["error"]
+    assert health["batching"]["max_size"] == 5 and health["internal_errors"] == 0
+
+
+class Faulty:
+    """The model, but its pass fails on any thread that mentions BOOM (a fault, not a user error)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def relate(self, checked, settings, decision, show_progress=False):
+        if any("BOOM" in c.doc.text for c in checked):
+            raise RuntimeError("the pass broke")
+        return self.model.relate(checked, settings, decision, show_progress)
+
+
+def test_a_pass_that_fails_is_rerun_thread_by_thread(model, settings):
+    requests = [("", TEXT.encode(), PLAIN), ("", b"BOOM. The pass breaks here.", PLAIN), ("", json.dumps(THREAD).encode(), JSON)]
+    alone = one_at_a_time(model, settings, [requests[0], requests[2]])
+    app = serve.create_app(Faulty(model), settings, token=TOKEN, max_batch=8, batch_wait_ms=0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        together = send_together(c, app.state.worker, requests)
+        health = c.get("/health").json()
+    assert [r.status_code for r in together] == [200, 500, 200]
+    assert together[1].json() == {"error": "internal error: RuntimeError: the pass broke"}
+    assert [together[0].content, together[2].content] == [alone[0].content, alone[1].content]
+    assert health["internal_errors"] == 1 and health["served"] == 3 and health["batching"]["max_size"] == 3
+
+
+def test_batches_keep_arrival_order_and_group_one_model_only(model, settings, parser, parser_settings):
+    # a function (a /predict) between threads runs alone, in its turn; a thread for another model starts a new batch
+    import asyncio
+
+    async def run(jobs: list) -> tuple[list, dict]:
+        worker, answered = serve.Worker(32, max_batch=8, batch_wait=0), []
+        pending = []
+        for k, job in enumerate(jobs):
+            if job == "fn":
+                task = asyncio.ensure_future(worker.run(lambda: "fn"))
+            else:
+                task = asyncio.ensure_future(worker.analyze(*job, TEXT.encode(), "text", "json", None))
+            task.add_done_callback(lambda t, k=k: answered.append(k))
+            pending.append(task)
+        results = await asyncio.gather(*pending)
+        assert all(r == "fn" or argmine.Graph.from_json(r).text == TEXT for r in results)
+        return answered, worker.stats()
+
+    ours, other = (model, settings), (parser, parser_settings)
+    answered, stats = asyncio.run(run([ours, ours, "fn", ours, ours, other, ours]))
+    assert answered == list(range(7))
+    assert (stats["batches"], stats["max_size"], stats["mean_size"]) == (4, 2, 1.5)  # [0 1] [3 4] [5] [6]
+    assert stats["queue_wait_ms"]["recent"] == 7 and stats["queue_wait_ms"]["p95"] >= stats["queue_wait_ms"]["p50"] >= 0
+
+
+def test_health_reports_batching(client):
+    good(client)
+    batching = client.get("/health").json()["batching"]
+    assert batching["max_batch"] == serve.DEFAULT_MAX_BATCH and batching["wait_ms"] == serve.DEFAULT_BATCH_WAIT_MS
+    assert batching["batches"] >= 1 and 1 <= batching["mean_size"] <= batching["max_size"]
+    assert batching["queue_wait_ms"]["recent"] >= 1 and batching["queue_wait_ms"]["p50"] is not None
+
+
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        (["--max-batch", "0"], "--max-batch"),
+        (["--batch-wait-ms", "-1"], "--batch-wait-ms"),
+        (["--batch-wait-ms", "5000"], "--batch-wait-ms"),
+    ],
+)
+def test_serve_refuses_bad_batching_options_in_one_line(option, words):
+    result = runner.invoke(cli_app, ["serve", "--port", str(free_port()), "--model", "/nonexistent/model", *option])
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
+
+
+def test_create_app_refuses_bad_batching(model, settings):
+    with pytest.raises(argmine.ArgmineError, match="--max-batch 0"):
+        serve.create_app(model, settings, max_batch=0)
+    with pytest.raises(argmine.ArgmineError, match="--batch-wait-ms 2000"):
+        serve.create_app(model, settings, batch_wait_ms=2000)
+
+
+@pytest.mark.slow  # the shipped model: several real threads in one pass against one at a time
+def test_the_shipped_model_answers_batched_threads_byte_for_byte():
+    shipped = argmine.load_settings(None, {})
+    batched_equals_alone(argmine.load_model(settings=shipped), shipped, REQUESTS)
