@@ -10,14 +10,21 @@ default model is a tiny checkpoint that links every pair (the worst case for dec
 high); ``--model`` names another (``embedded`` = the shipped one, far slower; its tokenizer is the one
 whose memory grows with the square of a pair's length).
 
+``--big`` measures issue 25's targets with the shipped model: bushy threads of 300 and 3,000 comments of 3 to 6
+sentences (about 4.5 units a comment), each under 15 s and 3 minutes, seconds per unit and memory flat as
+the thread grows; ``--baseline REF`` measures the same threads with the code of commit REF (a temporary
+git worktree) in the same run.
+
 usage: python scripts/bench_memory.py [--sizes 1000,3000,10000] [--shapes chain,bushy,one-post,no-ends]
-       [--no-end-bytes 2000000,20000000] [--model PATH|embedded]
+       [--no-end-bytes 2000000,20000000] [--model PATH|embedded] [--sentences 1-3]
+       python scripts/bench_memory.py --big [--sizes 300,3000] [--baseline REF]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -34,7 +41,7 @@ WORDS = (
 ).split()
 
 
-def thread(shape: str, n: int, seed: int = 0) -> dict:
+def thread(shape: str, n: int, seed: int = 0, sentences_per_comment: tuple[int, int] = (1, 3)) -> dict:
     """A JSON thread: an article and ``n`` comments (or, for one-post, an article of ``n`` sentences)."""
     rng = random.Random(seed)
     vocab = WORDS + [f"{rng.choice(WORDS)[:4]}{i}" for i in range(3000)]
@@ -51,7 +58,7 @@ def thread(shape: str, n: int, seed: int = 0) -> dict:
             parent = None if i == 1 else f"c{i - 1}"
         else:
             parent = None if i == 1 or rng.random() < 0.3 else f"c{rng.randint(1, i - 1)}"
-        comments.append({"id": f"c{i}", "parent": parent, "text": sentences(rng.randint(1, 3))})
+        comments.append({"id": f"c{i}", "parent": parent, "text": sentences(rng.randint(*sentences_per_comment))})
     return {"id": f"{shape}-{n}", "article": {"text": sentences(8)}, "comments": comments}
 
 
@@ -106,10 +113,17 @@ def main() -> None:
     parser.add_argument("--shapes", default="chain,bushy,one-post,no-ends")
     parser.add_argument("--no-end-bytes", default="2000000,20000000", help="sizes of the no-ends texts, in bytes")
     parser.add_argument("--model", default=None, help="model folder or 'embedded' (default: a tiny links-everything model)")
+    parser.add_argument("--sentences", default="1-3", help="sentences per comment, LOW-HIGH")
+    parser.add_argument("--big", action="store_true", help="issue 25's big-thread targets with the shipped model")
+    parser.add_argument("--baseline", help="with --big: a commit measured the same way, in a temporary worktree")
     parser.add_argument("--one", nargs=2, metavar=("THREAD", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(*args.one)))
+        return
+    low, _, high = args.sentences.partition("-")
+    if args.big:
+        big([int(x) for x in (args.sizes if args.sizes != "1000,3000,10000" else "300,3000").split(",")], args.baseline)
         return
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or str(tiny_model(Path(tmp) / "tiny"))
@@ -125,9 +139,54 @@ def main() -> None:
                     path.write_text(no_ends(n), encoding="utf-8")
                 else:
                     path = Path(tmp) / f"{shape}-{n}.json"
-                    path.write_text(json.dumps(thread(shape, n)), encoding="utf-8")
+                    path.write_text(json.dumps(thread(shape, n, 0, (int(low), int(high or low)))), encoding="utf-8")
                 print(row(shape, n, path, model), flush=True)
                 path.unlink()
+
+
+TARGETS_S = {300: 15.0, 3000: 180.0}
+
+
+def measured(path: Path, model: str, code: Path | None = None) -> dict:
+    """One fresh process analyses ``path`` with the argmine of folder ``code`` (default: this checkout)."""
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    proc = subprocess.run([sys.executable, __file__, "--one", str(path), model], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return {"failed": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def big(sizes: list[int], baseline: str | None) -> None:
+    """Bushy threads of ``sizes`` comments (3-6 sentences each) with the shipped model: time, seconds per
+    unit and peak memory, now and (``baseline``) at an earlier commit, beside the targets."""
+    report: dict = {"targets_s": {str(k): v for k, v in TARGETS_S.items()}}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for n in sizes:
+            paths[n] = Path(tmp) / f"bushy-{n}.json"
+            paths[n].write_text(json.dumps(thread("bushy", n, 0, (3, 6))), encoding="utf-8")
+        codes = {"now": None}
+        if baseline:
+            tree = Path(tmp) / "baseline"
+            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), baseline], cwd=ROOT, check=True)
+            codes = {f"baseline {baseline}": tree, "now": None}
+        try:
+            for label, code in codes.items():
+                rows = {}
+                for n in sizes:
+                    r = measured(paths[n], "embedded", code)
+                    if "units" in r:
+                        r["seconds_per_unit"] = round(r["seconds"] / max(1, r["units"]), 4)
+                        r["relations_per_unit"] = round(r["relations"] / max(1, r["units"]), 3)
+                        if n in TARGETS_S:
+                            r["target_met"] = r["seconds"] < TARGETS_S[n]
+                    rows[f"{n} comments"] = r
+                    print(json.dumps({label: {f"{n} comments": r}}), file=sys.stderr, flush=True)
+                report[label] = rows
+        finally:
+            if baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    print(json.dumps(report, indent=1))
 
 
 def row(shape: str, n: int, path: Path, model: str) -> str:

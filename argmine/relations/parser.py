@@ -329,6 +329,21 @@ def encode(encoder, windows: list[Window], device):
     return out.last_hidden_state
 
 
+def batches(lengths: list[int], size: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Consecutive groups of ``lengths``' indices (windows sorted by length): ``size`` per group, or, with
+    ``max_tokens`` (on a GPU), as many as fit that many padded tokens (the longest times the count)."""
+    if max_tokens is None:
+        return [list(range(lo, min(lo + size, len(lengths)))) for lo in range(0, len(lengths), size)]
+    groups, current, longest = [], [], 0
+    for k, n in enumerate(lengths):
+        if current and max(longest, n) * (len(current) + 1) > max_tokens:
+            groups.append(current)
+            current, longest = [], 0
+        current.append(k)
+        longest = max(longest, n)
+    return groups + [current] if current else groups
+
+
 def score_window(scorers, hidden, k: int, window: Window, feats):
     """Arc logits (dependents x [ROOT, heads]) and label logits for window ``k`` of an encoded batch."""
     import torch
@@ -339,6 +354,8 @@ def score_window(scorers, hidden, k: int, window: Window, feats):
 
 
 # ---------------------------------------------------------------- the model class
+
+GPU_TOKENS_PER_BATCH = 32768  # 128 full windows of 256 tokens: a few hundred MB of fp16 activations
 
 
 class ArgumentParser:
@@ -358,6 +375,7 @@ class ArgumentParser:
         self.links = None  # replies.LinkScorer: the answered-post link, when the folder stores one
         self.sentences = None  # replies.SentenceEncoder for the link's similarity features, loaded when first needed
         self.folder: Path | None = None  # where it was loaded from
+        self.max_tokens: int | None = None  # on a GPU: padded tokens per encoder batch (``batches``)
 
     @property
     def max_length(self) -> int:
@@ -388,6 +406,9 @@ class ArgumentParser:
         instance.folder = folder
         instance.encoder = quantize_model(instance.encoder, quantize, torch_device)
         instance.quantized = None if quantize == "none" else quantize
+        if torch_device.type == "cuda":  # fp16 encoder (the scorers read its vectors in float32), batches sized by tokens
+            instance.encoder.half()
+            instance.max_tokens = GPU_TOKENS_PER_BATCH
         return instance
 
     def save(self, folder: str | Path, fp16: bool = True) -> None:
@@ -428,8 +449,8 @@ class ArgumentParser:
         progress = _progress(len(jobs), show_progress)
         try:
             with torch.inference_mode():
-                for lo in range(0, len(order), batch_size):
-                    batch = [jobs[j] for j in order[lo : lo + batch_size]]
+                for group in batches([len(jobs[j][1].input_ids) for j in order], batch_size, self.max_tokens):
+                    batch = [jobs[order[k]] for k in group]
                     hidden = encode(self.encoder, [w for _, w, _ in batch], self.device).float()
                     for k, (n, window, feats) in enumerate(batch):
                         arc, label = score_window(self.scorers, hidden, k, window, feats)

@@ -33,6 +33,7 @@ class AdaptPlan:
     seed: int = 13
     rechoose_on_train: bool = True  # too few threads to hold some out: choose thresholds on those it adapted on
     link_epochs: int = 0  # from 1 on: the answered-post link is fine-tuned on the threads' cross-post links too
+    interpolate: float = 1.0  # the adapted weights' share; the rest is the model's own (WiSE-FT; 1: adapted only)
 
 
 def split_user(graphs: list[Graph], plan: AdaptPlan) -> tuple[list[Graph], list[Graph]]:
@@ -84,6 +85,18 @@ def _adapt_links(parser, train: list[Graph], plan: AdaptPlan) -> int:
     return len(examples)
 
 
+def _interpolate(nets, before: list[dict], share: float) -> None:
+    """Each floating-point weight moved back towards its value before adapting: ``before + share * (now - before)``
+    (weight-space ensembling, as WiSE-FT: keeps what the model knew while taking a part of what it learned)."""
+    import torch
+
+    with torch.no_grad():
+        for net, old in zip(nets, before):
+            for name, value in net.state_dict().items():
+                if value.is_floating_point():
+                    value.copy_(old[name].to(value.device) + share * (value - old[name].to(value.device)))
+
+
 def adapt(
     model: str | Path,
     graphs: list[Graph],
@@ -114,6 +127,7 @@ def adapt(
     if folder is None or kind_of(folder).name != "parser":
         raise InputError(f"{model}: adapting fine-tunes a contextual parser folder (argmine_parser.json); this is not one")
     parser = ArgumentParser.load(folder, device or "auto")
+    parser.encoder.float()  # a GPU loads it in fp16 for inference; training keeps float32 weights
     train, held = split_user(graphs, plan)
     user = [e for g in train for e in graph_examples(g, parser.tokenizer, parser.cfg, "user")]
     count = round(plan.mix * len(user))
@@ -131,7 +145,10 @@ def adapt(
         tokens_per_batch=plan.tokens_per_batch,
     )
     torch_device = resolve_device(device or "auto")
+    before = [{k: v.detach().clone() for k, v in net.state_dict().items()} for net in (parser.encoder, parser.scorers)]
     history = fit(parser.encoder, parser.scorers, user + mixed, out, schedule, torch_device, log)
+    if plan.interpolate < 1.0:
+        _interpolate((parser.encoder, parser.scorers), before, plan.interpolate)
     linked = 0
     if plan.link_epochs and parser.links is not None:
         linked = _adapt_links(parser, train, plan)
