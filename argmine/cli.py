@@ -479,6 +479,15 @@ def adapt(
         int,
         typer.Option("--link-epochs", min=0, help="Also fine-tune the answered-post link on the threads' replies (0: keep it)."),
     ] = 0,
+    interpolate: Annotated[
+        Optional[float],
+        typer.Option(
+            "--interpolate",
+            min=0.0,
+            max=1.0,
+            help="Share of the adapted weights kept; the rest is the model's own (default 0.5; 1: adapted only).",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     device: DeviceOpt = None,
 ) -> None:
@@ -498,7 +507,13 @@ def adapt(
             graphs += argmine.import_graphs(path, fmt)
             names.append(item)
         plan = argmine.AdaptPlan()
-        plan = replace(plan, epochs=epochs or plan.epochs, mix=plan.mix if mix is None else mix, link_epochs=link_epochs)
+        plan = replace(
+            plan,
+            epochs=epochs or plan.epochs,
+            mix=plan.mix if mix is None else mix,
+            link_epochs=link_epochs,
+            interpolate=plan.interpolate if interpolate is None else interpolate,
+        )
         out = argmine.adapt(
             settings.model.name, graphs, output, settings, plan, names, device, log=lambda m: err.print(m, markup=False)
         )

@@ -31,9 +31,9 @@ class AdaptPlan:
     min_held_out: int = 12
     mix: float = 1.0
     seed: int = 13
-    rechoose_on_train: bool = True  # too few threads to hold some out: choose thresholds on those it adapted on
+    rechoose_on_train: bool = False  # too few threads to hold some out: True chooses thresholds on those it adapted on (measured: worse)
     link_epochs: int = 0  # from 1 on: the answered-post link is fine-tuned on the threads' cross-post links too
-    interpolate: float = 1.0  # the adapted weights' share; the rest is the model's own (WiSE-FT; 1: adapted only)
+    interpolate: float = 0.5  # the adapted weights' share; the rest is the model's own (WiSE-FT; 1: adapted only)
 
 
 def split_user(graphs: list[Graph], plan: AdaptPlan) -> tuple[list[Graph], list[Graph]]:
@@ -174,6 +174,9 @@ def adapt(
         else "kept (too few threads to hold some out)",
         "history": history["history"],
         "answered_post_link": f"fine-tuned on {linked} replies" if linked else "kept as it was",
+        "weights": "adapted"
+        if plan.interpolate >= 1.0
+        else f"{plan.interpolate:g} of the way from the model's own weights to the adapted ones",
     }
     parser.stored = {**parser.stored, **chosen, "adapted": adapted}
     parser.save(out, fp16=True)

@@ -85,6 +85,8 @@ def _write_card(out_dir: Path, info: dict, header: list[str], sources: list[str]
         lines += [f"- thresholds: {a['thresholds']} ({a['held_out']} threads held out)"]
         if "answered_post_link" in a:
             lines.append(f"- answered-post link: {a['answered_post_link']}")
+        if "weights" in a:
+            lines.append(f"- weights: {a['weights']}")
         lines += [f"- epoch {h['epoch']}: {', '.join(f'{k} {v}' for k, v in h.items() if k != 'epoch')}" for h in a["history"]]
         lines += ["", "The results below, if any, are the base model's: measure the adapted one on your own held-out threads."]
     lines += results_lines(info)
