@@ -193,6 +193,8 @@ def analyze_all(
     a thread that fails is an error outcome.
     ``done`` is called with each outcome as it is made, so a caller keeps what finished if the run stops."""
     settings = settings or default_settings()
+    if not isinstance(model, Model):
+        relations.check_name(model or settings.model.name)  # a wrong --model is refused before the input is read
     source = path if path == "-" else Path(path)  # always a file here, never a text
     results = read_all(source, settings=settings, input_format=input_format, comments_from=comments_from)
     outcomes = []

@@ -7,7 +7,7 @@ Measured (median of ``--repeats`` runs each):
 - cold: ``argmine analyze THREAD`` in a new process (imports, model load, the analysis), target <= 3 s;
 - warm: ``argmine.analyze(THREAD)`` again in a process that has analysed once, target <= 0.5 s;
 - refusals that need no model (a missing input file, a missing ``--model`` folder, a bad config value,
-  an output in a missing folder), target <= 0.3 s each;
+  an unknown --format, an --output that is a folder), target <= 0.3 s each;
 - the imports of the cold run (``python -X importtime``), the ten costliest top-level packages.
 ``--baseline REF`` checks REF out in a temporary git worktree and measures it the same way (its code,
 this interpreter). THREAD defaults to seed 002 in ../shared/seeds, else examples/thread.txt.
@@ -92,9 +92,8 @@ def measure(code: Path, thread: Path, repeats: int) -> dict:
                 "missing input": median([py, "-m", "argmine", "analyze", str(Path(tmp) / "missing.txt")], code, repeats, 2),
                 "missing --model folder": median([py, *analyze, "--model", str(Path(tmp) / "no-model")], code, repeats, 2),
                 "bad config value": median([py, *analyze, "--config", str(bad_config)], code, repeats, 2),
-                "output in a missing folder": median(
-                    [py, "-m", "argmine", "analyze", str(thread), "--output", str(Path(tmp) / "no" / "g.json")], code, repeats, 2
-                ),
+                "unknown --format": median([py, *analyze, "--format", "nosuch"], code, repeats, 2),
+                "--output is a folder": median([py, "-m", "argmine", "analyze", str(thread), "--output", tmp], code, repeats, 2),
             },
             "imports_s": imports(analyze, code),
         }

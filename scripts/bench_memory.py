@@ -80,10 +80,10 @@ def tiny_model(folder: Path) -> Path:
     return tiny_models.build(folder, tiny_models.CONVENTIONS["argmine"], favour="support")
 
 
-def run_one(path: str, model: str) -> dict:
+def run_one(path: str, model: str, quantize: str = "none") -> dict:
     import argmine
 
-    settings = argmine.load_settings(overrides={"model": {"name": model, "device": "cpu"}})
+    settings = argmine.load_settings(overrides={"model": {"name": model, "device": "cpu", "quantize": quantize}})
     start = time.perf_counter()
     try:
         doc = argmine.read(path, settings=settings)
@@ -116,14 +116,16 @@ def main() -> None:
     parser.add_argument("--sentences", default="1-3", help="sentences per comment, LOW-HIGH")
     parser.add_argument("--big", action="store_true", help="issue 25's big-thread targets with the shipped model")
     parser.add_argument("--baseline", help="with --big: a commit measured the same way, in a temporary worktree")
-    parser.add_argument("--one", nargs=2, metavar=("THREAD", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--quantize", default="none", help="with --big: none or int8 (the current code only)")
+    parser.add_argument("--one", nargs=3, metavar=("THREAD", "MODEL", "QUANTIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(*args.one)))
         return
     low, _, high = args.sentences.partition("-")
     if args.big:
-        big([int(x) for x in (args.sizes if args.sizes != "1000,3000,10000" else "300,3000").split(",")], args.baseline)
+        sizes = [int(x) for x in (args.sizes if args.sizes != "1000,3000,10000" else "300,3000").split(",")]
+        big(sizes, args.baseline, args.quantize)
         return
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or str(tiny_model(Path(tmp) / "tiny"))
@@ -147,16 +149,17 @@ def main() -> None:
 TARGETS_S = {300: 15.0, 3000: 180.0}
 
 
-def measured(path: Path, model: str, code: Path | None = None) -> dict:
+def measured(path: Path, model: str, code: Path | None = None, quantize: str = "none") -> dict:
     """One fresh process analyses ``path`` with the argmine of folder ``code`` (default: this checkout)."""
     env = {**os.environ, "PYTHONPATH": str(code)} if code else None
-    proc = subprocess.run([sys.executable, __file__, "--one", str(path), model], capture_output=True, text=True, env=env)
+    cmd = [sys.executable, __file__, "--one", str(path), model, quantize]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"failed": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def big(sizes: list[int], baseline: str | None) -> None:
+def big(sizes: list[int], baseline: str | None, quantize: str = "none") -> None:
     """Bushy threads of ``sizes`` comments (3-6 sentences each) with the shipped model: time, seconds per
     unit and peak memory, now and (``baseline``) at an earlier commit, beside the targets."""
     report: dict = {"targets_s": {str(k): v for k, v in TARGETS_S.items()}}
@@ -165,16 +168,17 @@ def big(sizes: list[int], baseline: str | None) -> None:
         for n in sizes:
             paths[n] = Path(tmp) / f"bushy-{n}.json"
             paths[n].write_text(json.dumps(thread("bushy", n, 0, (3, 6))), encoding="utf-8")
-        codes = {"now": None}
+        now = "now" if quantize == "none" else f"now, --quantize {quantize}"
+        codes = {now: None}
         if baseline:
             tree = Path(tmp) / "baseline"
             subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), baseline], cwd=ROOT, check=True)
-            codes = {f"baseline {baseline}": tree, "now": None}
+            codes = {f"baseline {baseline}": tree, now: None}
         try:
             for label, code in codes.items():
                 rows = {}
                 for n in sizes:
-                    r = measured(paths[n], "embedded", code)
+                    r = measured(paths[n], "embedded", code, quantize if code is None else "none")
                     if "units" in r:
                         r["seconds_per_unit"] = round(r["seconds"] / max(1, r["units"]), 4)
                         r["relations_per_unit"] = round(r["relations"] / max(1, r["units"]), 3)
@@ -191,7 +195,7 @@ def big(sizes: list[int], baseline: str | None) -> None:
 
 def row(shape: str, n: int, path: Path, model: str) -> str:
     """One line of the table: a fresh process analyzes ``path``."""
-    proc = subprocess.run([sys.executable, __file__, "--one", str(path), model], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, __file__, "--one", str(path), model, "none"], capture_output=True, text=True)
     if proc.returncode != 0:
         return f"{shape:<9} {n:>8} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
     r = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -110,14 +110,22 @@ def kind_of(folder: Path | None) -> Kind:
     return next((k for k in KINDS if k.marker and (folder / k.marker).is_file()), fallback)
 
 
-def load(name: str, device: str = "auto", max_length: int = 256, quantize: str = "none") -> Model:
-    """Load a relation model by name (``embedded``, a folder of any kind, or a hub id of an NLI checkpoint)."""
+def check_name(name: str) -> tuple[Path | None, Kind]:
+    """The folder and kind ``name`` names, its files checked (a missing folder or file is one line), without
+    torch: what a run checks before it reads its input, so a wrong ``--model`` is refused at once."""
     folder = model_folder(name)
     kind = kind_of(folder)
     if folder is not None:
         missing = [f for f in kind.required if not (folder / f).is_file()]
         if missing:
             raise ModelError(f"model folder {name} is not a complete {kind.name} model: {', '.join(missing)} missing")
+    return folder, kind
+
+
+def load(name: str, device: str = "auto", max_length: int = 256, quantize: str = "none") -> Model:
+    """Load a relation model by name (``embedded``, a folder of any kind, or a hub id of an NLI checkpoint)."""
+    folder, kind = check_name(name)
+    if folder is not None:
         from argmine.relations.hf import check_safetensors
 
         for weights in sorted(folder.glob("*.safetensors")):
