@@ -123,6 +123,21 @@ class Encoder(nn.Module):
         save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(folder / WEIGHTS), metadata={"format": "pt"})
 
 
+def batches(lengths: list[int], size: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Consecutive groups of ``lengths``' indices (windows sorted by length): ``size`` per group, or, with
+    ``max_tokens`` (on a GPU), as many as fit that many padded tokens (the longest times the count)."""
+    if max_tokens is None:
+        return [list(range(lo, min(lo + size, len(lengths)))) for lo in range(0, len(lengths), size)]
+    groups, current, longest = [], [], 0
+    for k, n in enumerate(lengths):
+        if current and max(longest, n) * (len(current) + 1) > max_tokens:
+            groups.append(current)
+            current, longest = [], 0
+        current.append(k)
+        longest = max(longest, n)
+    return groups + [current] if current else groups
+
+
 class Tokenizer:
     """A folder's ``tokenizer.json`` through the ``tokenizers`` library, called as transformers' fast tokenizer
     is for what argmine needs: ``tokenizer(texts, add_special_tokens=...)["input_ids"]`` and the special ids."""
@@ -174,15 +189,24 @@ class Tokenizer:
                 (folder / name).write_bytes(source.read_bytes())
 
 
-def padded(tokenizer, texts: list[str], max_length: int):
-    """Each text's ids truncated to ``max_length`` with [CLS] and [SEP], padded on the right: (ids, mask)
-    tensors, as transformers' ``padding=True, truncation=True`` makes them (with either tokenizer)."""
-    rows = [
+def rows_of(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """Each text's ids truncated to ``max_length`` with [CLS] and [SEP] (transformers' ``truncation=True``)."""
+    return [
         [tokenizer.cls_token_id, *ids[: max_length - 2], tokenizer.sep_token_id]
         for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]
     ]
+
+
+def padded(tokenizer, texts: list[str], max_length: int):
+    """``rows_of`` the texts padded on the right: (ids, mask) tensors, as transformers' ``padding=True,
+    truncation=True`` makes them (with either tokenizer)."""
+    return pad(rows_of(tokenizer, texts, max_length), tokenizer.pad_token_id)
+
+
+def pad(rows: list[list[int]], pad_id: int):
+    """Rows of ids padded on the right to the longest: (ids, mask) tensors."""
     width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for k, r in enumerate(rows):
         ids[k, : len(r)] = torch.tensor(r)

@@ -297,7 +297,7 @@ def _post_row(doc, mine, targets, emb, tf, quoted, ctx) -> np.ndarray:
 class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings of each unit alone, from a Hugging Face encoder."""
 
-    def __init__(self, model, tokenizer, device=None, max_length: int = 64, batch_size: int = 64):
+    def __init__(self, model, tokenizer, device=None, max_length: int = 64, batch_size: int = 64, max_tokens: int | None = 1024):
         import torch
 
         self.model = model
@@ -305,6 +305,7 @@ class SentenceEncoder:
         self.device = device or torch.device("cpu")
         self.max_length = max_length
         self.batch_size = batch_size
+        self.max_tokens = max_tokens  # padded tokens per batch (units sorted by length: little padding)
 
     @classmethod
     def load(cls, folder: str | Path, device=None) -> SentenceEncoder:
@@ -323,14 +324,15 @@ class SentenceEncoder:
     def __call__(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        from argmine.relations.encoder import padded
+        from argmine.relations.encoder import batches, pad, rows_of
 
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        rows = rows_of(self.tokenizer, texts, self.max_length) if texts else []
+        order = sorted(range(len(texts)), key=lambda i: len(rows[i]))  # by tokens: batches pad little
         with torch.inference_mode():
-            for lo in range(0, len(order), self.batch_size):
-                idx = order[lo : lo + self.batch_size]
-                ids, mask = padded(self.tokenizer, [texts[i] for i in idx], self.max_length)
+            for group in batches([len(rows[i]) for i in order], self.batch_size, self.max_tokens):
+                idx = [order[k] for k in group]
+                ids, mask = pad([rows[i] for i in idx], self.tokenizer.pad_token_id)
                 ids, mask = ids.to(self.device), mask.to(self.device)
                 hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
                 mask = mask[..., None].float()

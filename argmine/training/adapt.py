@@ -31,7 +31,9 @@ class AdaptPlan:
     min_held_out: int = 12
     mix: float = 1.0
     seed: int = 13
-    rechoose_on_train: bool = False  # too few threads to hold some out: True chooses thresholds on those it adapted on (measured: worse)
+    rechoose_on_train: bool = (
+        False  # too few threads to hold some out: True chooses thresholds on those it adapted on (measured: worse)
+    )
     link_epochs: int = 0  # from 1 on: the answered-post link is fine-tuned on the threads' cross-post links too
     interpolate: float = 0.5  # the adapted weights' share; the rest is the model's own (WiSE-FT; 1: adapted only)
 

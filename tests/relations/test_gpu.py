@@ -4,7 +4,8 @@ batching rule runs everywhere; the model itself only where CUDA is (skipped clea
 import pytest
 
 import argmine
-from argmine.relations.parser import GPU_TOKENS_PER_BATCH, ArgumentParser, batches
+from argmine.relations.encoder import batches
+from argmine.relations.parser import GPU_TOKENS_PER_BATCH, ArgumentParser
 from argmine.units.segmenter import segment
 from tests.conftest import fixture_texts
 

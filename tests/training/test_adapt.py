@@ -40,8 +40,10 @@ def test_adapt_writes_a_model_that_learned_from_the_threads_and_says_so(tiny_par
     stored = json.loads((out / "argmine_parser.json").read_text())
     adapted = stored["adapted"]
     assert adapted["threads"] == 4 and adapted["held_out"] == 0
-    assert adapted["thresholds"].startswith("chosen again on the threads it adapted on")  # too few to hold out
+    assert adapted["thresholds"].startswith("kept")  # too few to hold some out
+    assert adapted["weights"].startswith("0.5 of the way")  # interpolated towards its own weights by default
     assert "## Adapted" in (out / "README.md").read_text() and f"graph={data}" in (out / "README.md").read_text()
+    assert "- weights: 0.5 of the way" in (out / "README.md").read_text()
     graph = argmine.analyze(FIXTURES / "thread.json", model=str(out))  # loads as any model folder
     assert graph.model["kind"] == "parser" and not (out / "checkpoint.pt").exists()
 
@@ -63,3 +65,22 @@ def test_adapting_a_pair_model_or_nothing_is_refused_in_one_line(tiny_model, tin
     assert result.exit_code == 2 and "not one" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     result = runner.invoke(app, ["adapt", "--model", str(tiny_parser), "--data", "nope", "-o", str(tmp_path / "y")])
     assert result.exit_code == 2 and "FORMAT=PATH" in result.stderr
+
+
+def test_interpolating_puts_the_weights_between_the_model_s_own_and_the_fully_adapted_ones(tiny_parser, tmp_path):
+    from argmine.training.adapt import AdaptPlan, adapt
+
+    graphs = _threads(4)
+    settings = argmine.load_settings()
+    plans = {share: AdaptPlan(epochs=2, mix=0, interpolate=share) for share in (0.0, 0.5, 1.0)}
+    weights = {}
+    for share, plan in plans.items():
+        out = adapt(str(tiny_parser), graphs, tmp_path / f"a{share}", settings, plan, device="cpu", log=lambda m: None)
+        weights[share] = load_file(out / "argmine_parser.safetensors")
+    own = load_file(tiny_parser / "argmine_parser.safetensors")
+    assert all((weights[0.0][k].float() == own[k].float()).all() for k in own)  # nothing of the adapting kept
+    moved = [k for k in own if not (weights[1.0][k].float() == own[k].float()).all()]
+    assert moved
+    for k in moved:  # halfway, up to the fp16 the folder stores
+        middle = (own[k].float() + weights[1.0][k].float()) / 2
+        assert (weights[0.5][k].float() - middle).abs().max() < 2e-3
