@@ -240,7 +240,9 @@ class LiveTraining:
 
         self.slot, self.versions, self.settings, self.api = slot, versions, settings, api
         self.train_every = train_every
-        self.plan = plan or AdaptPlan(mix=0.0)  # the annotations alone: a job takes seconds, not minutes
+        # the annotations alone (a job takes seconds, not minutes), taken in full: annotators expect the next
+        # prediction to follow their corrections (``argmine adapt`` keeps half the way back, --interpolate 0.5)
+        self.plan = plan or AdaptPlan(mix=0.0, interpolate=1.0)
         self.lock = threading.Lock()
         self.state: dict = {"state": "idle"}
         self.counts: dict[int, int] = {}
