@@ -6,6 +6,7 @@ folder written by transformers' ``save_pretrained`` loads here and one written h
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,6 +17,19 @@ from torch.nn import functional as F
 from argmine.errors import ModelError
 
 WEIGHTS = "model.safetensors"
+
+
+@contextmanager
+def _no_random_init():
+    """Linear and Embedding layers built inside keep their weights as allocated instead of drawing them."""
+    saved = {cls: cls.reset_parameters for cls in (nn.Linear, nn.Embedding)}
+    for cls in saved:
+        cls.reset_parameters = lambda self: None
+    try:
+        yield
+    finally:
+        for cls, fn in saved.items():
+            cls.reset_parameters = fn
 
 
 class _Output(SimpleNamespace):
@@ -101,9 +115,13 @@ class Encoder(nn.Module):
         from safetensors.torch import load_file
 
         folder = Path(folder)
-        encoder = cls(json.loads((folder / "config.json").read_text(encoding="utf-8")))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        with _no_random_init():  # the file replaces every weight: drawing them first cost 0.1 s of a cold start
+            encoder = cls(config)
         state = {k.removeprefix("bert."): v.float() for k, v in load_file(str(folder / WEIGHTS)).items()}
-        missing, unexpected = encoder.load_state_dict(state, strict=False)
+        missing, unexpected = encoder.load_state_dict(state, strict=False, assign=True)
+        if "pooler.dense.weight" in missing:  # a folder without the (unused) pooler: drawn weights, as transformers does
+            encoder.pooler.dense.reset_parameters()
         missing = [k for k in missing if not k.startswith("pooler.")]
         if missing or unexpected:
             raise ModelError(
