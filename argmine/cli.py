@@ -160,8 +160,8 @@ def analyze(
     """Segment a thread into units, label support/attack relations and decode argument trees.
     JSON Lines: one graph (or error record) per line; exit 2 when a thread failed, the others written."""
     with user_errors():
+        _check_export(output_format, output, inputs=(file, config))  # the user's own mistakes first: no settings needed
         settings = _settings(config, model, device, batch_size, quantize)
-        _check_export(output_format, output, inputs=(file, config))
         outcomes: list = []
         try:
             argmine.analyze_all(
