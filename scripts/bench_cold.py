@@ -10,7 +10,9 @@ Measured (median of ``--repeats`` runs each):
   an unknown --format, an --output that is a folder), target <= 0.3 s each;
 - the imports of the cold run (``python -X importtime``), the ten costliest top-level packages.
 ``--baseline REF`` checks REF out in a temporary git worktree and measures it the same way (its code,
-this interpreter). THREAD defaults to seed 002 in ../shared/seeds, else examples/thread.txt.
+this interpreter). Bytecode caches are written as on any install (``PYTHONDONTWRITEBYTECODE`` is dropped
+for the timed processes), and one untimed run fills them first. THREAD defaults to seed 002 in
+../shared/seeds, else examples/thread.txt.
 
 usage: python scripts/bench_cold.py [THREAD] [--repeats 5] [--baseline REF]
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TARGETS = {"cold_s": 3.0, "warm_s": 0.5, "refusal_s": 0.3}
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 WARM = """
 import sys, time, argmine
 path = sys.argv[1]
@@ -45,7 +49,7 @@ print(sorted(times)[len(times) // 2])
 def timed(cmd: list[str], cwd: Path, expect: int | None = None) -> float:
     """Wall seconds of one fresh process (its exit status checked when ``expect`` is given)."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
     seconds = time.perf_counter() - start
     if expect is not None and done.returncode != expect:
         raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}, not {expect}: {done.stderr.strip()[-300:]}")
@@ -58,7 +62,7 @@ def median(cmd: list[str], cwd: Path, repeats: int, expect: int | None = None) -
 
 def imports(cmd: list[str], cwd: Path) -> list[tuple[str, float]]:
     """The costliest top-level imports of one run (``-X importtime``): (package, cumulative seconds)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", *cmd], cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-X", "importtime", *cmd], cwd=cwd, capture_output=True, text=True, env=ENV)
     tops: dict[str, float] = {}
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -78,12 +82,18 @@ def measure(code: Path, thread: Path, repeats: int) -> dict:
         bad_config = Path(tmp) / "bad.yaml"
         bad_config.write_text("input:\n  max_bytes: -5\n", encoding="utf-8")
         analyze = ["-m", "argmine", "analyze", str(thread), "--quiet", "--output", str(out)]
+        timed([py, *analyze], code, 0)  # untimed: fills the bytecode caches, as a first run on any install does
         row = {
             "cold_s": median([py, *analyze], code, repeats, 0),
             "warm_s": round(
                 float(
                     subprocess.run(
-                        [py, "-c", WARM, str(thread), str(repeats)], cwd=code, capture_output=True, text=True, check=True
+                        [py, "-c", WARM, str(thread), str(repeats)],
+                        cwd=code,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                        env=ENV,
                     ).stdout.split()[-1]
                 ),
                 3,
