@@ -12,8 +12,13 @@ Beside them, the raw forward rate of the same model on the same pairs (pre-token
 batches, forward passes alone) is the ceiling the batch is measured against. ``--decisions`` also
 reports how many relation decisions int8 changes on seed 002 and on the microtexts (gold units).
 
+``--baseline REF`` also runs every variant with the code of commit REF (a temporary git worktree), in the
+same paired repetitions ("today's number measured in the same run"); ``--device cuda`` runs the batches on
+a GPU (fp16 there), to put its units/s beside the CPU's.
+
 usage: python scripts/bench_batch.py [--threads 80] [--repeats 2] [--variants passive-none,active-none,passive-int8] [--decisions]
                                     [--model embedded|FOLDER] [--raw VARIANTS]   (--raw "" for a parser: the raw rate is a pair model's)
+                                    [--baseline REF] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -53,11 +58,13 @@ def corpus(n: int, seed: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_batch(path: Path, out: Path, policy: str, quantize: str, model: str = "embedded") -> dict:
-    env = {**os.environ, "OMP_WAIT_POLICY": policy, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "argmine", "batch", str(path), "-o", str(out), "--quantize", quantize, "--device", "cpu", "-q"]
+def run_batch(
+    path: Path, out: Path, policy: str, quantize: str, model: str = "embedded", code: Path = ROOT, device: str = "cpu"
+) -> dict:
+    env = {**os.environ, "OMP_WAIT_POLICY": policy, "PYTHONPATH": str(code)}
+    cmd = [sys.executable, "-m", "argmine", "batch", str(path), "-o", str(out), "--quantize", quantize, "--device", device, "-q"]
     cmd += ["--model", model]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
     line = proc.stdout.strip().splitlines()[-1]  # "N threads (...), U units, R relations, E errors in S s (X units/s)"
@@ -199,39 +206,59 @@ def main() -> None:
     parser.add_argument(
         "--ray", type=int, default=0, help="also compare --engine ray (2 workers) with local on this many threads"
     )
+    parser.add_argument("--baseline", help="a commit whose code runs every variant too, in the same repetitions")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda to measure a GPU's units/s")
     args = parser.parse_args()
     variants = [tuple(v.split("-")) for v in args.variants.split(",") if v]
     with tempfile.TemporaryDirectory() as tmp:
-        for n in (int(x) for x in args.threads.split(",") if int(x) > 0 and variants):
-            path = Path(tmp) / f"corpus-{n}.jsonl"
-            path.write_text(corpus(n), encoding="utf-8")
-            results: dict[tuple, list[dict]] = {v: [] for v in variants}
-            for rep in range(args.repeats):
-                for policy, quantize in variants if rep % 2 == 0 else list(reversed(variants)):
-                    out = Path(tmp) / f"out-{n}-{policy}-{quantize}-{rep}-{time.time_ns()}"
-                    results[(policy, quantize)].append(run_batch(path, out, policy.upper(), quantize, args.model))
-            print(
-                f"\n{n} threads ({results[variants[0]][0]['units']} units, {results[variants[0]][0]['pairs']} unit pairs), {args.repeats} paired runs each"
-            )
-            print(f"  {'variant':<16}{'units/s (each run)':<28}{'median':>8}{'seconds':>9}")
-            for v, runs in results.items():
-                each = ", ".join(f"{r['units_s']:.1f}" for r in runs)
-                print(
-                    f"  {'-'.join(v):<16}{each:<28}{statistics.median(r['units_s'] for r in runs):>8.1f}{statistics.median(r['seconds'] for r in runs):>9.1f}"
-                )
-            for v in (tuple(x.split("-")) for x in args.raw.split(",") if x):
-                raw = raw_forward(path, v[0].upper(), v[1])
-                batch = results.get(v)
-                if batch:
-                    seconds = statistics.median(r["seconds"] for r in batch)
-                    print(
-                        f"  raw forward {'-'.join(v)}: {raw['pairs_s']:.1f} pairs/s on {raw['pairs']} pairs ({raw['seconds']:.1f} s of forward passes); "
-                        f"the batch took {seconds:.1f} s end to end: {raw['seconds'] / seconds:.2f} of the raw rate"
-                    )
+        codes = {"": ROOT}
+        if args.baseline:
+            tree = Path(tmp) / "baseline"
+            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.baseline], cwd=ROOT, check=True)
+            codes[f"@{args.baseline}"] = tree
+            variants = [(p, q, label) for p, q in variants for label in codes]
+        else:
+            variants = [(p, q, "") for p, q in variants]
+        try:
+            measure_all(args, variants, codes, tmp)
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
     if args.decisions:
         decisions()
     if args.ray:
         ray_overhead(args.ray)
+
+
+def measure_all(args, variants: list[tuple], codes: dict[str, Path], tmp: str) -> None:
+    """Every variant on every corpus size, paired repetitions, with the raw forward rates asked for."""
+    for n in (int(x) for x in args.threads.split(",") if int(x) > 0 and variants):
+        path = Path(tmp) / f"corpus-{n}.jsonl"
+        path.write_text(corpus(n), encoding="utf-8")
+        results: dict[tuple, list[dict]] = {v: [] for v in variants}
+        for rep in range(args.repeats):
+            for policy, quantize, label in variants if rep % 2 == 0 else list(reversed(variants)):
+                out = Path(tmp) / f"out-{n}-{policy}-{quantize}-{rep}-{time.time_ns()}"
+                run = run_batch(path, out, policy.upper(), quantize, args.model, codes[label], args.device)
+                results[(policy, quantize, label)].append(run)
+        print(
+            f"\n{n} threads ({results[variants[0]][0]['units']} units, {results[variants[0]][0]['pairs']} unit pairs), {args.repeats} paired runs each"
+        )
+        print(f"  {'variant':<26}{'units/s (each run)':<28}{'median':>8}{'seconds':>9}")
+        for v, runs in results.items():
+            each = ", ".join(f"{r['units_s']:.1f}" for r in runs)
+            print(
+                f"  {'-'.join(v[:2]) + v[2]:<26}{each:<28}{statistics.median(r['units_s'] for r in runs):>8.1f}{statistics.median(r['seconds'] for r in runs):>9.1f}"
+            )
+        for v in (tuple(x.split("-")) for x in args.raw.split(",") if x):
+            raw = raw_forward(path, v[0].upper(), v[1])
+            batch = results.get((*v, ""))
+            if batch:
+                seconds = statistics.median(r["seconds"] for r in batch)
+                print(
+                    f"  raw forward {'-'.join(v)}: {raw['pairs_s']:.1f} pairs/s on {raw['pairs']} pairs ({raw['seconds']:.1f} s of forward passes); "
+                    f"the batch took {seconds:.1f} s end to end: {raw['seconds'] / seconds:.2f} of the raw rate"
+                )
 
 
 if __name__ == "__main__":
