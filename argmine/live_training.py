@@ -110,10 +110,15 @@ class Versions:
             from argmine.pipeline import load_model
 
             return load_model(settings=self.settings)
+        return self.open(self.root / name)
+
+    def open(self, folder: Path):
+        """A model folder loaded with the settings' device, window and quantization (not cached: a version
+        replaced or rolled back is let go)."""
         from argmine import relations
 
         cfg = self.settings.model
-        return relations.load(str(self.root / name), cfg.device, cfg.max_length, cfg.quantize)
+        return relations.load(str(folder), cfg.device, cfg.max_length, cfg.quantize)
 
     def next_name(self) -> str:
         """The name the next adapted version gets (one more than the highest on disk)."""
@@ -196,13 +201,13 @@ def with_posts(tasks: list[dict], settings) -> list[dict]:
     """Give a task without argmine's side information the posts ``/predict`` reads in its text (its
     paragraphs), so the model learns on threads shaped as it will see them."""
     from argmine.graph import posts_json
-    from argmine.reading.readers import read_input
+    from argmine.reading.readers import read_document
 
     out = []
     for item in tasks:
         data = item.get("data")
         if isinstance(data, dict) and isinstance(data.get("text"), str) and data.get("argmine") is None and data["text"].strip():
-            doc = read_input("-", settings, "text", data=data["text"].encode("utf-8"), stem="task")[0].document
+            doc = read_document(data["text"].encode("utf-8"), settings, stem="task")
             if doc.text == data["text"]:
                 item = {**item, "data": {**data, "argmine": {"posts": posts_json(doc)}}}
         out.append(item)
@@ -324,10 +329,7 @@ class LiveTraining:
             scratch = self.versions.scratch()
             self._adapt(graphs, scratch, project)
             self._update(phase="loading the new version", progress=0.9)
-            from argmine import relations
-
-            cfg = self.settings.model
-            model = relations.load(str(scratch), cfg.device, cfg.max_length, cfg.quantize)  # it loads, or it is not kept
+            model = self.versions.open(scratch)  # it loads, or it is not kept
             info = {
                 "from": self.settings.model.name,
                 "project": project,

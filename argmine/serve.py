@@ -253,6 +253,7 @@ class Worker:
         thread by thread, so a fault stays with the thread that causes it."""
 
         from argmine.pipeline import analyze_each
+        from argmine.reading.readers import read_document
 
         def answer(job: Job, value, failed: bool = False) -> None:
             loop.call_soon_threadsafe(settle, job.future, value, failed)
@@ -261,7 +262,7 @@ class Worker:
         for job in jobs:
             settings, data, reader, _, comments_from = job.thread
             try:
-                docs.append(read_thread(settings, data, reader, comments_from))
+                docs.append(read_document(data, settings, reader, comments_from))
                 ready.append(job)
             except Exception as exc:  # noqa: BLE001 - its own 400 (or 500); the others go on
                 answer(job, exc, True)
@@ -381,13 +382,6 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def read_thread(settings, data: bytes, reader: str, comments_from: int | None):
-    """A request's thread, read as ``argmine analyze`` reads a file (a bad one raises ``InputError``)."""
-    from argmine.reading.readers import read_input
-
-    return read_input("-", settings, reader, comments_from, data=data, stem="request")[0].document
-
-
 def export_one(graph, fmt: str) -> str:
     """``/analyze``'s answer: the graph JSON, or its ``fmt`` export."""
     from argmine.formats import export
@@ -414,11 +408,9 @@ def predict(model, settings, tasks: list[tuple[object, str]], version: str) -> l
     share one model pass (``analyze_many``); a task the pipeline refuses refuses the request."""
     from argmine.formats import label_studio
     from argmine.pipeline import analyze_many
-    from argmine.reading.readers import read_input
+    from argmine.reading.readers import read_document
 
-    docs = [
-        read_input("-", settings, "text", data=t.encode("utf-8"), stem=f"task-{i}")[0].document for i, t in tasks if t.strip()
-    ]
+    docs = [read_document(t.encode("utf-8"), settings, stem=f"task-{i}") for i, t in tasks if t.strip()]
     graphs = iter(analyze_many(docs, model, settings))
     results = []
     for task_id, text in tasks:

@@ -76,6 +76,14 @@ def read(
     return results[0].document
 
 
+def read_document(
+    data: bytes, settings: Settings, input_format: str = "text", comments_from: int | None = None, stem: str = "request"
+):
+    """One thread sent as bytes (an HTTP body, a Label Studio task's text), read as ``argmine analyze`` reads
+    a file of that format: its ``Document`` (a bad one raises ``InputError``)."""
+    return read_input("-", settings, input_format, comments_from, data=data, stem=stem)[0].document
+
+
 def read_input(
     path: str,
     settings: Settings,
