@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from baseline import checkout  # noqa: E402 (scripts/ is on the path when a bench runs)
+
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = (
     "the council tax plan voters budget war peace russia syria coalition rebels election policy refugees economy prices "
@@ -210,20 +212,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, or cuda to measure a GPU's units/s")
     args = parser.parse_args()
     variants = [tuple(v.split("-")) for v in args.variants.split(",") if v]
-    with tempfile.TemporaryDirectory() as tmp:
-        codes = {"": ROOT}
-        if args.baseline:
-            tree = Path(tmp) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.baseline], cwd=ROOT, check=True)
-            codes[f"@{args.baseline}"] = tree
-            variants = [(p, q, label) for p, q in variants for label in codes]
-        else:
-            variants = [(p, q, "") for p, q in variants]
-        try:
-            measure_all(args, variants, codes, tmp)
-        finally:
-            if args.baseline:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    with tempfile.TemporaryDirectory() as tmp, checkout(args.baseline) as tree:
+        codes = {"": ROOT, **({f"@{args.baseline}": tree} if tree else {})}
+        measure_all(args, [(p, q, label) for p, q in variants for label in codes], codes, tmp)
     if args.decisions:
         decisions()
     if args.ray:

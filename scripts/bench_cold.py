@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from baseline import checkout  # noqa: E402 (scripts/ is on the path when a bench runs)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TARGETS = {"cold_s": 3.0, "warm_s": 0.5, "refusal_s": 0.3}
@@ -124,14 +126,9 @@ def main() -> int:
         "targets": TARGETS,
         "import torch alone s": median([sys.executable, "-c", "import torch"], ROOT, args.repeats, 0),
     }
-    if args.baseline:
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.baseline], cwd=ROOT, check=True)
-            try:
-                report[f"baseline {args.baseline}"] = measure(tree, thread, args.repeats)
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    with checkout(args.baseline) as tree:
+        if tree:
+            report[f"baseline {args.baseline}"] = measure(tree, thread, args.repeats)
     report["now"] = measure(ROOT, thread, args.repeats)
     report["import torch alone s (again)"] = median([sys.executable, "-c", "import torch"], ROOT, args.repeats, 0)
     now = report["now"]

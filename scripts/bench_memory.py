@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from baseline import checkout  # noqa: E402 (scripts/ is on the path when a bench runs)
+
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = (
     "government tax plan city council voters budget war peace russia syria coalition rebels election policy refugees "
@@ -169,12 +171,8 @@ def big(sizes: list[int], baseline: str | None, quantize: str = "none") -> None:
             paths[n] = Path(tmp) / f"bushy-{n}.json"
             paths[n].write_text(json.dumps(thread("bushy", n, 0, (3, 6))), encoding="utf-8")
         now = "now" if quantize == "none" else f"now, --quantize {quantize}"
-        codes = {now: None}
-        if baseline:
-            tree = Path(tmp) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), baseline], cwd=ROOT, check=True)
-            codes = {f"baseline {baseline}": tree, now: None}
-        try:
+        with checkout(baseline) as tree:
+            codes = {**({f"baseline {baseline}": tree} if tree else {}), now: None}
             for label, code in codes.items():
                 rows = {}
                 for n in sizes:
@@ -187,9 +185,6 @@ def big(sizes: list[int], baseline: str | None, quantize: str = "none") -> None:
                     rows[f"{n} comments"] = r
                     print(json.dumps({label: {f"{n} comments": r}}), file=sys.stderr, flush=True)
                 report[label] = rows
-        finally:
-            if baseline:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
     print(json.dumps(report, indent=1))
 
 

@@ -32,13 +32,19 @@ FORMAT = Format("units-tsv", "one line per unit", dump)
 """
 
 
-def test_a_format_module_is_found_by_what_it_declares(tmp_path, monkeypatch):
-    package = tmp_path / "toyformats"
+def toy_package(tmp_path, monkeypatch, name: str, module: str, source: str):
+    """An importable package ``name`` holding ``module`` (``source``) and a module that declares nothing."""
+    package = tmp_path / name
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "units_tsv.py").write_text(TOY_FORMAT, encoding="utf-8")
-    (package / "helpers.py").write_text("X = 1\n", encoding="utf-8")  # a module without a format is skipped
+    (package / f"{module}.py").write_text(source, encoding="utf-8")
+    (package / "helpers.py").write_text("X = 1\n", encoding="utf-8")  # declares nothing: the registry skips it
     monkeypatch.syspath_prepend(str(tmp_path))
+    return package
+
+
+def test_a_format_module_is_found_by_what_it_declares(tmp_path, monkeypatch):
+    package = toy_package(tmp_path, monkeypatch, "toyformats", "units_tsv", TOY_FORMAT)
     found = discover([str(package)], "toyformats")
     assert list(found) == ["units-tsv"]
     toy = found["units-tsv"]
@@ -68,12 +74,7 @@ def test_an_input_format_module_is_found_by_what_it_declares_and_read_through_it
     from argmine.reading.inputs import INPUTS
     from argmine.reading.inputs import discover as discover_inputs
 
-    package = tmp_path / "toyinputs"
-    package.mkdir()
-    (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "pipe.py").write_text(TOY_INPUT, encoding="utf-8")
-    (package / "helpers.py").write_text("X = 1\n", encoding="utf-8")  # a module without an INPUT is skipped
-    monkeypatch.syspath_prepend(str(tmp_path))
+    package = toy_package(tmp_path, monkeypatch, "toyinputs", "pipe", TOY_INPUT)
     found = discover_inputs([str(package)], "toyinputs")
     assert list(found) == ["pipe"]
     monkeypatch.setattr(readers, "INPUTS", {**INPUTS, **found})
