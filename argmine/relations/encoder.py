@@ -143,7 +143,8 @@ class Encoder(nn.Module):
 
 def batches(lengths: list[int], size: int, max_tokens: int | None = None) -> list[list[int]]:
     """Consecutive groups of ``lengths``' indices (windows sorted by length): ``size`` per group, or, with
-    ``max_tokens`` (on a GPU), as many as fit that many padded tokens (the longest times the count)."""
+    ``max_tokens``, as many as fit that many padded tokens (the longest times the count); inference and
+    training (``training.parser.token_batches``) group windows by this one rule."""
     if max_tokens is None:
         return [list(range(lo, min(lo + size, len(lengths)))) for lo in range(0, len(lengths), size)]
     groups, current, longest = [], [], 0
@@ -215,14 +216,9 @@ def rows_of(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
     ]
 
 
-def padded(tokenizer, texts: list[str], max_length: int):
-    """``rows_of`` the texts padded on the right: (ids, mask) tensors, as transformers' ``padding=True,
-    truncation=True`` makes them (with either tokenizer)."""
-    return pad(rows_of(tokenizer, texts, max_length), tokenizer.pad_token_id)
-
-
 def pad(rows: list[list[int]], pad_id: int):
-    """Rows of ids padded on the right to the longest: (ids, mask) tensors."""
+    """Rows of ids (``rows_of``) padded on the right to the longest: (ids, mask) tensors, as transformers'
+    ``padding=True, truncation=True`` makes them."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)

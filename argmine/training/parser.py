@@ -133,19 +133,14 @@ def token_batches(examples: list[Example], tokens_per_batch: int, seed: int) -> 
     rng = random.Random(seed)
     order = list(range(len(examples)))
     rng.shuffle(order)
+    from argmine.relations.encoder import batches as by_tokens
+
     batches = []
     pool = 400
     for lo in range(0, len(order), pool):
         chunk = sorted(order[lo : lo + pool], key=lambda i: len(examples[i].window.input_ids))
-        batch: list[int] = []
-        for i in chunk:
-            width = len(examples[i].window.input_ids)  # the chunk is sorted: the newest window is the widest
-            if batch and width * (len(batch) + 1) > tokens_per_batch:
-                batches.append(batch)
-                batch = []
-            batch.append(i)
-        if batch:
-            batches.append(batch)
+        lengths = [len(examples[i].window.input_ids) for i in chunk]
+        batches += [[chunk[k] for k in group] for group in by_tokens(lengths, len(chunk), tokens_per_batch)]
     rng.shuffle(batches)
     return batches
 

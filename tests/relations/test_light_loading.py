@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from argmine.relations.candidates import tfidf
-from argmine.relations.encoder import Encoder, Tokenizer, padded
+from argmine.relations.encoder import Encoder, Tokenizer, pad, rows_of
 from tests.conftest import ROOT, fixture_texts
 
 TRICKY = [
@@ -41,7 +41,7 @@ def test_the_encoder_and_tokenizer_equal_transformers_on_a_folder_it_wrote(tiny_
     theirs_tok = transformers.AutoTokenizer.from_pretrained(str(tiny_parser))
     ours_tok = Tokenizer(tiny_parser)
     assert ours_tok(texts, add_special_tokens=False)["input_ids"] == theirs_tok(texts, add_special_tokens=False)["input_ids"]
-    ids, mask = padded(ours_tok, texts, 24)
+    ids, mask = pad(rows_of(ours_tok, texts, 24), ours_tok.pad_token_id)
     expected = theirs_tok(texts, padding=True, truncation=True, max_length=24, return_tensors="pt")
     assert torch.equal(ids, expected["input_ids"]) and torch.equal(mask, expected["attention_mask"])
     ours = Encoder.from_folder(tiny_parser).eval()
