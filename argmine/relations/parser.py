@@ -368,8 +368,9 @@ class ArgumentParser:
         return self.cfg.max_length
 
     @classmethod
-    def load(cls, folder: str | Path, device: str = "auto", quantize: str = "none") -> ArgumentParser:
-        """A parser folder: the encoder (HF safetensors + tokenizer), the scorers and ``argmine_parser.json``."""
+    def load(cls, folder: str | Path, device: str = "auto", quantize: str = "none", training: bool = False) -> ArgumentParser:
+        """A parser folder: the encoder (HF safetensors + tokenizer), the scorers and ``argmine_parser.json``.
+        On a GPU the encoder runs in fp16 unless it is loaded for ``training``."""
         from safetensors.torch import load_file
 
         from argmine.devices import resolve_device
@@ -392,7 +393,7 @@ class ArgumentParser:
         instance.folder = folder
         instance.encoder = quantize_model(instance.encoder, quantize, torch_device)
         instance.quantized = None if quantize == "none" else quantize
-        if torch_device.type == "cuda":  # fp16 encoder (the scorers read its vectors in float32), batches sized by tokens
+        if torch_device.type == "cuda" and not training:  # fp16 encoder (the scorers read it in float32), batches by tokens
             instance.encoder.half()
             instance.max_tokens = GPU_TOKENS_PER_BATCH
         return instance

@@ -128,8 +128,7 @@ def adapt(
     folder = model_folder(str(model))
     if folder is None or kind_of(folder).name != "parser":
         raise InputError(f"{model}: adapting fine-tunes a contextual parser folder (argmine_parser.json); this is not one")
-    parser = ArgumentParser.load(folder, device or "auto")
-    parser.encoder.float()  # a GPU loads it in fp16 for inference; training keeps float32 weights
+    parser = ArgumentParser.load(folder, device or "auto", training=True)  # float32 weights on a GPU too
     train, held = split_user(graphs, plan)
     user = [e for g in train for e in graph_examples(g, parser.tokenizer, parser.cfg, "user")]
     count = round(plan.mix * len(user))
