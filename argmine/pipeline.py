@@ -62,7 +62,7 @@ def relate(
 ) -> Related:
     """Units -> the model's scores -> decoded trees and confident relations (over the work limit: raises)."""
     checked = model.check(doc, settings)
-    return model.relate([checked], settings, decision or model.decision(settings), show_progress)[0]
+    return next(iter(model.relate([checked], settings, decision or model.decision(settings), show_progress)))
 
 
 def _graph(doc: Document, related: Related, model: Model, decision: Decision) -> Graph:
@@ -124,8 +124,7 @@ def analyze_each(docs: list[Document], model: Model, settings: Settings) -> Iter
             checked.append(exc)
     decision = model.decision(settings)
     ready = [c for c in checked if not isinstance(c, InputError)]
-    relate_all = getattr(model, "relate_each", model.relate)  # the parser decodes one thread at a time after the pass
-    related = iter(relate_all([c for _, c in ready], settings, decision, False))
+    related = iter(model.relate([c for _, c in ready], settings, decision, False))
     for c in checked:
         yield c if isinstance(c, InputError) else _graph(c[0], next(related), model, decision)
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from argmine.errors import ModelError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from argmine.decoding.trees import Decision, Related
     from argmine.document import Document
     from argmine.settings import Settings
@@ -30,8 +32,9 @@ EMBEDDED_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 class Model(Protocol):
     """The relation-model contract: ``check`` refuses a thread over the work limit before any model work
     and returns what it computed on the way (candidates, windows, quotes), which is what ``relate`` reads;
-    ``decision`` resolves thresholds and limits once per run; ``relate`` returns each checked document's
-    ``Related``; ``describe`` what the graph records; ``save`` writes a folder that loads as the same model."""
+    ``decision`` resolves thresholds and limits once per run; ``relate`` gives each checked document's
+    ``Related`` in order (a list, or yielded as each is decoded, so a server answers each thread when it
+    is ready); ``describe`` what the graph records; ``save`` writes a folder that loads as the same model."""
 
     name: str
     kind: str
@@ -42,7 +45,7 @@ class Model(Protocol):
 
     def relate(
         self, docs: list[Document], settings: Settings, decision: Decision, show_progress: bool = False
-    ) -> list[Related]: ...
+    ) -> Iterable[Related]: ...
 
     def describe(self) -> dict: ...
 

@@ -542,14 +542,9 @@ class ArgumentParser:
 
     def relate(
         self, checked: list[Checked], settings: Settings, decision: Decision, show_progress: bool = False
-    ) -> list[Related]:
-        """One pass over every checked document's windows, then each document's maximum arborescence."""
-        return list(self.relate_each(checked, settings, decision, show_progress))
-
-    def relate_each(
-        self, checked: list[Checked], settings: Settings, decision: Decision, show_progress: bool = False
     ) -> Iterator[Related]:
-        """``relate`` as it goes: the one pass, then each document's arborescence yielded as soon as it is decoded."""
+        """One pass over every checked document's windows, then each document's maximum arborescence,
+        yielded as soon as it is decoded."""
         parses = self.parse(checked, settings.model.batch_size, show_progress)
         for c, p in zip(checked, parses):
             yield Related(decode_parse(c.doc, p, decision), p.pairs_scored, truncated_units=p.cut)
