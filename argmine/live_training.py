@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from argmine.errors import ArgmineError, InputError
+from argmine.files import check_output
 
 log = logging.getLogger("argmine.serve")
 
@@ -83,11 +84,11 @@ class Versions:
     def __init__(self, root: str | Path, settings):
         self.root, self.settings = Path(root), settings
         try:
+            check_output(str(self.root), folder=True, what="the versions folder")  # the project's write probe
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-")
-            probe.close()
-        except OSError as exc:
-            raise ArgmineError(f"--versions-dir {root}: cannot write there ({exc.strerror or exc})") from None
+        except (InputError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc).split(": ", 1)[-1]
+            raise ArgmineError(f"--versions-dir {root}: cannot write there ({reason})") from None
         for stale in self.root.glob(".adapting-*"):  # a job's scratch left by a server stopped mid-job (one server per folder)
             shutil.rmtree(stale, ignore_errors=True)
 
