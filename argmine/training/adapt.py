@@ -146,10 +146,11 @@ def adapt(
         tokens_per_batch=plan.tokens_per_batch,
     )
     torch_device = resolve_device(device or "auto")
-    before = [{k: v.detach().clone() for k, v in net.state_dict().items()} for net in (parser.encoder, parser.scorers)]
+    nets = (parser.encoder, parser.scorers)
+    before = [{k: v.detach().clone() for k, v in n.state_dict().items()} for n in nets] if plan.interpolate < 1.0 else []
     history = fit(parser.encoder, parser.scorers, user + mixed, out, schedule, torch_device, log)
-    if plan.interpolate < 1.0:
-        _interpolate((parser.encoder, parser.scorers), before, plan.interpolate)
+    if before:
+        _interpolate(nets, before, plan.interpolate)
     linked = 0
     if plan.link_epochs and parser.links is not None:
         linked = _adapt_links(parser, train, plan)
